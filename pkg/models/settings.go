@@ -1,0 +1,53 @@
+package models
+
+// Engines.
+const (
+	EngineEmbedded = "embedded"
+	EngineRemote   = "remote"
+)
+
+// Source access modes for other Grafana data sources.
+const (
+	AccessServiceAccount = "service_account" // the plugin's managed service account (externalServiceAccounts)
+	AccessToken          = "token"           // a service-account token stored in secureJsonData.grafanaToken
+)
+
+// Prometheus auth modes.
+const (
+	PromAuthNone   = "none"
+	PromAuthBasic  = "basic"  // prometheusUser + secureJsonData.prometheusPassword
+	PromAuthBearer = "bearer" // secureJsonData.prometheusToken
+)
+
+// Settings is the data source's jsonData. Durations are Go/Grafana duration strings.
+type Settings struct {
+	Engine string `json:"engine,omitempty"` // embedded (default) or remote
+
+	RemoteURL              string `json:"remoteUrl,omitempty"`
+	RemoteTimeout          string `json:"remoteTimeout,omitempty"`          // per attempt, default "5s"
+	RemoteRetries          *int   `json:"remoteRetries,omitempty"`          // default 3
+	RemoteBackoffBase      string `json:"remoteBackoffBase,omitempty"`      // default "200ms"
+	RemoteBackoffMax       string `json:"remoteBackoffMax,omitempty"`       // default "5s"
+	RemoteBreakerThreshold *int   `json:"remoteBreakerThreshold,omitempty"` // consecutive failures, default 5
+	RemoteBreakerCooldown  string `json:"remoteBreakerCooldown,omitempty"`  // default "30s"
+	RemoteMaxInFlight      *int   `json:"remoteMaxInFlight,omitempty"`      // default 8
+	RemoteFallback         *bool  `json:"remoteFallback,omitempty"`         // default true
+	RemoteTLSSkipVerify    bool   `json:"remoteTlsSkipVerify,omitempty"`
+
+	SourceAccess       string   `json:"sourceAccess,omitempty"` // service_account (default) or token
+	AllowedDatasources []string `json:"allowedDatasources,omitempty"`
+
+	PrometheusURL           string `json:"prometheusUrl,omitempty"`
+	PrometheusAuth          string `json:"prometheusAuth,omitempty"` // none (default), basic, bearer
+	PrometheusUser          string `json:"prometheusUser,omitempty"`
+	PrometheusTLSSkipVerify bool   `json:"prometheusTlsSkipVerify,omitempty"`
+}
+
+// Secure setting keys (secureJsonData). Values are never logged or returned.
+const (
+	SecureRemoteAPIKey       = "remoteApiKey"
+	SecureRemoteCACert       = "remoteTlsCaCert"
+	SecureGrafanaToken       = "grafanaToken"
+	SecurePrometheusPassword = "prometheusPassword"
+	SecurePrometheusToken    = "prometheusToken"
+)
