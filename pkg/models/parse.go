@@ -1,0 +1,251 @@
+package models
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// MaxCSVBytes bounds inline CSV in a query; larger input is refused with a clear error.
+const MaxCSVBytes = 4 << 20
+
+// MaxCSVRows bounds the rows of inline CSV.
+const MaxCSVRows = 200_000
+
+// Seasonality values.
+const (
+	SeasonalityAuto   = "auto"
+	SeasonalityNone   = "none"
+	SeasonalityHourly = "hourly"
+	SeasonalityDaily  = "daily"
+	SeasonalityWeekly = "weekly"
+)
+
+// DefaultAlertWindow is the trigger window of anomaly_fraction alerts.
+const DefaultAlertWindow = 10 * time.Minute
+
+// DefaultSensitivity mirrors the engine's default (0..100).
+const DefaultSensitivity = 50.0
+
+// Outputs is the per-series output selection of a panel query.
+type Outputs struct {
+	Bands   bool // value, expected, lower, upper
+	Score   bool
+	Flags   bool
+	Windows bool // annotations frame
+}
+
+// Detector is DetectorOptions with defaults applied and durations parsed.
+type Detector struct {
+	Method      string  // "auto" when empty
+	Sensitivity float64 // 0..100
+	Direction   string  // both, up, down
+	// Period: >0 a known season length, 0 detect automatically, <0 no seasonality.
+	Period      time.Duration
+	MinDuration time.Duration
+	// History fetched before the range; HistoryAuto means "derive it from the period".
+	History     time.Duration
+	HistoryAuto bool
+}
+
+// Alert is AlertOptions with defaults applied.
+type Alert struct {
+	Enabled bool
+	Mode    string
+	Window  time.Duration
+}
+
+// ParsedQuery is a validated query with defaults applied.
+type ParsedQuery struct {
+	Raw      Query
+	Detector Detector
+	Outputs  Outputs
+	Alert    Alert
+}
+
+// ParseQuery decodes and validates one query model (backend.DataQuery.JSON).
+// Every error names the field at fault so the panel can show it as is.
+func ParseQuery(raw []byte) (*ParsedQuery, error) {
+	var q Query
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, fmt.Errorf("empty query")
+	}
+	if err := json.Unmarshal(raw, &q); err != nil {
+		return nil, fmt.Errorf("decode query JSON: %w", err)
+	}
+	return q.Parse()
+}
+
+// Parse validates q and applies defaults.
+func (q Query) Parse() (*ParsedQuery, error) {
+	if err := q.Source.validate(); err != nil {
+		return nil, err
+	}
+	det, err := q.Detector.parse()
+	if err != nil {
+		return nil, err
+	}
+	outs, err := ParseOutputs(q.Outputs)
+	if err != nil {
+		return nil, err
+	}
+	alert, err := q.Alert.parse()
+	if err != nil {
+		return nil, err
+	}
+	return &ParsedQuery{Raw: q, Detector: det, Outputs: outs, Alert: alert}, nil
+}
+
+func (s Source) validate() error {
+	switch s.Type {
+	case SourceCSV:
+		if strings.TrimSpace(s.CSV) == "" {
+			return fmt.Errorf("source.csv is empty: paste CSV with a header line, e.g. \"timestamp,value\"")
+		}
+		if len(s.CSV) > MaxCSVBytes {
+			return fmt.Errorf("source.csv is %d bytes, over the %d-byte limit for inline CSV", len(s.CSV), MaxCSVBytes)
+		}
+	case SourcePrometheus:
+		if strings.TrimSpace(s.Expr) == "" {
+			return fmt.Errorf("source.expr is empty: enter a PromQL expression")
+		}
+	case SourceDatasource:
+		if s.Datasource == nil || s.Datasource.UID == "" {
+			return fmt.Errorf("source.datasource.uid is empty: pick the data source to analyse")
+		}
+		if len(bytes.TrimSpace(s.Query)) == 0 || string(bytes.TrimSpace(s.Query)) == "null" {
+			return fmt.Errorf("source.query is empty: build the query of data source %q", s.Datasource.UID)
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(s.Query, &obj); err != nil {
+			return fmt.Errorf("source.query must be a JSON object (the data source's own query model): %w", err)
+		}
+	case "":
+		return fmt.Errorf("source.type is missing: want %q, %q or %q", SourceDatasource, SourcePrometheus, SourceCSV)
+	default:
+		return fmt.Errorf("source.type %q is unknown: want %q, %q or %q", s.Type, SourceDatasource, SourcePrometheus, SourceCSV)
+	}
+	return nil
+}
+
+func (d DetectorOptions) parse() (Detector, error) {
+	out := Detector{Method: d.Method, Sensitivity: DefaultSensitivity, Direction: d.Direction}
+	if out.Method == "" {
+		out.Method = "auto"
+	}
+	if out.Direction == "" {
+		out.Direction = "both"
+	}
+	switch out.Direction {
+	case "both", "up", "down":
+	default:
+		return out, fmt.Errorf("detector.direction %q is unknown: want both, up or down", d.Direction)
+	}
+	if d.Sensitivity != nil {
+		s := *d.Sensitivity
+		if s != s || s < 0 || s > 100 {
+			return out, fmt.Errorf("detector.sensitivity %v is out of range 0..100", s)
+		}
+		out.Sensitivity = s
+	}
+	period, err := ParseSeasonality(d.Seasonality)
+	if err != nil {
+		return out, err
+	}
+	out.Period = period
+	if d.MinDuration != "" {
+		md, err := ParseDuration(d.MinDuration)
+		if err != nil {
+			return out, fmt.Errorf("detector.minDuration: %w", err)
+		}
+		out.MinDuration = md
+	}
+	switch strings.TrimSpace(d.History) {
+	case "", "auto":
+		out.HistoryAuto = true
+	case "0":
+		out.History = 0
+	default:
+		h, err := ParseDuration(d.History)
+		if err != nil {
+			return out, fmt.Errorf("detector.history: %w", err)
+		}
+		out.History = h
+	}
+	return out, nil
+}
+
+// ParseSeasonality turns a seasonality setting into a period: >0 known,
+// 0 detect automatically, <0 none.
+func ParseSeasonality(s string) (time.Duration, error) {
+	switch strings.TrimSpace(s) {
+	case "", SeasonalityAuto:
+		return 0, nil
+	case SeasonalityNone:
+		return -1, nil
+	case SeasonalityHourly:
+		return time.Hour, nil
+	case SeasonalityDaily:
+		return 24 * time.Hour, nil
+	case SeasonalityWeekly:
+		return 7 * 24 * time.Hour, nil
+	}
+	p, err := ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("detector.seasonality %q: want auto, none, hourly, daily, weekly or a duration such as 6h", s)
+	}
+	if p == 0 {
+		return -1, nil
+	}
+	return p, nil
+}
+
+// AllOutputs lists the valid output names.
+var AllOutputs = []string{OutputBands, OutputScore, OutputFlags, OutputWindows}
+
+// ParseOutputs reads an output list; empty means DefaultOutputs.
+func ParseOutputs(names []string) (Outputs, error) {
+	if len(names) == 0 {
+		names = DefaultOutputs
+	}
+	var o Outputs
+	for _, n := range names {
+		switch n {
+		case OutputBands:
+			o.Bands = true
+		case OutputScore:
+			o.Score = true
+		case OutputFlags:
+			o.Flags = true
+		case OutputWindows:
+			o.Windows = true
+		default:
+			return o, fmt.Errorf("outputs: %q is unknown: want some of %s", n, strings.Join(AllOutputs, ", "))
+		}
+	}
+	return o, nil
+}
+
+func (a AlertOptions) parse() (Alert, error) {
+	out := Alert{Enabled: a.Enabled, Mode: a.Mode, Window: DefaultAlertWindow}
+	if out.Mode == "" {
+		out.Mode = AlertAnomalyFraction
+	}
+	if !slices.Contains([]string{AlertAnomalyFraction, AlertLatestScore}, out.Mode) {
+		return out, fmt.Errorf("alert.mode %q is unknown: want %s or %s", a.Mode, AlertAnomalyFraction, AlertLatestScore)
+	}
+	if a.Window != "" {
+		w, err := ParseDuration(a.Window)
+		if err != nil {
+			return out, fmt.Errorf("alert.window: %w", err)
+		}
+		if w <= 0 {
+			return out, fmt.Errorf("alert.window must be positive, got %q", a.Window)
+		}
+		out.Window = w
+	}
+	return out, nil
+}

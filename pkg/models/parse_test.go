@@ -1,0 +1,211 @@
+package models
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestQueryFixturesParse(t *testing.T) {
+	files, err := filepath.Glob("testdata/queries/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no query fixtures: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ParseQuery(raw); err != nil {
+				t.Fatalf("fixture does not parse: %v", err)
+			}
+		})
+	}
+}
+
+func TestQueryFixtureValues(t *testing.T) {
+	raw, _ := os.ReadFile("testdata/queries/prometheus_full.json")
+	q, err := ParseQuery(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := q.Detector
+	if d.Method != "robust" || d.Sensitivity != 70 || d.Direction != "up" || d.Period != 24*time.Hour ||
+		d.MinDuration != 5*time.Minute || d.History != 72*time.Hour || d.HistoryAuto {
+		t.Errorf("detector = %+v", d)
+	}
+	if q.Outputs != (Outputs{Bands: true, Score: true, Flags: true, Windows: true}) {
+		t.Errorf("outputs = %+v", q.Outputs)
+	}
+	if q.Raw.Source.LegendFormat != "{{instance}}" {
+		t.Errorf("legendFormat = %q", q.Raw.Source.LegendFormat)
+	}
+
+	raw, _ = os.ReadFile("testdata/queries/datasource_alert.json")
+	q, err = ParseQuery(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !q.Alert.Enabled || q.Alert.Mode != AlertAnomalyFraction || q.Alert.Window != 15*time.Minute {
+		t.Errorf("alert = %+v", q.Alert)
+	}
+	if q.Raw.Source.Datasource.UID != "prom-main" || !strings.Contains(string(q.Raw.Source.Query), "request_count") {
+		t.Errorf("source = %+v", q.Raw.Source)
+	}
+
+	raw, _ = os.ReadFile("testdata/queries/csv_minimal.json")
+	q, err = ParseQuery(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Detector.Method != "auto" || q.Detector.Sensitivity != DefaultSensitivity || !q.Detector.HistoryAuto ||
+		q.Detector.Period != 0 || q.Alert.Window != DefaultAlertWindow || q.Alert.Mode != AlertAnomalyFraction {
+		t.Errorf("defaults = %+v %+v", q.Detector, q.Alert)
+	}
+	if q.Outputs != (Outputs{Bands: true, Windows: true}) {
+		t.Errorf("default outputs = %+v", q.Outputs)
+	}
+}
+
+func TestQueryErrors(t *testing.T) {
+	tests := []struct {
+		name, json, want string
+	}{
+		{"empty", ``, "empty query"},
+		{"not json", `{`, "decode query JSON"},
+		{"no source type", `{"source":{}}`, "source.type is missing"},
+		{"unknown source", `{"source":{"type":"influx"}}`, `source.type "influx" is unknown`},
+		{"empty csv", `{"source":{"type":"csv","csv":"  "}}`, "source.csv is empty"},
+		{"no expr", `{"source":{"type":"prometheus"}}`, "source.expr is empty"},
+		{"no ds uid", `{"source":{"type":"datasource","query":{}}}`, "source.datasource.uid is empty"},
+		{"no ds query", `{"source":{"type":"datasource","datasource":{"uid":"x"}}}`, "source.query is empty"},
+		{"ds query not object", `{"source":{"type":"datasource","datasource":{"uid":"x"},"query":[1]}}`, "must be a JSON object"},
+		{"sensitivity", `{"source":{"type":"csv","csv":"a"},"detector":{"sensitivity":101}}`, "detector.sensitivity 101 is out of range"},
+		{"direction", `{"source":{"type":"csv","csv":"a"},"detector":{"direction":"sideways"}}`, "detector.direction"},
+		{"seasonality", `{"source":{"type":"csv","csv":"a"},"detector":{"seasonality":"monthly"}}`, "detector.seasonality"},
+		{"minDuration", `{"source":{"type":"csv","csv":"a"},"detector":{"minDuration":"5x"}}`, "detector.minDuration"},
+		{"history", `{"source":{"type":"csv","csv":"a"},"detector":{"history":"-3d"}}`, "detector.history"},
+		{"output", `{"source":{"type":"csv","csv":"a"},"outputs":["bands","sparkles"]}`, `outputs: "sparkles" is unknown`},
+		{"alert mode", `{"source":{"type":"csv","csv":"a"},"alert":{"mode":"max"}}`, "alert.mode"},
+		{"alert window", `{"source":{"type":"csv","csv":"a"},"alert":{"window":"0s"}}`, "alert.window must be positive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseQuery([]byte(tt.json))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCSVSizeLimit(t *testing.T) {
+	big := strings.Repeat("1,2\n", MaxCSVBytes/4+1)
+	raw, _ := json.Marshal(Query{Source: Source{Type: SourceCSV, CSV: big}})
+	_, err := ParseQuery(raw)
+	if err == nil || !strings.Contains(err.Error(), "limit") {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"90s", 90 * time.Second, true},
+		{"1h30m", 90 * time.Minute, true},
+		{"3d", 72 * time.Hour, true},
+		{"1w", 168 * time.Hour, true},
+		{"1.5d", 36 * time.Hour, true},
+		{"", 0, false},
+		{"d", 0, false},
+		{"-1h", 0, false},
+		{"abc", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseDuration(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseDuration(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+}
+
+type settingsFixture struct {
+	JSONData         json.RawMessage `json:"jsonData"`
+	SecureJSONFields map[string]bool `json:"secureJsonFields"`
+}
+
+func loadSettings(t *testing.T, name string) settingsFixture {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata/settings", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f settingsFixture
+	if err := json.Unmarshal(raw, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestSettingsFixtures(t *testing.T) {
+	f := loadSettings(t, "embedded_default.json")
+	c, err := ParseSettings(f.JSONData, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Engine != EngineEmbedded || c.SourceAccess != AccessServiceAccount || c.Prometheus.Auth != PromAuthNone ||
+		c.Remote.Timeout != DefaultRemoteTimeout || c.Remote.Retries != DefaultRemoteRetries || !c.Remote.Fallback ||
+		c.Remote.MaxInFlight != DefaultRemoteMaxInFlight {
+		t.Errorf("defaults = %+v", c)
+	}
+
+	f = loadSettings(t, "remote_full.json")
+	c, err = ParseSettings(f.JSONData, map[string]string{SecureRemoteAPIKey: "k", SecurePrometheusPassword: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Engine != EngineRemote || c.Remote.URL != "http://sheepdog-api:8080" || c.Remote.Timeout != 3*time.Second ||
+		c.Remote.Retries != 4 || c.Remote.BackoffBase != 100*time.Millisecond || c.Remote.BackoffMax != 2*time.Second ||
+		c.Remote.MaxInFlight != 16 || c.Remote.APIKey != "k" || !c.Allows("prom-main") || c.Allows("other") ||
+		c.Prometheus.URL != "http://prometheus:9090" || c.Prometheus.User != "reader" || c.Prometheus.Password != "p" {
+		t.Errorf("remote_full = %+v", c)
+	}
+	for k := range f.SecureJSONFields {
+		switch k {
+		case SecureRemoteAPIKey, SecureRemoteCACert, SecureGrafanaToken, SecurePrometheusPassword, SecurePrometheusToken:
+		default:
+			t.Errorf("fixture secure field %q is not a known key", k)
+		}
+	}
+}
+
+func TestSettingsErrors(t *testing.T) {
+	tests := []struct{ name, json, want string }{
+		{"bad json", `{`, "decode settings"},
+		{"engine", `{"engine":"gpu"}`, `engine "gpu" is unknown`},
+		{"remote no url", `{"engine":"remote"}`, "remoteUrl is empty"},
+		{"remote bad url", `{"remoteUrl":"ftp://x"}`, "remoteUrl"},
+		{"timeout", `{"remoteTimeout":"soon"}`, "remoteTimeout"},
+		{"retries", `{"remoteRetries":-1}`, "remoteRetries must be at least 0"},
+		{"backoff order", `{"remoteBackoffBase":"10s","remoteBackoffMax":"1s"}`, "remoteBackoffMax"},
+		{"access", `{"sourceAccess":"magic"}`, "sourceAccess"},
+		{"prom auth", `{"prometheusAuth":"kerberos"}`, "prometheusAuth"},
+		{"prom basic no user", `{"prometheusAuth":"basic"}`, "prometheusUser is empty"},
+		{"prom url", `{"prometheusUrl":"localhost:9090"}`, "prometheusUrl"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseSettings([]byte(tt.json), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
