@@ -1,0 +1,178 @@
+package tscsv
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestReadAccepts(t *testing.T) {
+	tests := []struct {
+		name      string
+		in        string
+		opt       Options
+		wantNames []string
+		wantTimes []int64
+		wantCols  [][]float64
+	}{
+		{
+			name:      "unix seconds",
+			in:        "timestamp,value\n1700000000,1.5\n1700000060,2\n",
+			wantNames: []string{"value"},
+			wantTimes: []int64{1700000000000, 1700000060000},
+			wantCols:  [][]float64{{1.5, 2}},
+		},
+		{
+			name:      "rfc3339 with extra columns and nulls",
+			in:        "time,cpu,mem\n2023-11-14T22:13:20Z,1,\n2023-11-14T22:14:20+00:00,null,4\n",
+			wantNames: []string{"cpu", "mem"},
+			wantTimes: []int64{1700000000000, 1700000060000},
+			wantCols:  [][]float64{{1, math.NaN()}, {math.NaN(), 4}},
+		},
+		{
+			name:      "space separated UTC and selected column",
+			in:        "timestamp,value,label\n2023-11-14 22:13:20,3,0\n2023-11-14 22:14:20,-4e3,1\n",
+			opt:       Options{Columns: []string{"value"}},
+			wantNames: []string{"value"},
+			wantTimes: []int64{1700000000000, 1700000060000},
+			wantCols:  [][]float64{{3, -4000}},
+		},
+		{
+			name:      "fractional seconds, CRLF, BOM, blank lines",
+			in:        "\ufefftimestamp,value\r\n1700000000.25,1\r\n\r\n1700000000.5,2\r\n",
+			wantNames: []string{"value"},
+			wantTimes: []int64{1700000000250, 1700000000500},
+			wantCols:  [][]float64{{1, 2}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Read(strings.NewReader(tc.in), tc.opt)
+			if err != nil {
+				t.Fatalf("Read: %v", err)
+			}
+			if strings.Join(got.Names, ",") != strings.Join(tc.wantNames, ",") {
+				t.Errorf("names %v, want %v", got.Names, tc.wantNames)
+			}
+			if len(got.Times) != len(tc.wantTimes) {
+				t.Fatalf("times %v, want %v", got.Times, tc.wantTimes)
+			}
+			for i := range tc.wantTimes {
+				if got.Times[i] != tc.wantTimes[i] {
+					t.Errorf("time[%d] = %d, want %d", i, got.Times[i], tc.wantTimes[i])
+				}
+			}
+			for c := range tc.wantCols {
+				for i, want := range tc.wantCols[c] {
+					v := got.Columns[c][i]
+					if !(v == want || math.IsNaN(v) && math.IsNaN(want)) {
+						t.Errorf("col %d row %d = %v, want %v", c, i, v, want)
+					}
+				}
+			}
+			if len(got.RawTimes) != len(tc.wantTimes) {
+				t.Errorf("raw times %v", got.RawTimes)
+			}
+		})
+	}
+}
+
+func TestReadRejects(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       string
+		opt      Options
+		wantLine int // 0: no line expected
+		wantText string
+	}{
+		{"empty", "", Options{}, 0, "empty input"},
+		{"header only", "timestamp,value\n", Options{}, 0, "no data rows"},
+		{"missing header", "1700000000,1\n1700000060,2\n", Options{}, 1, "missing header"},
+		{"one column", "timestamp\n1\n", Options{}, 1, "at least one value column"},
+		{"non-numeric value", "timestamp,value\n1700000000,1\n1700000060,abc\n", Options{}, 3, `value "abc" is not a number`},
+		{"bad timestamp", "timestamp,value\nyesterday,1\n", Options{}, 2, `timestamp "yesterday"`},
+		{"decreasing", "timestamp,value\n1700000060,1\n1700000000,2\n", Options{}, 3, "earlier than"},
+		{"duplicate", "timestamp,value\n1700000000,1\n1700000000,2\n", Options{}, 3, "the same as"},
+		{"ragged row", "timestamp,value\n1700000000,1,2\n", Options{}, 2, "expected 2 columns"},
+		{"unknown column", "timestamp,value\n1700000000,1\n", Options{Columns: []string{"cpu"}}, 1, `no "cpu" column`},
+		{"milliseconds", "timestamp,value\n1700000000000,1\n", Options{}, 2, "out of range"},
+		{"too many rows", "timestamp,value\n1,1\n2,2\n3,3\n", Options{MaxRows: 2}, 4, "more than 2 rows"},
+		{"too many bytes", manyRows(100), Options{MaxBytes: 64}, 0, "more than 64 bytes"},
+		{"bad quoting", "timestamp,value\n1700000000,\"1\n", Options{}, 2, "quote"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Read(strings.NewReader(tc.in), tc.opt)
+			if err == nil {
+				t.Fatal("expected an error")
+			}
+			if !strings.Contains(err.Error(), tc.wantText) {
+				t.Errorf("error %q does not mention %q", err, tc.wantText)
+			}
+			var le *LineError
+			if tc.wantLine > 0 {
+				if !errors.As(err, &le) || le.Line != tc.wantLine {
+					t.Errorf("error %q: want line %d", err, tc.wantLine)
+				}
+			}
+		})
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true},
+		{"-60", -60000, true},
+		{"1700000000", 1700000000000, true},
+		{"2023-11-14T22:13:20.5Z", 1700000000500, true},
+		{"2023-11-15T00:13:20+02:00", 1700000000000, true},
+		{"2023-11-14 22:13:20", 1700000000000, true},
+		{"2023-11-14 22:13", 1699999980000, true},
+		{"", 0, false},
+		{"NaN", 0, false},
+		{"2023-13-01 00:00:00", 0, false},
+		{"1e400", 0, false},
+	}
+	for _, tc := range tests {
+		got, err := ParseTime(tc.in)
+		if (err == nil) != tc.ok || tc.ok && got != tc.want {
+			t.Errorf("ParseTime(%q) = %d, %v; want %d ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func FuzzRead(f *testing.F) {
+	f.Add("timestamp,value\n1700000000,1\n")
+	f.Add("time,a,b\n2023-11-14T22:13:20Z,1,\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		tab, err := Read(strings.NewReader(in), Options{MaxBytes: 1 << 16})
+		if err != nil {
+			return
+		}
+		for i := 1; i < len(tab.Times); i++ {
+			if tab.Times[i] <= tab.Times[i-1] {
+				t.Fatalf("times not increasing: %v", tab.Times)
+			}
+		}
+		for _, c := range tab.Columns {
+			if len(c) != len(tab.Times) {
+				t.Fatalf("column length %d != %d", len(c), len(tab.Times))
+			}
+		}
+	})
+}
+
+func manyRows(n int) string {
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	for i := 0; i < n; i++ {
+		b.WriteString(strconv.Itoa(1700000000+60*i) + ",1\n")
+	}
+	return b.String()
+}
