@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Every test, once, non-interactively: installs dependencies, then lint, typecheck,
+# Jest, go vet, Go unit tests (real Prometheus), build, harness integration tests
+# against the built plugin binary, the real-browser test, and the package check.
+# Set SKIP_INSTALL=1 to reuse node_modules and the Go module cache as they are.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+export CHROMIUM_PATH="${CHROMIUM_PATH:-$(command -v chromium || command -v chromium-browser || true)}"
+
+started=$SECONDS
+step() {
+  printf '\n=== %s (%ss elapsed)\n' "$*" "$((SECONDS - started))"
+}
+
+missing=()
+for tool in go node npm prometheus promtool; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+[ -n "$CHROMIUM_PATH" ] || missing+=("chromium")
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test-all: missing ${missing[*]}." >&2
+  echo "On Debian/Ubuntu: apt-get install -y prometheus chromium (Go >= 1.26 and Node 20 from their usual installers)." >&2
+  exit 1
+fi
+
+if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+  step "install: npm ci"
+  npm ci --no-audit --no-fund
+  step "install: go mod download"
+  go mod download
+fi
+
+step "lint"
+npm run lint
+step "typecheck"
+npm run typecheck
+step "jest"
+npm run test:ci
+step "go vet"
+go vet ./...
+go vet -tags integration ./...
+step "go unit tests"
+go test -count=1 ./...
+step "build (frontend + backend)"
+npm run build
+step "integration tests (plugin binary over gRPC, real Prometheus, real API server)"
+go test -count=1 -tags integration ./...
+step "browser test (built dist/module.js in Chromium)"
+npm run test:browser
+step "package"
+bash scripts/package.sh
+step "done"
