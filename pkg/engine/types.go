@@ -114,3 +114,18 @@ type Result struct {
 	Windows   []Window
 	Info      Info
 }
+
+// PointResult is the output for one point pushed into a Stream.
+type PointResult struct {
+	Time      int64
+	Value     float64
+	Expected  float64
+	Lower     float64
+	Upper     float64
+	Score     float64
+	Anomaly   bool
+	Direction int8
+	// Err is set when the point was rejected (its time does not follow the
+	// previous point's); the stream's state is then unchanged.
+	Err error
+}

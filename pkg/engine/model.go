@@ -1,0 +1,369 @@
+package engine
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// modelConfig selects the parts of the shared streaming model that a method
+// uses. Every method is the same O(1)-per-point recursion with different
+// parts switched on, so they share one well-tested implementation.
+type modelConfig struct {
+	method    Method
+	levelWin  float64 // level time constant, in steps
+	scaleWin  float64 // scale time constant, in steps
+	trendWin  float64 // trend time constant, in steps; 0 disables the trend
+	seasonWin float64 // seasonal profile time constant, in periods
+	seasonal  bool    // detect and model seasonality
+	period    time.Duration
+	clip      float64 // residuals beyond clip robust SDs are winsorised before they update the state
+	shiftRun  int     // outliers in a row on one side that mean a new level (0 never re-levels)
+	cusum     bool    // accumulate small persistent deviations (level shifts)
+	cusumK    float64 // CUSUM allowance, robust SDs
+	cusumH    float64 // CUSUM decision threshold, robust SDs
+}
+
+const (
+	initPoints  = 16   // points buffered to start the model from a median and MAD
+	recentSize  = 16   // recent raw values kept for re-levelling
+	maxBuckets  = 2048 // seasonal buckets per period
+	gauss       = 1.2533141373155003 // sigma / mean absolute deviation for a normal law
+	madToSigma  = 1.4826
+	zLimit      = 1e12 // z scores are clamped here so they never overflow
+	relScaleMin = 1e-9 // scale floor relative to the level's magnitude
+)
+
+// model is the streaming detector state. Its zero value is not usable; build
+// one with newModel. Copying it needs clone (it owns slices).
+type model struct {
+	cfg modelConfig
+
+	n        int   // finite points observed
+	lastT    int64 // time of the last finite point
+	interval float64
+	init     []float64
+	initDt   []int64
+
+	level, trend, scale float64
+	resolution          float64 // smallest non-zero step between consecutive values
+	lastV               float64
+
+	cacheDt            int64
+	aL, aT, aS, aSeaDt float64
+
+	// seasonality
+	periodMs int64
+	season   []float64
+	visits   []uint32
+	lastNorm int64
+	hist     *history
+	nextScan int
+
+	// level shifts
+	cusumPos, cusumNeg float64
+	runDir             int8
+	runLen             int
+	recent             [recentSize]float64
+	recentN            int
+}
+
+func newModel(cfg modelConfig) *model {
+	m := &model{cfg: cfg, lastV: math.NaN(), resolution: math.Inf(1)}
+	m.init = make([]float64, 0, initPoints)
+	m.initDt = make([]int64, 0, initPoints)
+	return m
+}
+
+func (m *model) clone() *model {
+	c := *m
+	c.init = slices.Clone(m.init)
+	c.initDt = slices.Clone(m.initDt)
+	c.season = slices.Clone(m.season)
+	c.visits = slices.Clone(m.visits)
+	if m.hist != nil {
+		c.hist = m.hist.clone()
+	}
+	return &c
+}
+
+// floor is the smallest scale used: a change of one quantisation step is not
+// an anomaly, and a constant series must not divide by zero.
+func (m *model) floor() float64 {
+	f := relScaleMin * math.Abs(m.level)
+	if m.resolution < math.Inf(1) && m.resolution > f {
+		f = m.resolution
+	}
+	if f < 1e-300 || math.IsNaN(f) {
+		f = 1e-300
+	}
+	return f
+}
+
+func (m *model) bucket(t int64) int {
+	p := t % m.periodMs
+	if p < 0 {
+		p += m.periodMs
+	}
+	return int(p * int64(len(m.season)) / m.periodMs)
+}
+
+// step forecasts the point at t, scores v against the forecast and, when v is
+// finite, updates the state. It returns the forecast, the robust scale and the
+// signed anomaly statistic in robust SDs.
+func (m *model) step(t int64, v float64) (expected, scale, z float64) {
+	if m.n < initPoints {
+		return m.stepInit(t, v)
+	}
+	dt := t - m.lastT
+	if dt != m.cacheDt {
+		m.setRates(dt)
+	}
+	steps := float64(dt) / m.interval
+	level := m.level + m.trend*steps
+	expected = level
+	b := -1
+	if m.season != nil {
+		b = m.bucket(t)
+		expected += m.season[b]
+	}
+	scale = m.scale
+	if f := m.floor(); scale < f {
+		scale = f
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return expected, scale, 0
+	}
+	r := v - expected
+	z = r / scale
+	if z > zLimit {
+		z = zLimit
+	} else if z < -zLimit {
+		z = -zLimit
+	}
+
+	// Winsorise: an outlier moves the state no more than a clip-SD point would,
+	// so one spike cannot widen the band or drag the baseline.
+	lim := m.cfg.clip * scale
+	rc := r
+	if rc > lim {
+		rc = lim
+	} else if rc < -lim {
+		rc = -lim
+	}
+	m.level = level + m.aL*rc
+	if m.cfg.trendWin > 0 {
+		m.trend += m.aT * m.aL * rc / math.Max(steps, 1)
+	}
+	if b >= 0 {
+		m.season[b] += m.aSeaDt * (1 - m.aL) * rc
+		m.visits[b]++
+	}
+	ar := math.Abs(r)
+	if ar > lim {
+		ar = lim
+	}
+	m.scale += m.aS * (gauss*ar - m.scale)
+
+	if m.cfg.cusum {
+		zc := math.Max(-m.cfg.cusumH, math.Min(m.cfg.cusumH, z))
+		m.cusumPos = math.Max(0, m.cusumPos+zc-m.cfg.cusumK)
+		m.cusumNeg = math.Max(0, m.cusumNeg-zc-m.cfg.cusumK)
+		if cz := scoreZ0 * m.cusumPos / m.cfg.cusumH; cz > z {
+			z = cz
+		}
+		if cz := -scoreZ0 * m.cusumNeg / m.cfg.cusumH; cz < z && -cz > math.Abs(z) {
+			z = cz
+		}
+	}
+	m.trackShift(v, r, scale, b)
+	m.observeRaw(t, v)
+	return expected, scale, z
+}
+
+// trackShift re-levels the model when the series has stayed on one side of
+// the band long enough to be a new normal (or the CUSUM says so).
+func (m *model) trackShift(v, r, scale float64, b int) {
+	m.recent[m.recentN%recentSize] = v
+	m.recentN++
+	dir := int8(0)
+	if r > shiftZ*scale {
+		dir = 1
+	} else if r < -shiftZ*scale {
+		dir = -1
+	}
+	if dir != 0 && dir == m.runDir {
+		m.runLen++
+	} else {
+		m.runDir, m.runLen = dir, 1
+		if dir == 0 {
+			m.runLen = 0
+		}
+	}
+	shifted := m.cfg.shiftRun > 0 && m.runLen >= m.cfg.shiftRun
+	if m.cfg.cusum && (m.cusumPos >= m.cfg.cusumH || m.cusumNeg >= m.cfg.cusumH) {
+		shifted = true
+	}
+	if !shifted {
+		return
+	}
+	k := min(m.recentN, recentSize, max(m.runLen, 4))
+	var buf [recentSize]float64
+	for i := 0; i < k; i++ {
+		buf[i] = m.recent[(m.recentN-1-i+recentSize*2)%recentSize]
+	}
+	med := median(buf[:k])
+	if b >= 0 {
+		med -= m.season[b]
+	}
+	m.level = med
+	m.trend = 0
+	m.cusumPos, m.cusumNeg = 0, 0
+	m.runDir, m.runLen = 0, 0
+}
+
+// shiftZ is the deviation, in robust SDs, that counts towards a level shift.
+const shiftZ = 3
+
+func (m *model) observeRaw(t int64, v float64) {
+	if !math.IsNaN(m.lastV) {
+		if d := math.Abs(v - m.lastV); d > 0 && d < m.resolution {
+			m.resolution = d
+		}
+	}
+	m.lastV = v
+	m.lastT = t
+	m.n++
+	if m.hist != nil {
+		m.hist.add(t, v, m.interval)
+		if m.n >= m.nextScan {
+			m.scanPeriod()
+		}
+	}
+	if m.season != nil && t-m.lastNorm >= m.periodMs {
+		m.normaliseSeason()
+		m.lastNorm = t
+	}
+}
+
+// setRates turns the time constants into per-point weights for a step of dt.
+func (m *model) setRates(dt int64) {
+	m.cacheDt = dt
+	steps := float64(dt) / m.interval
+	if steps <= 0 || math.IsNaN(steps) {
+		steps = 1
+	}
+	m.aL = -math.Expm1(-steps / m.cfg.levelWin)
+	m.aS = -math.Expm1(-steps / m.cfg.scaleWin)
+	if m.cfg.trendWin > 0 {
+		m.aT = -math.Expm1(-steps / m.cfg.trendWin)
+	}
+	if m.season != nil {
+		m.aSeaDt = -math.Expm1(-1 / m.cfg.seasonWin)
+	}
+}
+
+// stepInit serves the first points from the median and MAD of a small buffer,
+// then starts the recursion from them, so early outliers cannot poison it.
+func (m *model) stepInit(t int64, v float64) (expected, scale, z float64) {
+	if len(m.init) == 0 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, 1e-300, 0
+		}
+		expected, scale = v, math.Max(relScaleMin*math.Abs(v), 1e-300)
+	} else {
+		expected, scale = medianMAD(m.init)
+		if f := m.floor(); scale < f {
+			scale = f
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return expected, scale, 0
+		}
+		z = math.Max(-zLimit, math.Min(zLimit, (v-expected)/scale))
+		m.initDt = append(m.initDt, t-m.lastT)
+	}
+	m.init = append(m.init, v)
+	m.observeRaw(t, v)
+	if m.n == initPoints {
+		m.start()
+	}
+	return expected, scale, z
+}
+
+func (m *model) start() {
+	m.level, m.scale = medianMAD(m.init)
+	dts := slices.Clone(m.initDt)
+	slices.Sort(dts)
+	m.interval = float64(dts[len(dts)/2])
+	if m.interval <= 0 {
+		m.interval = 1
+	}
+	m.init, m.initDt = nil, nil
+	m.cacheDt = -1
+	if m.cfg.seasonal && m.cfg.period > 0 {
+		m.setPeriod(m.cfg.period.Milliseconds(), nil)
+	} else if m.cfg.seasonal {
+		m.hist = newHistory()
+		m.nextScan = firstScan
+	}
+}
+
+func (m *model) setPeriod(periodMs int64, profile []float64) {
+	nb := int(math.Round(float64(periodMs) / m.interval))
+	if nb < 2 {
+		return
+	}
+	nb = min(nb, maxBuckets)
+	m.periodMs = periodMs
+	m.season = make([]float64, nb)
+	m.visits = make([]uint32, nb)
+	if profile != nil {
+		copy(m.season, profile)
+	}
+	m.lastNorm = m.lastT
+	m.cacheDt = -1
+}
+
+// normaliseSeason keeps the seasonal profile centred so level and season do
+// not drift against each other.
+func (m *model) normaliseSeason() {
+	var s float64
+	for _, x := range m.season {
+		s += x
+	}
+	mean := s / float64(len(m.season))
+	for i := range m.season {
+		m.season[i] -= mean
+	}
+	m.level += mean
+}
+
+func (m *model) periods() []time.Duration {
+	if m.periodMs > 0 {
+		return []time.Duration{time.Duration(m.periodMs) * time.Millisecond}
+	}
+	return nil
+}
+
+func median(x []float64) float64 {
+	s := slices.Clone(x)
+	slices.Sort(s)
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// medianMAD returns the median and the MAD scaled to a normal SD.
+func medianMAD(x []float64) (float64, float64) {
+	med := median(x)
+	d := make([]float64, len(x))
+	for i, v := range x {
+		d[i] = math.Abs(v - med)
+	}
+	return med, madToSigma * median(d)
+}

@@ -1,0 +1,349 @@
+package engine
+
+import (
+	"math"
+	"math/cmplx"
+	"slices"
+	"time"
+)
+
+// history keeps a downsampled copy of everything the model has seen, in a
+// fixed number of bins whose width doubles when they fill up, so the period
+// can be (re)detected over long spans in O(histBins) memory.
+type history struct {
+	start, width int64
+	sum          []float64
+	cnt          []uint32
+	used         int
+}
+
+const (
+	histBins  = 4096
+	firstScan = 192 // points before the first period scan; later scans at doubling counts
+	// maxScanSpan: once the history covers this much time, the last scan is
+	// final and the history is dropped (weekly seasonality needs ~3 weeks).
+	maxScanSpan = 5 * 7 * 24 * time.Hour
+	minStrength = 0.3 // seasonal strength needed to model a period
+)
+
+func newHistory() *history {
+	return &history{sum: make([]float64, histBins), cnt: make([]uint32, histBins)}
+}
+
+func (h *history) clone() *history {
+	c := *h
+	c.sum = slices.Clone(h.sum)
+	c.cnt = slices.Clone(h.cnt)
+	return &c
+}
+
+func (h *history) add(t int64, v float64, interval float64) {
+	if h.width == 0 {
+		h.start = t
+		h.width = max(int64(interval), 1)
+	}
+	idx := (t - h.start) / h.width
+	for idx >= histBins {
+		h.compress()
+		idx = (t - h.start) / h.width
+	}
+	h.sum[idx] += v
+	h.cnt[idx]++
+	h.used = max(h.used, int(idx)+1)
+}
+
+func (h *history) compress() {
+	for i := 0; i < histBins/2; i++ {
+		h.sum[i] = h.sum[2*i] + h.sum[2*i+1]
+		h.cnt[i] = h.cnt[2*i] + h.cnt[2*i+1]
+	}
+	clear(h.sum[histBins/2:])
+	clear(h.cnt[histBins/2:])
+	h.width *= 2
+	h.used = (h.used + 1) / 2
+}
+
+// values returns the bin means, carrying the last mean over empty bins.
+func (h *history) values() []float64 {
+	out := make([]float64, h.used)
+	last := math.NaN()
+	for i := range out {
+		if h.cnt[i] > 0 {
+			last = h.sum[i] / float64(h.cnt[i])
+		}
+		out[i] = last
+	}
+	for i := range out { // leading empties take the first mean
+		if !math.IsNaN(out[i]) {
+			for j := 0; j < i; j++ {
+				out[j] = out[i]
+			}
+			break
+		}
+	}
+	return out
+}
+
+func (h *history) span() time.Duration {
+	return time.Duration(int64(h.used)*h.width) * time.Millisecond
+}
+
+// scanPeriod looks for seasonality in the history and switches the model to
+// the period found (with a profile seeded from the history).
+func (m *model) scanPeriod() {
+	m.nextScan = m.n * 2
+	h := m.hist
+	final := h.span() >= maxScanSpan
+	x := h.values()
+	p, profile := detectPeriod(x, h.start, h.width)
+	if p > 0 && p != m.periodMs {
+		nb := int(math.Round(float64(p) / m.interval))
+		nb = min(nb, maxBuckets)
+		seed := make([]float64, nb)
+		for j := range seed {
+			ph := (float64(j) + 0.5) / float64(nb) * float64(len(profile))
+			seed[j] = profile[min(int(ph), len(profile)-1)]
+		}
+		old := 0.0
+		if m.season != nil {
+			old = m.season[m.bucket(m.lastT)]
+		}
+		m.setPeriod(p, seed)
+		if m.season != nil {
+			m.level += old - m.season[m.bucket(m.lastT)]
+		}
+	}
+	if final {
+		m.hist = nil
+	}
+}
+
+// Calendar periods that detection snaps to.
+var calendarPeriods = []time.Duration{time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
+
+// detectPeriod returns the strongest period in x (bins of width ms starting at
+// start) and its profile (phase means, one per bin of the period), or 0.
+// Candidates are the calendar periods plus the highest autocorrelation peaks;
+// each is scored by seasonal strength (share of variance the phase means
+// explain after removing a moving average, corrected for over-fitting).
+func detectPeriod(x []float64, start, width int64) (int64, []float64) {
+	n := len(x)
+	if n < 16 {
+		return 0, nil
+	}
+	w := winsorise(x)
+	var cands []int64
+	for _, c := range calendarPeriods {
+		cands = append(cands, c.Milliseconds())
+	}
+	for _, lag := range acfPeaks(w, 3) {
+		p := int64(lag) * width
+		for _, c := range calendarPeriods {
+			cm := c.Milliseconds()
+			if math.Abs(float64(p-cm)) <= 0.03*float64(cm) {
+				p = cm
+			}
+		}
+		if !slices.Contains(cands, p) {
+			cands = append(cands, p)
+		}
+	}
+	slices.Sort(cands)
+	type scored struct {
+		p       int64
+		s       float64
+		profile []float64
+	}
+	var best []scored
+	for _, p := range cands {
+		s, prof := seasonalStrength(w, start, width, p)
+		if s >= minStrength {
+			best = append(best, scored{p, s, prof})
+		}
+	}
+	if len(best) == 0 {
+		return 0, nil
+	}
+	top := slices.MaxFunc(best, func(a, b scored) int {
+		if a.s < b.s {
+			return -1
+		} else if a.s > b.s {
+			return 1
+		}
+		return 0
+	})
+	// A longer period always explains a bit more; prefer the shortest one
+	// that is nearly as good.
+	for _, c := range best {
+		if c.s >= top.s-0.05 {
+			return c.p, c.profile
+		}
+	}
+	return top.p, top.profile
+}
+
+// winsorise clips x to median ± 5 MADs so outages do not dominate the scan.
+func winsorise(x []float64) []float64 {
+	med, sd := medianMAD(x)
+	if sd == 0 {
+		return slices.Clone(x)
+	}
+	lo, hi := med-5*sd, med+5*sd
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = math.Max(lo, math.Min(hi, v))
+	}
+	return out
+}
+
+// seasonalStrength scores period p (ms) on x: 1 - Var(remainder)/Var(detrended),
+// with the remainder variance inflated by c/(c-1) for c cycles so noise scores ~0.
+func seasonalStrength(x []float64, start, width, p int64) (float64, []float64) {
+	n := len(x)
+	nb := int(math.Round(float64(p) / float64(width)))
+	if nb < 4 || float64(n) < 2.5*float64(nb) {
+		return 0, nil
+	}
+	// centred moving average over one period via prefix sums
+	pre := make([]float64, n+1)
+	for i, v := range x {
+		pre[i+1] = pre[i] + v
+	}
+	h := nb / 2
+	lo, hi := h, n-(nb-h)
+	if hi-lo < 2*nb {
+		return 0, nil
+	}
+	d := make([]float64, 0, hi-lo)
+	phase := make([]int, 0, hi-lo)
+	sums := make([]float64, nb)
+	cnts := make([]float64, nb)
+	for i := lo; i < hi; i++ {
+		ma := (pre[i-h+nb] - pre[i-h]) / float64(nb)
+		v := x[i] - ma
+		t := start + int64(i)*width + width/2
+		ph := int((t % p) * int64(nb) / p)
+		d = append(d, v)
+		phase = append(phase, ph)
+		sums[ph] += v
+		cnts[ph]++
+	}
+	prof := make([]float64, nb)
+	for j := range prof {
+		if cnts[j] > 0 {
+			prof[j] = sums[j] / cnts[j]
+		}
+	}
+	var vd, vr, md float64
+	for _, v := range d {
+		md += v
+	}
+	md /= float64(len(d))
+	for i, v := range d {
+		vd += (v - md) * (v - md)
+		r := v - prof[phase[i]]
+		vr += r * r
+	}
+	if vd <= 0 {
+		return 0, nil
+	}
+	c := float64(len(d)) / float64(nb)
+	s := 1 - vr*c/(c-1)/vd
+	return s, prof
+}
+
+// acfPeaks returns up to k lags (>= 4, <= n/2.5) at local maxima of the
+// autocorrelation of x (linearly detrended), highest first.
+func acfPeaks(x []float64, k int) []int {
+	n := len(x)
+	// detrend by least squares
+	var sx, sy, sxx, sxy float64
+	for i, v := range x {
+		f := float64(i)
+		sx += f
+		sy += v
+		sxx += f * f
+		sxy += f * v
+	}
+	fn := float64(n)
+	den := fn*sxx - sx*sx
+	b := 0.0
+	if den != 0 {
+		b = (fn*sxy - sx*sy) / den
+	}
+	a := (sy - b*sx) / fn
+	size := 1
+	for size < 2*n {
+		size <<= 1
+	}
+	buf := make([]complex128, size)
+	for i, v := range x {
+		buf[i] = complex(v-a-b*float64(i), 0)
+	}
+	fft(buf, false)
+	for i, c := range buf {
+		buf[i] = complex(real(c)*real(c)+imag(c)*imag(c), 0)
+	}
+	fft(buf, true)
+	r0 := real(buf[0])
+	if r0 <= 0 {
+		return nil
+	}
+	maxLag := int(float64(n) / 2.5)
+	acf := func(l int) float64 { return real(buf[l]) / r0 }
+	type peak struct {
+		lag int
+		v   float64
+	}
+	var peaks []peak
+	for l := 4; l < maxLag; l++ {
+		v := acf(l)
+		if v > 0.2 && v > acf(l-1) && v >= acf(l+1) {
+			peaks = append(peaks, peak{l, v})
+		}
+	}
+	slices.SortFunc(peaks, func(a, b peak) int {
+		if a.v > b.v {
+			return -1
+		} else if a.v < b.v {
+			return 1
+		}
+		return a.lag - b.lag
+	})
+	var out []int
+	for i := 0; i < len(peaks) && i < k; i++ {
+		out = append(out, peaks[i].lag)
+	}
+	return out
+}
+
+// fft is an in-place iterative radix-2 FFT; len(a) must be a power of two.
+// The inverse is unnormalised (only ratios of the ACF are used).
+func fft(a []complex128, inverse bool) {
+	n := len(a)
+	for i, j := 1, 0; i < n; i++ {
+		bit := n >> 1
+		for ; j&bit != 0; bit >>= 1 {
+			j ^= bit
+		}
+		j ^= bit
+		if i < j {
+			a[i], a[j] = a[j], a[i]
+		}
+	}
+	sign := -1.0
+	if inverse {
+		sign = 1
+	}
+	for length := 2; length <= n; length <<= 1 {
+		w := cmplx.Exp(complex(0, sign*2*math.Pi/float64(length)))
+		for i := 0; i < n; i += length {
+			wn := complex(1, 0)
+			for j := 0; j < length/2; j++ {
+				u, v := a[i+j], a[i+j+length/2]*wn
+				a[i+j], a[i+j+length/2] = u+v, u-v
+				wn *= w
+			}
+		}
+	}
+}

@@ -1,0 +1,288 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// configFor maps a method and the options to the shared model's parts.
+// The time constants are in sampling steps, so the same method behaves the
+// same on minutely and hourly data.
+func configFor(opt Options) modelConfig {
+	cfg := modelConfig{method: opt.Method, clip: 3, period: opt.Period}
+	switch opt.Method {
+	case MethodBasic:
+		cfg.levelWin, cfg.scaleWin = 30, 200
+		cfg.shiftRun = 60
+	case MethodRobust:
+		cfg.levelWin, cfg.scaleWin, cfg.seasonWin = 60, 300, 4
+		cfg.seasonal = true
+		cfg.shiftRun = 120
+	case MethodAgile:
+		cfg.levelWin, cfg.trendWin, cfg.scaleWin, cfg.seasonWin = 8, 60, 100, 3
+		cfg.seasonal = true
+		cfg.clip = 2.5
+		cfg.shiftRun = 10
+	case MethodChangepoint:
+		cfg.levelWin, cfg.scaleWin = 200, 300
+		cfg.cusum, cfg.cusumK, cfg.cusumH = true, 1, 12
+		cfg.shiftRun = 30
+	default: // auto
+		cfg.method = MethodAuto
+		cfg.levelWin, cfg.scaleWin, cfg.seasonWin = 60, 300, 4
+		cfg.seasonal = true
+		cfg.shiftRun = 120
+		cfg.cusum, cfg.cusumK, cfg.cusumH = true, 1, 20
+	}
+	if opt.Period == NoSeasonality {
+		cfg.seasonal = false
+		cfg.period = 0
+	}
+	if opt.Period > 0 && opt.Method == MethodBasic {
+		cfg.period = 0 // basic has no seasonality by definition
+	}
+	return cfg
+}
+
+// Stream is a causal detector: each Push scores one new point against the
+// state built from the points before it, then learns from it. Streams are not
+// safe for concurrent use; Clone one per goroutine.
+type Stream struct {
+	opt      Options
+	k        float64
+	m        *model
+	seen     int // finite points pushed
+	count    int
+	lastT    int64
+	minDurMs int64
+	runStart int64
+	inRun    bool
+}
+
+// NewStream starts an empty causal stream.
+func NewStream(opt Options) (*Stream, error) {
+	opt, err := normalise(opt)
+	if err != nil {
+		return nil, err
+	}
+	opt.Causal = true
+	return newStream(opt, configFor(opt)), nil
+}
+
+func newStream(opt Options, cfg modelConfig) *Stream {
+	return &Stream{opt: opt, k: bandK(opt.Sensitivity), m: newModel(cfg), minDurMs: opt.MinDuration.Milliseconds()}
+}
+
+// Clone returns an independent copy of the stream's state.
+func (st *Stream) Clone() *Stream {
+	c := *st
+	c.m = st.m.clone()
+	return &c
+}
+
+// Push scores the next point (v may be NaN for a missing point). A point
+// whose time does not follow the previous one is rejected with Err set.
+func (st *Stream) Push(t int64, v float64) PointResult {
+	if st.count > 0 && t <= st.lastT {
+		return PointResult{Time: t, Value: v, Err: fmt.Errorf("point at %d does not follow the previous point at %d", t, st.lastT)}
+	}
+	st.count++
+	st.lastT = t
+	exp, sc, z := st.m.step(t, v)
+	half := st.k * sc
+	p := PointResult{Time: t, Value: v, Expected: exp, Lower: exp - half, Upper: exp + half}
+	if math.IsInf(p.Lower, 0) || math.IsInf(p.Upper, 0) {
+		p.Lower, p.Upper = -math.MaxFloat64, math.MaxFloat64
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return p // missing: forecast only; a run of flags bridges it
+	}
+	st.seen++
+	switch st.opt.Direction {
+	case DirectionUp:
+		z = math.Max(z, 0)
+	case DirectionDown:
+		z = math.Min(z, 0)
+	}
+	p.Score = squash(z)
+	if math.Abs(z) >= st.k {
+		p.Direction = int8(math.Copysign(1, z))
+	}
+	exceed := p.Direction != 0 && st.seen > st.opt.WarmUp
+	if !exceed {
+		st.inRun = false
+		return p
+	}
+	if !st.inRun {
+		st.inRun, st.runStart = true, t
+	}
+	p.Anomaly = st.minDurMs == 0 || t-st.runStart+int64(st.m.interval) >= st.minDurMs
+	return p
+}
+
+// Info says what the stream has used so far.
+func (st *Stream) Info() Info {
+	return st.info()
+}
+
+func (st *Stream) info() Info {
+	in := Info{
+		Requested: st.opt.Method,
+		Method:    st.m.cfg.method,
+		Periods:   st.m.periods(),
+		WarmUp:    st.opt.WarmUp,
+		WarmUpMet: st.seen > st.opt.WarmUp,
+		Causal:    st.opt.Causal,
+		Interval:  time.Duration(st.m.interval) * time.Millisecond,
+	}
+	if in.Requested == MethodAuto {
+		in.Notes = append(in.Notes, "auto: seasonal robust baseline with CUSUM level-shift detection")
+	}
+	return in
+}
+
+// Detect scores a whole series. With opt.Causal each point depends only on
+// the points before it (exactly what pushing them into a Stream gives); in
+// batch mode the period is detected on the whole series up front and runs
+// reaching MinDuration are flagged from their first point.
+func Detect(ctx context.Context, s Series, opt Options) (*Result, error) {
+	opt, err := normalise(opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := validate(s); err != nil {
+		return nil, err
+	}
+	cfg := configFor(opt)
+	var notes []string
+	if !opt.Causal && cfg.seasonal && cfg.period == 0 {
+		if p := seriesPeriod(s); p > 0 {
+			cfg.period = time.Duration(p) * time.Millisecond
+			notes = append(notes, "batch: period detected on the whole series")
+		} else {
+			cfg.seasonal = false
+			notes = append(notes, "batch: no period found in the whole series")
+		}
+	}
+	runOpt := opt
+	if !opt.Causal {
+		runOpt.MinDuration = 0
+	}
+	st := newStream(runOpt, cfg)
+	r, err := st.run(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if !opt.Causal && opt.MinDuration > 0 {
+		dropShortRuns(s, r, opt.MinDuration, time.Duration(st.m.interval)*time.Millisecond)
+	}
+	r.Info = st.info()
+	r.Info.Causal = opt.Causal
+	r.Info.Notes = append(r.Info.Notes, notes...)
+	r.Windows = BuildWindows(s, r, opt)
+	return r, nil
+}
+
+// DetectStream scores s causally and returns the stream positioned after its
+// last point, ready for Push.
+func DetectStream(ctx context.Context, s Series, opt Options) (*Result, *Stream, error) {
+	opt.Causal = true
+	opt, err := normalise(opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := validate(s); err != nil {
+		return nil, nil, err
+	}
+	st := newStream(opt, configFor(opt))
+	r, err := st.run(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.Info = st.info()
+	r.Windows = BuildWindows(s, r, opt)
+	return r, st, nil
+}
+
+func (st *Stream) run(ctx context.Context, s Series) (*Result, error) {
+	n := len(s.Times)
+	r := &Result{
+		Expected:  make([]float64, n),
+		Lower:     make([]float64, n),
+		Upper:     make([]float64, n),
+		Score:     make([]float64, n),
+		Anomaly:   make([]bool, n),
+		Direction: make([]int8, n),
+	}
+	for i := 0; i < n; i++ {
+		if i&4095 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("detect: %w", err)
+			}
+		}
+		p := st.Push(s.Times[i], s.Values[i])
+		if p.Err != nil {
+			return nil, fmt.Errorf("point %d: %w", i, p.Err)
+		}
+		r.Expected[i], r.Lower[i], r.Upper[i] = p.Expected, p.Lower, p.Upper
+		r.Score[i], r.Anomaly[i], r.Direction[i] = p.Score, p.Anomaly, p.Direction
+	}
+	return r, nil
+}
+
+// seriesPeriod detects the period of a whole series (batch mode).
+func seriesPeriod(s Series) int64 {
+	iv := medianStep(s.Times)
+	if iv <= 0 {
+		return 0
+	}
+	h := newHistory()
+	for i, v := range s.Values {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			h.add(s.Times[i], v, float64(iv))
+		}
+	}
+	if h.used == 0 {
+		return 0
+	}
+	p, _ := detectPeriod(h.values(), h.start, h.width)
+	return p
+}
+
+func medianStep(times []int64) int64 {
+	if len(times) < 2 {
+		return 0
+	}
+	d := make([]int64, 0, min(len(times)-1, 1000))
+	for i := 1; i < len(times) && len(d) < cap(d); i++ {
+		d = append(d, times[i]-times[i-1])
+	}
+	slices.Sort(d)
+	return d[len(d)/2]
+}
+
+// dropShortRuns unflags runs of anomalies shorter than minDur (batch mode).
+func dropShortRuns(s Series, r *Result, minDur, interval time.Duration) {
+	n := len(r.Anomaly)
+	for i := 0; i < n; {
+		if !r.Anomaly[i] {
+			i++
+			continue
+		}
+		j := i
+		for k := i + 1; k < n && (r.Anomaly[k] || math.IsNaN(s.Values[k])); k++ {
+			if r.Anomaly[k] {
+				j = k
+			}
+		}
+		if time.Duration(s.Times[j]-s.Times[i])*time.Millisecond+interval < minDur {
+			for k := i; k <= j; k++ {
+				r.Anomaly[k] = false
+			}
+		}
+		i = j + 1
+	}
+}
