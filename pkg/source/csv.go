@@ -1,0 +1,79 @@
+package source
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/tscsv"
+)
+
+// CSVLimits bound inline CSV so a query cannot make the plugin parse megabytes
+// of text on every refresh.
+type CSVLimits struct {
+	MaxBytes int64 // 0 = DefaultCSVMaxBytes
+	MaxRows  int   // 0 = DefaultCSVMaxRows
+}
+
+// Defaults for CSVLimits.
+const (
+	DefaultCSVMaxBytes = 5 << 20 // 5 MiB
+	DefaultCSVMaxRows  = 1_000_000
+)
+
+func (l CSVLimits) withDefaults() CSVLimits {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultCSVMaxBytes
+	}
+	if l.MaxRows <= 0 {
+		l.MaxRows = DefaultCSVMaxRows
+	}
+	return l
+}
+
+// ParseCSV reads inline CSV ("timestamp,value[,more]"): the first column is the
+// time, every further column becomes a series named by its header.
+func ParseCSV(text string, limits CSVLimits) ([]Series, error) {
+	limits = limits.withDefaults()
+	if int64(len(text)) > limits.MaxBytes {
+		return nil, fmt.Errorf("inline CSV is %s, over the %s limit: shorten it or query the data from a data source", humanBytes(int64(len(text))), humanBytes(limits.MaxBytes))
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, fmt.Errorf("inline CSV is empty: expected a header such as timestamp,value and data rows")
+	}
+	table, err := tscsv.Read(strings.NewReader(text), tscsv.Options{MaxBytes: limits.MaxBytes, MaxRows: limits.MaxRows})
+	if err != nil {
+		return nil, fmt.Errorf("inline CSV: %w", err)
+	}
+	out := make([]Series, 0, len(table.Names))
+	for i, name := range table.Names {
+		times := table.Times
+		if i > 0 {
+			// Each series owns its slices, so trimming one cannot disturb another.
+			times = slices.Clone(table.Times)
+		}
+		s := Series{
+			Name:        name,
+			Labels:      map[string]string{},
+			Times:       times,
+			Values:      table.Columns[i],
+			DisplayName: name,
+		}
+		if err := checkSeries(s); err != nil {
+			return nil, fmt.Errorf("inline CSV: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	default:
+		return fmt.Sprintf("%d bytes", n)
+	}
+}

@@ -1,0 +1,422 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
+)
+
+// PromMaxPointsPerQuery is Prometheus's limit on points per series in one
+// query_range answer; longer ranges are fetched in chunks of at most this many.
+const PromMaxPointsPerQuery = 11000
+
+// DefaultPromMaxPointsPerSeries bounds one series across all chunks, so a
+// year at 1s cannot exhaust memory.
+const DefaultPromMaxPointsPerSeries = 1_000_000
+
+// PromAuth is how requests to Prometheus authenticate. Password and Token come
+// from the data source's decrypted secure settings and are never logged.
+type PromAuth struct {
+	Mode     string // models.PromAuthNone (default), PromAuthBasic, PromAuthBearer
+	User     string
+	Password string
+	Token    string
+}
+
+// PromConfig configures a PromClient.
+type PromConfig struct {
+	URL                string // base URL, e.g. http://prometheus:9090 or https://mimir/prometheus
+	Auth               PromAuth
+	TLS                TLSOptions
+	Timeout            time.Duration // per HTTP request; 0 = DefaultTimeout
+	MaxResponseBytes   int64         // per HTTP response; 0 = DefaultMaxResponseBytes
+	MaxPointsPerSeries int64         // across chunks; 0 = DefaultPromMaxPointsPerSeries
+}
+
+// PromConfigFromSettings builds a PromConfig from the data source's settings
+// and decrypted secure settings.
+func PromConfigFromSettings(s models.Settings, secure map[string]string) PromConfig {
+	return PromConfig{
+		URL: s.PrometheusURL,
+		Auth: PromAuth{
+			Mode:     s.PrometheusAuth,
+			User:     s.PrometheusUser,
+			Password: secure[models.SecurePrometheusPassword],
+			Token:    secure[models.SecurePrometheusToken],
+		},
+		TLS: TLSOptions{SkipVerify: s.PrometheusTLSSkipVerify},
+	}
+}
+
+// PromClient queries a Prometheus-compatible HTTP API (Prometheus, Mimir,
+// VictoriaMetrics, Thanos). It is safe for concurrent use.
+type PromClient struct {
+	base      *url.URL
+	http      *http.Client
+	auth      PromAuth
+	maxBody   int64
+	maxPoints int64
+}
+
+// NewPromClient checks cfg and builds a client. It does not contact the server.
+func NewPromClient(cfg PromConfig) (*PromClient, error) {
+	base, err := parseBaseURL("Prometheus", cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	auth := cfg.Auth
+	switch auth.Mode {
+	case "", models.PromAuthNone:
+		auth = PromAuth{Mode: models.PromAuthNone}
+	case models.PromAuthBasic:
+		if auth.User == "" {
+			return nil, errors.New("Prometheus basic auth is selected but no user is set")
+		}
+		if auth.Password == "" {
+			return nil, errors.New("Prometheus basic auth is selected but no password is stored in the secure settings")
+		}
+	case models.PromAuthBearer:
+		if auth.Token == "" {
+			return nil, errors.New("Prometheus bearer auth is selected but no token is stored in the secure settings")
+		}
+	default:
+		return nil, fmt.Errorf("unknown Prometheus auth mode %q (want none, basic or bearer)", auth.Mode)
+	}
+	hc, err := newHTTPClient(base, cfg.TLS, cfg.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("Prometheus TLS settings: %w", err)
+	}
+	maxPoints := cfg.MaxPointsPerSeries
+	if maxPoints <= 0 {
+		maxPoints = DefaultPromMaxPointsPerSeries
+	}
+	return &PromClient{base: base, http: hc, auth: auth, maxBody: cfg.MaxResponseBytes, maxPoints: maxPoints}, nil
+}
+
+// Close releases idle connections.
+func (c *PromClient) Close() { c.http.CloseIdleConnections() }
+
+// PromWindow is one query_range call: start and end in unix ms, inclusive.
+type PromWindow struct{ Start, End int64 }
+
+// PlanQueryRange chooses the step (Range.Interval) and aligns start and end
+// down to multiples of it, as Grafana's Prometheus data source does, so points
+// fall on the same instants from one refresh to the next. Ranges of more than
+// PromMaxPointsPerQuery steps are split into consecutive, non-overlapping
+// windows.
+func PlanQueryRange(r Range, maxPointsPerSeries int64) (step time.Duration, windows []PromWindow, err error) {
+	if err := r.Validate(); err != nil {
+		return 0, nil, err
+	}
+	step = r.Interval()
+	stepMs := step.Milliseconds()
+	start := floorDiv(r.From.UnixMilli(), stepMs) * stepMs
+	end := floorDiv(r.To.UnixMilli(), stepMs) * stepMs
+	if end < start {
+		end = start
+	}
+	points := (end-start)/stepMs + 1
+	if maxPointsPerSeries > 0 && points > maxPointsPerSeries {
+		return 0, nil, fmt.Errorf("the range %s at step %s gives %d points per series, over the limit of %d: widen the step or shorten the range (or the history)", r.To.Sub(r.From), step, points, maxPointsPerSeries)
+	}
+	for s := start; s <= end; s += PromMaxPointsPerQuery * stepMs {
+		windows = append(windows, PromWindow{Start: s, End: min(s+(PromMaxPointsPerQuery-1)*stepMs, end)})
+	}
+	return step, windows, nil
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// QueryRange evaluates expr over r and returns one Series per result series.
+// Series are named by legendFormat ("{{host}} cpu") when given, otherwise by
+// their selector, and keep their labels (without __name__, which is the Name).
+func (c *PromClient) QueryRange(ctx context.Context, expr string, r Range, legendFormat string) ([]Series, error) {
+	expr = strings.TrimSpace(expr)
+	if expr == "" {
+		return nil, errors.New("the PromQL expression is empty")
+	}
+	step, windows, err := PlanQueryRange(r, c.maxPoints)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		out   []Series
+		index = map[string]int{}
+	)
+	for wi, w := range windows {
+		form := url.Values{
+			"query": {expr},
+			"start": {formatPromTime(w.Start)},
+			"end":   {formatPromTime(w.End)},
+			"step":  {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)},
+		}
+		result, err := c.queryRangeWindow(ctx, form)
+		if err != nil {
+			if len(windows) > 1 {
+				return nil, fmt.Errorf("chunk %d of %d: %w", wi+1, len(windows), err)
+			}
+			return nil, err
+		}
+		for _, rs := range result {
+			labels := make(map[string]string, len(rs.Metric))
+			for k, v := range rs.Metric {
+				if k != "__name__" {
+					labels[k] = v
+				}
+			}
+			name := rs.Metric["__name__"]
+			key := labelsKey(name, labels)
+			i, ok := index[key]
+			if !ok {
+				i = len(out)
+				index[key] = i
+				out = append(out, Series{
+					Name:        seriesName(name, expr),
+					Labels:      labels,
+					DisplayName: promDisplayName(expr, name, labels, legendFormat),
+				})
+			}
+			s := &out[i]
+			for _, p := range rs.Values {
+				s.Times = append(s.Times, p.T)
+				s.Values = append(s.Values, p.V)
+			}
+		}
+	}
+	for _, s := range out {
+		if err := checkSeries(s); err != nil {
+			return nil, fmt.Errorf("Prometheus answer: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func seriesName(metricName, expr string) string {
+	if metricName != "" {
+		return metricName
+	}
+	return expr
+}
+
+func formatPromTime(ms int64) string {
+	return strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64)
+}
+
+var legendRE = regexp.MustCompile(`\{\{\s*(.+?)\s*\}\}`)
+
+// promDisplayName follows Grafana's Prometheus legend rules: a template fills
+// {{label}} with label values (missing labels give ""); without one (or with
+// "__auto") the series shows as name{labels}, or as the expression when it
+// has neither.
+func promDisplayName(expr, name string, labels map[string]string, legendFormat string) string {
+	if legendFormat != "" && legendFormat != "__auto" {
+		legend := legendRE.ReplaceAllStringFunc(legendFormat, func(m string) string {
+			key := legendRE.FindStringSubmatch(m)[1]
+			if key == "__name__" {
+				return name
+			}
+			return labels[key]
+		})
+		if strings.TrimSpace(legend) != "" {
+			return legend
+		}
+	}
+	if name == "" && len(labels) == 0 {
+		return expr
+	}
+	return FormatSelector(name, labels)
+}
+
+// promAPIResponse is the envelope of every Prometheus HTTP API answer.
+type promAPIResponse struct {
+	Status    string          `json:"status"`
+	Data      json.RawMessage `json:"data"`
+	ErrorType string          `json:"errorType"`
+	Error     string          `json:"error"`
+	Warnings  []string        `json:"warnings"`
+}
+
+type promMatrix struct {
+	ResultType string         `json:"resultType"`
+	Result     []promSeriesJS `json:"result"`
+}
+
+type promSeriesJS struct {
+	Metric map[string]string `json:"metric"`
+	Values []promPoint       `json:"values"`
+}
+
+// promPoint is one [<unix seconds float>, "<value string>"] pair.
+type promPoint struct {
+	T int64
+	V float64
+}
+
+func (p *promPoint) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return fmt.Errorf("sample %s is not a [time, value] pair", snippet(b))
+	}
+	inner := b[1 : len(b)-1]
+	comma := bytes.IndexByte(inner, ',')
+	if comma < 0 {
+		return fmt.Errorf("sample %s is not a [time, value] pair", snippet(b))
+	}
+	ts, err := strconv.ParseFloat(string(bytes.TrimSpace(inner[:comma])), 64)
+	if err != nil {
+		return fmt.Errorf("sample time %s: %w", snippet(inner[:comma]), err)
+	}
+	raw := bytes.TrimSpace(inner[comma+1:])
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return fmt.Errorf("sample value %s is not a quoted number", snippet(raw))
+	}
+	v, err := strconv.ParseFloat(string(raw[1:len(raw)-1]), 64)
+	if err != nil {
+		return fmt.Errorf("sample value %s: %w", snippet(raw), err)
+	}
+	p.T = int64(math.Round(ts * 1000))
+	p.V = v
+	return nil
+}
+
+func (c *PromClient) queryRangeWindow(ctx context.Context, form url.Values) ([]promSeriesJS, error) {
+	endpoint := c.endpoint("/api/v1/query_range")
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint.String(), strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("build query_range request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	env, err := c.do(ctx, req, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	var m promMatrix
+	if err := json.Unmarshal(env.Data, &m); err != nil {
+		return nil, fmt.Errorf("Prometheus query_range answer: decode data: %w", err)
+	}
+	if m.ResultType != "matrix" {
+		return nil, fmt.Errorf("Prometheus query_range answered a %q result; expected a matrix", m.ResultType)
+	}
+	return m.Result, nil
+}
+
+func (c *PromClient) endpoint(path string) *url.URL {
+	u := *c.base
+	u.Path = c.base.Path + path
+	return &u
+}
+
+func (c *PromClient) authorize(req *http.Request) {
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("Accept", "application/json")
+	switch c.auth.Mode {
+	case models.PromAuthBasic:
+		req.SetBasicAuth(c.auth.User, c.auth.Password)
+	case models.PromAuthBearer:
+		req.Header.Set("Authorization", "Bearer "+c.auth.Token)
+	}
+}
+
+// PromError is an error answered by the Prometheus API.
+type PromError struct {
+	HTTPStatus int
+	Type       string // errorType: bad_data, execution, timeout, canceled, internal, unavailable, not_found
+	Message    string
+}
+
+func (e *PromError) Error() string {
+	if e.Type != "" {
+		return fmt.Sprintf("Prometheus error (%s, HTTP %d): %s", e.Type, e.HTTPStatus, e.Message)
+	}
+	return fmt.Sprintf("Prometheus answered HTTP %d: %s", e.HTTPStatus, e.Message)
+}
+
+// do sends req and returns the decoded envelope of a successful answer.
+func (c *PromClient) do(ctx context.Context, req *http.Request, endpoint *url.URL) (*promAPIResponse, error) {
+	c.authorize(req)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, transportError(ctx, req.Method, endpoint, err)
+	}
+	defer resp.Body.Close()
+	body, err := readBody(resp.Body, c.maxBody)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", req.Method, safeURL(endpoint), err)
+	}
+	var env promAPIResponse
+	jsonErr := json.Unmarshal(body, &env)
+	if jsonErr == nil && env.Status == "error" {
+		return nil, &PromError{HTTPStatus: resp.StatusCode, Type: env.ErrorType, Message: env.Error}
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return nil, &PromError{HTTPStatus: resp.StatusCode, Message: fmt.Sprintf("%s at %s: check the Prometheus authentication (user and password, or token) in the Sheepdog data source settings", http.StatusText(resp.StatusCode), safeURL(endpoint))}
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, &PromError{HTTPStatus: resp.StatusCode, Message: fmt.Sprintf("%s not found: check the Prometheus URL (for Mimir or Thanos include the API prefix, e.g. /prometheus)", safeURL(endpoint))}
+	case resp.StatusCode/100 != 2:
+		return nil, &PromError{HTTPStatus: resp.StatusCode, Message: fmt.Sprintf("%s from %s: %s", http.StatusText(resp.StatusCode), safeURL(endpoint), snippet(body))}
+	case jsonErr != nil:
+		return nil, fmt.Errorf("%s %s: the answer is not Prometheus API JSON (%v): %s", req.Method, safeURL(endpoint), jsonErr, snippet(body))
+	case env.Status != "success":
+		return nil, fmt.Errorf("%s %s: unexpected status %q in the answer", req.Method, safeURL(endpoint), env.Status)
+	}
+	return &env, nil
+}
+
+// PromHealth is what Check learned about the server.
+type PromHealth struct {
+	Version string        // from buildinfo; empty when the server does not offer it
+	Latency time.Duration // of the successful request
+}
+
+// Check verifies that the server answers and accepts the credentials: it asks
+// for buildinfo and, where that endpoint is missing (some Prometheus-compatible
+// servers), evaluates the query "1".
+func (c *PromClient) Check(ctx context.Context) (PromHealth, error) {
+	begin := time.Now()
+	endpoint := c.endpoint("/api/v1/status/buildinfo")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint.String(), nil)
+	if err != nil {
+		return PromHealth{}, fmt.Errorf("build buildinfo request: %w", err)
+	}
+	env, err := c.do(ctx, req, endpoint)
+	if err == nil {
+		var info struct {
+			Version string `json:"version"`
+		}
+		_ = json.Unmarshal(env.Data, &info) // the version is informative only
+		return PromHealth{Version: info.Version, Latency: time.Since(begin)}, nil
+	}
+	var perr *PromError
+	if !errors.As(err, &perr) || (perr.HTTPStatus != http.StatusNotFound && perr.HTTPStatus != http.StatusMethodNotAllowed) {
+		return PromHealth{}, err
+	}
+	begin = time.Now()
+	endpoint = c.endpoint("/api/v1/query")
+	endpoint.RawQuery = url.Values{"query": {"1"}}.Encode()
+	req, err = http.NewRequestWithContext(ctx, http.MethodGet, endpoint.String(), nil)
+	if err != nil {
+		return PromHealth{}, fmt.Errorf("build query request: %w", err)
+	}
+	if _, err := c.do(ctx, req, endpoint); err != nil {
+		return PromHealth{}, err
+	}
+	return PromHealth{Latency: time.Since(begin)}, nil
+}

@@ -1,0 +1,170 @@
+// Package source fetches the input series Sheepdog analyses: inline CSV, a
+// Prometheus-compatible HTTP API (query_range) and other Grafana data sources
+// through Grafana's /api/ds/query. It knows nothing of statistics; it hands
+// back named, labelled series of (unix ms, float64) points.
+package source
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Series is one fetched input series.
+type Series struct {
+	// Name is the metric or field name (Prometheus __name__, a CSV header, a frame field name).
+	Name string
+	// Labels identify the series among others of the same name. __name__ is not repeated here.
+	Labels map[string]string
+	// Unit is the Grafana unit id of the source field ("percent", "bytes", ...), empty when unknown.
+	Unit string
+	// Times are unix milliseconds, strictly increasing.
+	Times []int64
+	// Values align with Times; NaN marks a missing point.
+	Values []float64
+	// DisplayName is what a legend should show (legend template, displayNameFromDS, name{labels}).
+	DisplayName string
+}
+
+// Range is the time range and resolution wanted from a source.
+type Range struct {
+	From, To time.Time
+	// Step is the wanted interval between points (a panel's interval). Zero lets
+	// MaxDataPoints decide.
+	Step time.Duration
+	// MaxDataPoints caps the points per series across From..To; 0 means no cap.
+	// When Step would give more points, the step grows to a rounded interval.
+	MaxDataPoints int64
+}
+
+// Validate reports a range that cannot be queried.
+func (r Range) Validate() error {
+	if r.From.IsZero() || r.To.IsZero() {
+		return fmt.Errorf("time range is not set (from %v, to %v)", r.From, r.To)
+	}
+	if !r.To.After(r.From) {
+		return fmt.Errorf("time range ends (%s) before it starts (%s)", r.To.UTC().Format(time.RFC3339), r.From.UTC().Format(time.RFC3339))
+	}
+	if r.Step < 0 {
+		return fmt.Errorf("negative step %s", r.Step)
+	}
+	if r.MaxDataPoints < 0 {
+		return fmt.Errorf("negative maxDataPoints %d", r.MaxDataPoints)
+	}
+	return nil
+}
+
+// Interval is the step to fetch at: Step, widened to a rounded interval when
+// Step would exceed MaxDataPoints over the range (the way Grafana derives a
+// panel's interval), never below one millisecond.
+func (r Range) Interval() time.Duration {
+	step := r.Step
+	if r.MaxDataPoints > 0 {
+		span := r.To.Sub(r.From)
+		if byPoints := span / time.Duration(r.MaxDataPoints); byPoints > step {
+			step = max(step, RoundInterval(byPoints))
+		}
+	}
+	if step < time.Millisecond {
+		step = time.Millisecond
+	}
+	return step.Truncate(time.Millisecond)
+}
+
+// niceIntervals are the steps RoundInterval snaps to, as Grafana's interval
+// calculator does: the result is the nearest nice value by the midpoints
+// between neighbours, so points stay close to what was asked.
+var niceIntervals = []time.Duration{
+	time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second,
+	20 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute,
+	10 * time.Minute, 15 * time.Minute, 20 * time.Minute, 30 * time.Minute, time.Hour,
+	2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
+	7 * 24 * time.Hour, 30 * 24 * time.Hour, 365 * 24 * time.Hour,
+}
+
+// RoundInterval snaps d to the nearest "nice" interval (1s, 15s, 1m, 5m, ...).
+func RoundInterval(d time.Duration) time.Duration {
+	if d <= niceIntervals[0] {
+		return niceIntervals[0]
+	}
+	for i := 1; i < len(niceIntervals); i++ {
+		lo, hi := niceIntervals[i-1], niceIntervals[i]
+		if d <= hi {
+			if d-lo < hi-d {
+				return lo
+			}
+			return hi
+		}
+	}
+	return niceIntervals[len(niceIntervals)-1]
+}
+
+// labelsKey is a stable identity for a label set.
+func labelsKey(name string, labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(name)
+	for _, k := range keys {
+		b.WriteByte(0)
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(labels[k])
+	}
+	return b.String()
+}
+
+// FormatSelector renders name{k="v", ...} with sorted keys, as Grafana and
+// Prometheus show a series.
+func FormatSelector(name string, labels map[string]string) string {
+	if len(labels) == 0 {
+		return name
+	}
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(name)
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s=%q", k, labels[k])
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// checkSeries verifies the invariants every source promises.
+func checkSeries(s Series) error {
+	if len(s.Times) != len(s.Values) {
+		return fmt.Errorf("series %q: %d times but %d values", s.DisplayName, len(s.Times), len(s.Values))
+	}
+	for i := 1; i < len(s.Times); i++ {
+		if s.Times[i] <= s.Times[i-1] {
+			return fmt.Errorf("series %q: timestamps not strictly increasing at point %d", s.DisplayName, i)
+		}
+	}
+	return nil
+}
+
+// PointCount is the number of non-missing points in s.
+func (s Series) PointCount() int {
+	n := 0
+	for _, v := range s.Values {
+		if !math.IsNaN(v) {
+			n++
+		}
+	}
+	return n
+}
