@@ -56,15 +56,16 @@ func (r Range) Validate() error {
 	return nil
 }
 
-// Interval is the step to fetch at: Step, widened to a rounded interval when
-// Step would exceed MaxDataPoints over the range (the way Grafana derives a
-// panel's interval), never below one millisecond.
+// Interval is the step to fetch at: Step, widened when Step would give more
+// than MaxDataPoints over the range to the next "nice" interval (1m, 2m, 5m,
+// ...) that does not, never below one millisecond.
 func (r Range) Interval() time.Duration {
 	step := r.Step
 	if r.MaxDataPoints > 0 {
 		span := r.To.Sub(r.From)
-		if byPoints := span / time.Duration(r.MaxDataPoints); byPoints > step {
-			step = max(step, RoundInterval(byPoints))
+		byPoints := time.Duration(math.Ceil(float64(span) / float64(r.MaxDataPoints)))
+		if byPoints > step {
+			step = ceilInterval(byPoints)
 		}
 	}
 	if step < time.Millisecond {
@@ -101,6 +102,16 @@ func RoundInterval(d time.Duration) time.Duration {
 		}
 	}
 	return niceIntervals[len(niceIntervals)-1]
+}
+
+// ceilInterval is the smallest nice interval not below d (d itself beyond a year).
+func ceilInterval(d time.Duration) time.Duration {
+	for _, n := range niceIntervals {
+		if n >= d {
+			return n
+		}
+	}
+	return d
 }
 
 // labelsKey is a stable identity for a label set.
