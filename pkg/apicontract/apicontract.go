@@ -150,6 +150,7 @@ type SeriesRequest struct {
 	Method    string `json:"method,omitempty"`    // auto, basic, robust, agile, changepoint
 	Direction string `json:"direction,omitempty"` // both, up, down
 	WarmUp    *int   `json:"warmUp,omitempty"`    // points before any flag
+	Causal    bool   `json:"causal,omitempty"`    // judge each point only by the points before it
 }
 
 // ChangePointRequest is the body of changepoint/detect.
@@ -247,6 +248,12 @@ type Health struct {
 	// KeyAccepted is set when the request carried a key: true when it is valid
 	// (an invalid key gets 401 instead).
 	KeyAccepted *bool `json:"key_accepted,omitempty"`
+}
+
+// AzurePath is the Azure-compatible alias of a /v1/timeseries route:
+// /v1/timeseries/entire/detect -> /anomalydetector/v1.1/timeseries/entire/detect.
+func AzurePath(path string) string {
+	return AzurePrefix + strings.TrimPrefix(path, "/v1")
 }
 
 // FormatTimestamp writes unix ms as the RFC 3339 UTC timestamp of the contract.

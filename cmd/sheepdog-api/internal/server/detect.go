@@ -120,6 +120,7 @@ func (s *Server) parseSeriesRequest(req *apicontract.SeriesRequest) (*seriesInpu
 		}
 		in.opt.WarmUp = *req.WarmUp
 	}
+	in.opt.Causal = req.Causal
 	return in, nil
 }
 

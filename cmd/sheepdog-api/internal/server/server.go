@@ -124,9 +124,12 @@ func New(cfg Config) (*Server, error) {
 
 func (s *Server) routes() {
 	detect := func(endpoint string, h func(http.ResponseWriter, *http.Request, caller)) {
-		for _, prefix := range []string{"", apicontract.AzurePrefix} {
-			path := prefix + endpoint
-			s.mux.Handle("POST "+path, s.instrument(endpoint, s.detectChain(prefix != "", h)))
+		for _, azure := range []bool{false, true} {
+			path := endpoint
+			if azure {
+				path = apicontract.AzurePath(endpoint)
+			}
+			s.mux.Handle("POST "+path, s.instrument(endpoint, s.detectChain(azure, h)))
 			s.mux.Handle(path, s.instrument(endpoint, http.HandlerFunc(methodNotAllowed)))
 		}
 	}

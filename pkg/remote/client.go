@@ -1,0 +1,620 @@
+// Package remote is Sheepdog's client for an anomaly API speaking the open
+// contract of api/openapi.yaml (the reference server is cmd/sheepdog-api).
+// It is built so a slow or broken API never hangs a dashboard or an alert
+// rule: every call is bounded by the caller's context, transient failures are
+// retried with backoff, a circuit breaker stops hammering a dead host, and
+// the embedded engine answers instead when the remote cannot (if allowed).
+package remote
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/apicontract"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
+)
+
+// Config configures a Client. Zero durations and counts take the defaults
+// below, except MaxRetries, which is taken as given (0 = one attempt only).
+type Config struct {
+	URL    string // base URL, e.g. https://anomaly.example.com; a path ending in /anomalydetector/v1.1 selects the Azure-style routes
+	APIKey string // sent as Authorization: Bearer (Ocp-Apim-Subscription-Key on Azure-style routes)
+
+	Timeout         time.Duration // per attempt
+	BackoffBase     time.Duration // first retry waits up to this (full jitter), doubling
+	BackoffMax      time.Duration // cap of one backoff
+	BreakerCooldown time.Duration // open time before a half-open probe
+
+	MaxRetries       int // retries after the first attempt
+	BreakerThreshold int // consecutive failures that open the breaker
+	MaxInFlight      int // concurrent HTTP requests to the host
+
+	Fallback      bool // answer with the embedded engine when the remote fails
+	TLSSkipVerify bool
+	CACertPEM     string // extra trusted CA certificates (PEM)
+
+	// MaxPoints and MinPoints are the API's per-request limits; longer series
+	// are split into overlapping chunks, shorter ones are detected locally.
+	MaxPoints int
+	MinPoints int
+	// MaxElapsed bounds one Detect call when the caller's context has no deadline.
+	MaxElapsed time.Duration
+}
+
+// Defaults, matching pkg/models settings defaults.
+const (
+	DefaultTimeout          = 5 * time.Second
+	DefaultBackoffBase      = 200 * time.Millisecond
+	DefaultBackoffMax       = 5 * time.Second
+	DefaultBreakerCooldown  = 30 * time.Second
+	DefaultBreakerThreshold = 5
+	DefaultMaxInFlight      = 8
+	DefaultMaxPoints        = 8640
+	DefaultMinPoints        = 12
+	maxResponseBytes        = 64 << 20
+)
+
+// Outcome is the answer for one input series. Result is non-nil whenever a
+// result is usable, from the remote or, if FellBack, from the embedded engine.
+// Err says why the remote failed; it is set even when the fallback answered,
+// and alone when there is no result at all.
+type Outcome struct {
+	Result         *engine.Result
+	FellBack       bool
+	FallbackReason string
+	Attempts       int // HTTP attempts made for this series (all chunks)
+	Err            error
+}
+
+// Health is what Check found.
+type Health struct {
+	Reachable   bool
+	KeyAccepted bool // the server confirmed the key (Sheepdog servers do on /v1/health)
+	Latency     time.Duration
+	Status      string // server-reported: ok, degraded
+	Version     string
+	ErrorRate   float64 // server-reported 5xx share over 5 minutes
+	Breaker     BreakerState
+	Message     string // human summary for the data source's health check
+}
+
+// Client talks to one API host. It is safe for concurrent use.
+type Client struct {
+	cfg       Config
+	base      *url.URL
+	azure     bool
+	host      string
+	http      *http.Client
+	transport *http.Transport
+	sem       chan struct{}
+	breaker   *breaker
+	rate      *rollingRate
+	m         *clientMetrics
+
+	rngMu sync.Mutex
+	rng   *rand.Rand
+}
+
+// New validates cfg and prepares a client. It makes no network call.
+func New(cfg Config) (*Client, error) {
+	cfg = withDefaults(cfg)
+	if cfg.MaxRetries < 0 || cfg.MaxRetries > 20 {
+		return nil, fmt.Errorf("remote: retries %d outside 0..20", cfg.MaxRetries)
+	}
+	if cfg.MinPoints > cfg.MaxPoints {
+		return nil, fmt.Errorf("remote: min points %d exceeds max points %d", cfg.MinPoints, cfg.MaxPoints)
+	}
+	base, err := url.Parse(strings.TrimSpace(cfg.URL))
+	if err != nil || base.Host == "" || (base.Scheme != "http" && base.Scheme != "https") {
+		return nil, fmt.Errorf("remote: URL %q must be an absolute http(s) URL such as https://anomaly.example.com", cfg.URL)
+	}
+	if base.User != nil || base.RawQuery != "" || base.Fragment != "" {
+		return nil, errors.New("remote: URL must not contain credentials, a query or a fragment; put the key in the API key setting")
+	}
+	if strings.ContainsFunc(cfg.APIKey, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return nil, errors.New("remote: API key contains control characters (a pasted newline?)")
+	}
+	base.Path = strings.TrimRight(base.Path, "/")
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.TLSSkipVerify} //nolint:gosec // only when the admin asks
+	if strings.TrimSpace(cfg.CACertPEM) != "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM([]byte(cfg.CACertPEM)) {
+			return nil, errors.New("remote: CA certificate setting holds no PEM certificate")
+		}
+		tlsCfg.RootCAs = pool
+	}
+	dialTimeout := min(cfg.Timeout, 10*time.Second)
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsCfg,
+		TLSHandshakeTimeout:   dialTimeout,
+		MaxIdleConns:          cfg.MaxInFlight,
+		MaxIdleConnsPerHost:   cfg.MaxInFlight, // reuse every connection the in-flight cap allows
+		MaxConnsPerHost:       cfg.MaxInFlight,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	c := &Client{
+		cfg:       cfg,
+		base:      base,
+		azure:     strings.HasSuffix(strings.ToLower(base.Path), strings.ToLower(apicontract.AzurePrefix)),
+		host:      base.Host,
+		transport: tr,
+		sem:       make(chan struct{}, cfg.MaxInFlight),
+		rate:      newRollingRate(5*time.Minute, 30),
+		m:         getMetrics(),
+		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
+	}
+	c.http = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
+	c.breaker = newBreaker(cfg.BreakerThreshold, cfg.BreakerCooldown, func(s BreakerState) {
+		c.m.breaker.WithLabelValues(c.host).Set(float64(s))
+	})
+	c.m.breaker.WithLabelValues(c.host).Set(float64(BreakerClosed))
+	return c, nil
+}
+
+func withDefaults(cfg Config) Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	defInt := func(d *int, v int) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.Timeout, DefaultTimeout)
+	def(&cfg.BackoffBase, DefaultBackoffBase)
+	def(&cfg.BackoffMax, DefaultBackoffMax)
+	def(&cfg.BreakerCooldown, DefaultBreakerCooldown)
+	defInt(&cfg.BreakerThreshold, DefaultBreakerThreshold)
+	defInt(&cfg.MaxInFlight, DefaultMaxInFlight)
+	defInt(&cfg.MaxPoints, DefaultMaxPoints)
+	defInt(&cfg.MinPoints, DefaultMinPoints)
+	if cfg.BackoffMax < cfg.BackoffBase {
+		cfg.BackoffMax = cfg.BackoffBase
+	}
+	if cfg.MaxElapsed <= 0 {
+		cfg.MaxElapsed = cfg.Timeout*time.Duration(cfg.MaxRetries+1) + cfg.BackoffMax*time.Duration(cfg.MaxRetries)
+	}
+	return cfg
+}
+
+// Close releases idle connections. In-flight calls finish normally.
+func (c *Client) Close() {
+	c.transport.CloseIdleConnections()
+}
+
+// BreakerState reports the circuit breaker's state.
+func (c *Client) BreakerState() BreakerState { return c.breaker.current() }
+
+// checkRedirect follows redirects only within the configured scheme and host,
+// so the key (which net/http would resend to the same host) never leaves it.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if req.URL.Host != c.base.Host || req.URL.Scheme != c.base.Scheme {
+		req.Header.Del(apicontract.HeaderAuthorization)
+		req.Header.Del(apicontract.HeaderSubscriptionKey)
+		return &RedirectError{From: c.base.Host, To: req.URL.Host}
+	}
+	if len(via) >= 3 {
+		return errors.New("remote API redirected more than 3 times")
+	}
+	return nil
+}
+
+func (c *Client) path(p string) string {
+	if c.azure {
+		return c.base.String() + strings.TrimPrefix(p, "/v1")
+	}
+	return c.base.String() + p
+}
+
+// Detect runs detection for every series, concurrently up to MaxInFlight.
+// It returns one Outcome per series, in order; the error is only for misuse
+// (such as a caller context already done).
+func (c *Client) Detect(ctx context.Context, series []engine.Series, opt engine.Options) ([]Outcome, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	outcomes := make([]Outcome, len(series))
+	if len(series) == 0 {
+		return outcomes, nil
+	}
+	remoteCtx, cancel := c.remoteContext(ctx)
+	defer cancel()
+
+	workers := min(len(series), c.cfg.MaxInFlight)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				outcomes[i] = c.detectOne(ctx, remoteCtx, series[i], opt)
+			}
+		}()
+	}
+	for i := range series {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return outcomes, nil
+}
+
+// remoteContext bounds all remote work of one Detect call: the caller's
+// deadline minus a reserve for the fallback, or MaxElapsed without one.
+func (c *Client) remoteContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithTimeout(ctx, c.cfg.MaxElapsed)
+	}
+	if c.cfg.Fallback {
+		reserve := min(250*time.Millisecond, time.Until(deadline)/10)
+		deadline = deadline.Add(-reserve)
+	}
+	if limit := time.Now().Add(c.cfg.MaxElapsed); limit.Before(deadline) {
+		deadline = limit
+	}
+	return context.WithDeadline(ctx, deadline)
+}
+
+func (c *Client) detectOne(ctx, remoteCtx context.Context, s engine.Series, opt engine.Options) Outcome {
+	if err := checkSeries(s); err != nil {
+		return Outcome{Err: err}
+	}
+	var res *engine.Result
+	var attempts int
+	var err error
+	if present := countPresent(s.Values); present < c.cfg.MinPoints {
+		err = fmt.Errorf("series has %d values; the remote API needs at least %d", present, c.cfg.MinPoints)
+		return c.fallback(ctx, s, opt, classTooShort, err, 0)
+	}
+	res, attempts, err = c.detectRemote(remoteCtx, s, opt)
+	if err == nil {
+		return Outcome{Result: res, Attempts: attempts}
+	}
+	err = redact(err, c.cfg.APIKey)
+	if ctx.Err() != nil {
+		return Outcome{Attempts: attempts, Err: fmt.Errorf("remote detection abandoned: %w", ctx.Err())}
+	}
+	return c.fallback(ctx, s, opt, classify(err), err, attempts)
+}
+
+func (c *Client) fallback(ctx context.Context, s engine.Series, opt engine.Options, class failureClass, remoteErr error, attempts int) Outcome {
+	out := Outcome{Attempts: attempts, Err: remoteErr}
+	if !c.cfg.Fallback {
+		return out
+	}
+	if class == classCanceled {
+		return out
+	}
+	res, err := engine.Detect(ctx, s, opt)
+	if err != nil {
+		out.Err = fmt.Errorf("%w; embedded fallback also failed: %v", remoteErr, err)
+		return out
+	}
+	c.m.fallbacks.WithLabelValues(string(class)).Inc()
+	res.Info.Notes = append(res.Info.Notes, "remote API failed ("+string(class)+"); answered by the embedded engine")
+	out.Result = res
+	out.FellBack = true
+	out.FallbackReason = string(class) + ": " + remoteErr.Error()
+	return out
+}
+
+func checkSeries(s engine.Series) error {
+	if len(s.Times) != len(s.Values) {
+		return fmt.Errorf("series has %d times and %d values", len(s.Times), len(s.Values))
+	}
+	for i := 1; i < len(s.Times); i++ {
+		if s.Times[i] <= s.Times[i-1] {
+			return fmt.Errorf("series time at index %d does not increase", i)
+		}
+	}
+	return nil
+}
+
+func countPresent(v []float64) int {
+	n := 0
+	for _, x := range v {
+		if !math.IsNaN(x) {
+			n++
+		}
+	}
+	return n
+}
+
+// detectRemote sends the series in chunks within MaxPoints. Chunks overlap by
+// a quarter so every kept point had history before it; each chunk keeps only
+// the points it owns.
+func (c *Client) detectRemote(ctx context.Context, s engine.Series, opt engine.Options) (*engine.Result, int, error) {
+	n := len(s.Times)
+	maxPts := c.cfg.MaxPoints
+	if n <= maxPts {
+		res, attempts, err := c.detectChunk(ctx, s, opt)
+		if err != nil {
+			return nil, attempts, err
+		}
+		res.Windows = engine.BuildWindows(s, res, opt)
+		return res, attempts, nil
+	}
+	overlap := maxPts / 4
+	full := newResult(n)
+	total := 0
+	var info engine.Info
+	for owned := 0; owned < n; {
+		start := max(0, owned-overlap)
+		end := min(n, start+maxPts)
+		chunk := engine.Series{Times: s.Times[start:end], Values: s.Values[start:end]}
+		if countPresent(chunk.Values) < c.cfg.MinPoints {
+			return nil, total, fmt.Errorf("chunk %d..%d of the series has fewer than %d values", start, end, c.cfg.MinPoints)
+		}
+		res, attempts, err := c.detectChunk(ctx, chunk, opt)
+		total += attempts
+		if err != nil {
+			return nil, total, fmt.Errorf("points %d..%d: %w", start, end-1, err)
+		}
+		for i := owned; i < end; i++ {
+			j := i - start
+			full.Expected[i], full.Lower[i], full.Upper[i] = res.Expected[j], res.Lower[j], res.Upper[j]
+			full.Score[i], full.Anomaly[i], full.Direction[i] = res.Score[j], res.Anomaly[j], res.Direction[j]
+		}
+		if owned == 0 {
+			info = res.Info
+		}
+		owned = end
+	}
+	info.Notes = append(info.Notes, fmt.Sprintf("remote: series of %d points sent in chunks of at most %d", n, maxPts))
+	full.Info = info
+	full.Windows = engine.BuildWindows(s, full, opt)
+	return full, total, nil
+}
+
+func newResult(n int) *engine.Result {
+	return &engine.Result{
+		Expected: make([]float64, n), Lower: make([]float64, n), Upper: make([]float64, n),
+		Score: make([]float64, n), Anomaly: make([]bool, n), Direction: make([]int8, n),
+	}
+}
+
+func (c *Client) detectChunk(ctx context.Context, s engine.Series, opt engine.Options) (*engine.Result, int, error) {
+	req, step := buildRequest(s, opt)
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("encode request: %w", err)
+	}
+	resp, attempts, err := c.call(ctx, apicontract.PathEntire, http.MethodPost, body)
+	if err != nil {
+		return nil, attempts, err
+	}
+	res, err := decodeEntire(resp, s, opt, step)
+	if err != nil {
+		return nil, attempts, err
+	}
+	return res, attempts, nil
+}
+
+// call makes one logical request with retries. It returns the 2xx body.
+func (c *Client) call(ctx context.Context, endpoint, method string, body []byte) ([]byte, int, error) {
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		probe, ok := c.breaker.allow(time.Now())
+		if !ok {
+			if lastErr != nil {
+				return nil, attempt, fmt.Errorf("%w (last error: %v)", ErrCircuitOpen, lastErr)
+			}
+			return nil, attempt, ErrCircuitOpen
+		}
+		respBody, err := c.attempt(ctx, endpoint, method, body)
+		if err == nil {
+			c.breaker.done(probe, breakerSuccess, time.Now())
+			return respBody, attempt + 1, nil
+		}
+		switch {
+		case ctx.Err() != nil && classify(err) == classCanceled:
+			c.breaker.done(probe, breakerNeutral, time.Now())
+		case countsAgainstBreaker(err):
+			c.breaker.done(probe, breakerFailure, time.Now())
+		default:
+			c.breaker.done(probe, breakerSuccess, time.Now()) // it answered; the problem is ours
+		}
+		lastErr = err
+		if !retryable(err) || attempt >= c.cfg.MaxRetries {
+			return nil, attempt + 1, c.finalError(err, attempt+1)
+		}
+		wait := c.backoff(attempt)
+		var apiErr *APIError
+		if errors.As(err, &apiErr) {
+			if ra, ok := parseRetryAfter(apiErr.RetryAfter, time.Now()); ok && ra > wait {
+				wait = ra
+			}
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
+			return nil, attempt + 1, c.finalError(fmt.Errorf("%w; not retrying: next attempt (in %s) would pass the deadline", err, wait.Round(time.Millisecond)), attempt+1)
+		}
+		c.m.retries.WithLabelValues(endpoint, string(classify(err))).Inc()
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, attempt + 1, c.finalError(fmt.Errorf("%w; gave up waiting to retry: %w", err, ctx.Err()), attempt+1)
+		}
+	}
+}
+
+func (c *Client) finalError(err error, attempts int) error {
+	if attempts > 1 {
+		return fmt.Errorf("after %d attempts: %w", attempts, err)
+	}
+	return err
+}
+
+// backoff is full jitter: uniform in [0, min(max, base*2^attempt)].
+func (c *Client) backoff(attempt int) time.Duration {
+	ceiling := float64(c.cfg.BackoffBase) * math.Pow(2, float64(attempt))
+	ceiling = math.Min(ceiling, float64(c.cfg.BackoffMax))
+	c.rngMu.Lock()
+	f := c.rng.Float64()
+	c.rngMu.Unlock()
+	return time.Duration(f * ceiling)
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if sec, err := strconv.Atoi(v); err == nil && sec >= 0 {
+		return time.Duration(sec) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, t.Sub(now)), true
+	}
+	return 0, false
+}
+
+// attempt is one HTTP exchange under the per-attempt timeout and the host's in-flight cap.
+func (c *Client) attempt(ctx context.Context, endpoint, method string, body []byte) ([]byte, error) {
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-c.sem }()
+	inFlight := c.m.inFlight.WithLabelValues(c.host)
+	inFlight.Inc()
+	defer inFlight.Dec()
+
+	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	start := time.Now()
+	respBody, status, err := c.exchange(actx, endpoint, method, body)
+	c.m.duration.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
+	label := strconv.Itoa(status)
+	if status == 0 {
+		label = string(classify(err))
+	}
+	c.m.requests.WithLabelValues(label, endpoint).Inc()
+	c.m.errorRate.WithLabelValues(c.host).Set(c.rate.add(time.Now(), err != nil && countsAgainstBreaker(err)))
+	return respBody, err
+}
+
+func (c *Client) exchange(ctx context.Context, endpoint, method string, body []byte) ([]byte, int, error) {
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.path(endpoint), reader)
+	if err != nil {
+		return nil, 0, fmt.Errorf("build request: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "sheepdog-remote/1")
+	if c.cfg.APIKey != "" {
+		if c.azure {
+			req.Header.Set(apicontract.HeaderSubscriptionKey, c.cfg.APIKey)
+		} else {
+			req.Header.Set(apicontract.HeaderAuthorization, "Bearer "+c.cfg.APIKey)
+		}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var redirect *RedirectError
+		if errors.As(err, &redirect) {
+			return nil, 0, redirect
+		}
+		return nil, 0, fmt.Errorf("%s %s: %w", method, endpoint, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("read response of %s: %w", endpoint, err)
+	}
+	if len(data) > maxResponseBytes {
+		return nil, resp.StatusCode, invalidf("response larger than %d bytes", maxResponseBytes)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		apiErr := &APIError{Status: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After")}
+		var e apicontract.Error
+		if json.Unmarshal(data, &e) == nil && (e.Code != "" || e.Message != "") {
+			apiErr.Code, apiErr.Message = cleanMessage(e.Code), cleanMessage(e.Message)
+		} else {
+			apiErr.Message = cleanMessage(string(data))
+		}
+		return nil, resp.StatusCode, apiErr
+	}
+	return data, resp.StatusCode, nil
+}
+
+// unwrapURLError drops net/http's "Post "url": " prefix; the URL is already
+// in our message and repeating it adds noise.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// Check makes one health request with the key: is the host reachable, is the
+// key accepted, what does the server say about itself. It bypasses the
+// breaker and retries so the health check reports the truth now.
+func (c *Client) Check(ctx context.Context) (Health, error) {
+	h := Health{Breaker: c.breaker.current()}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	start := time.Now()
+	body, status, err := c.exchange(ctx, apicontract.PathHealth, http.MethodGet, nil)
+	h.Latency = time.Since(start)
+	if status != 0 || classify(err) == classInvalid {
+		h.Reachable = true
+	}
+	if err != nil {
+		err = redact(err, c.cfg.APIKey)
+		h.Message = err.Error()
+		return h, err
+	}
+	var wire apicontract.Health
+	if err := json.Unmarshal(body, &wire); err != nil || wire.Status == "" {
+		err := invalidf("health response is not the contract's JSON (status field missing)")
+		h.Message = err.Error()
+		return h, err
+	}
+	h.Status, h.Version, h.ErrorRate = cleanMessage(wire.Status), cleanMessage(wire.Version), wire.ErrorRate
+	h.KeyAccepted = wire.KeyAccepted != nil && *wire.KeyAccepted
+	h.Message = fmt.Sprintf("remote API %s reachable in %s, status %s, version %s", c.host, h.Latency.Round(time.Millisecond), h.Status, h.Version)
+	if c.cfg.APIKey != "" && !h.KeyAccepted {
+		h.Message += "; the server did not confirm the API key"
+	}
+	if h.Breaker != BreakerClosed {
+		h.Message += "; circuit breaker " + h.Breaker.String()
+	}
+	return h, nil
+}
