@@ -60,6 +60,8 @@ type Stream struct {
 	minDurMs int64
 	runStart int64
 	inRun    bool
+	tail     tailCalibrator
+	useTail  bool
 }
 
 // NewStream starts an empty causal stream.
@@ -73,7 +75,9 @@ func NewStream(opt Options) (*Stream, error) {
 }
 
 func newStream(opt Options, cfg modelConfig) *Stream {
-	return &Stream{opt: opt, k: bandK(opt.Sensitivity), m: newModel(cfg), minDurMs: opt.MinDuration.Milliseconds()}
+	k := bandK(opt.Sensitivity)
+	return &Stream{opt: opt, k: k, m: newModel(cfg), minDurMs: opt.MinDuration.Milliseconds(),
+		tail: newTailCalibrator(k), useTail: cfg.method != MethodBasic}
 }
 
 // Clone returns an independent copy of the stream's state.
@@ -92,12 +96,21 @@ func (st *Stream) Push(t int64, v float64) PointResult {
 	st.count++
 	st.lastT = t
 	exp, sc, z := st.m.step(t, v)
-	half := st.k * sc
+	thr := st.k
+	missing := math.IsNaN(v) || math.IsInf(v, 0)
+	if st.useTail {
+		if missing {
+			thr = st.tail.zThr
+		} else {
+			thr = st.tail.observe(math.Abs(z))
+		}
+	}
+	half := thr * sc
 	p := PointResult{Time: t, Value: v, Expected: exp, Lower: exp - half, Upper: exp + half}
 	if math.IsInf(p.Lower, 0) || math.IsInf(p.Upper, 0) {
 		p.Lower, p.Upper = -math.MaxFloat64, math.MaxFloat64
 	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if missing {
 		return p // missing: forecast only; a run of flags bridges it
 	}
 	st.seen++
@@ -107,8 +120,8 @@ func (st *Stream) Push(t int64, v float64) PointResult {
 	case DirectionDown:
 		z = math.Min(z, 0)
 	}
-	p.Score = squash(z)
-	if math.Abs(z) >= st.k {
+	p.Score = squash(z * st.k / thr)
+	if math.Abs(z) >= thr {
 		p.Direction = int8(math.Copysign(1, z))
 	}
 	exceed := p.Direction != 0 && st.seen > st.opt.WarmUp

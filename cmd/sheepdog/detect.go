@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/tscsv"
+)
+
+// detectorFlags registers the options shared by detect and eval.
+type detectorFlags struct {
+	method, direction, period, minDuration string
+	sensitivity                            float64
+	causal                                 bool
+	warmUp                                 int
+}
+
+func (d *detectorFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&d.method, "method", "auto", "detector: auto, basic, robust, agile or changepoint")
+	fs.Float64Var(&d.sensitivity, "sensitivity", engine.DefaultSensitivity, "0 (only extreme points) .. 100 (flag eagerly)")
+	fs.StringVar(&d.direction, "direction", "both", "both, up or down")
+	fs.StringVar(&d.period, "period", "", `seasonality: "" detects it, "none" disables it, or a duration such as 24h`)
+	fs.StringVar(&d.minDuration, "min-duration", "", "shortest anomaly reported, e.g. 5m")
+	fs.IntVar(&d.warmUp, "warmup", 0, "points before any flag (0 picks a default)")
+}
+
+func (d *detectorFlags) options() (engine.Options, error) {
+	var opt engine.Options
+	var err error
+	if opt.Method, err = engine.ParseMethod(d.method); err != nil {
+		return opt, err
+	}
+	if opt.Direction, err = engine.ParseDirection(d.direction); err != nil {
+		return opt, err
+	}
+	if d.sensitivity < 0 || d.sensitivity > 100 {
+		return opt, fmt.Errorf("--sensitivity %v out of range 0..100", d.sensitivity)
+	}
+	opt.Sensitivity = d.sensitivity
+	if d.sensitivity == 0 {
+		opt.Sensitivity = -1 // engine: negative means the least sensitive setting, 0 means default
+	}
+	switch p := strings.ToLower(d.period); p {
+	case "", "auto":
+	case "none":
+		opt.Period = engine.NoSeasonality
+	default:
+		if opt.Period, err = time.ParseDuration(p); err != nil || opt.Period <= 0 {
+			return opt, fmt.Errorf("--period %q: want none, auto or a positive duration such as 24h", d.period)
+		}
+	}
+	if d.minDuration != "" {
+		if opt.MinDuration, err = time.ParseDuration(d.minDuration); err != nil || opt.MinDuration < 0 {
+			return opt, fmt.Errorf("--min-duration %q: want a duration such as 5m", d.minDuration)
+		}
+	}
+	if d.warmUp < 0 {
+		return opt, fmt.Errorf("--warmup %d is negative", d.warmUp)
+	}
+	opt.WarmUp = d.warmUp
+	opt.Causal = d.causal
+	return opt, nil
+}
+
+func runDetect(ctx context.Context, args []string, in io.Reader, out io.Writer) error {
+	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
+	var df detectorFlags
+	df.register(fs)
+	fs.BoolVar(&df.causal, "causal", false, "each output uses only the rows at or before it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("detect reads CSV from stdin; unexpected argument %q", fs.Arg(0))
+	}
+	opt, err := df.options()
+	if err != nil {
+		return err
+	}
+	tab, err := tscsv.Read(in, tscsv.Options{})
+	if err != nil {
+		return fmt.Errorf("read input: %w", err)
+	}
+	col := 0
+	for i, name := range tab.Names {
+		if strings.EqualFold(name, "value") {
+			col = i
+			break
+		}
+	}
+	s := engine.Series{Times: tab.Times, Values: tab.Columns[col]}
+	r, err := engine.Detect(ctx, s, opt)
+	if err != nil {
+		return fmt.Errorf("detect: %w", err)
+	}
+	return writeResult(out, tab.RawTimes, s, r)
+}
+
+func writeResult(out io.Writer, raw []string, s engine.Series, r *engine.Result) error {
+	w := bufio.NewWriterSize(out, 1<<16)
+	w.WriteString("timestamp,value,expected,lower,upper,score,is_anomaly\n")
+	buf := make([]byte, 0, 128)
+	num := func(v float64) {
+		buf = strconv.AppendFloat(buf, v, 'g', -1, 64)
+		buf = append(buf, ',')
+	}
+	for i := range s.Times {
+		buf = buf[:0]
+		buf = appendCSVField(buf, raw[i])
+		buf = append(buf, ',')
+		if v := s.Values[i]; v == v {
+			num(v)
+		} else {
+			buf = append(buf, ',')
+		}
+		num(r.Expected[i])
+		num(r.Lower[i])
+		num(r.Upper[i])
+		buf = strconv.AppendFloat(buf, r.Score[i], 'f', 4, 64)
+		if r.Anomaly[i] {
+			buf = append(buf, ",1\n"...)
+		} else {
+			buf = append(buf, ",0\n"...)
+		}
+		if _, err := w.Write(buf); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}
+
+// appendCSVField quotes a field only when CSV needs it (RFC3339 never does).
+func appendCSVField(buf []byte, f string) []byte {
+	if !strings.ContainsAny(f, ",\"\n\r") {
+		return append(buf, f...)
+	}
+	buf = append(buf, '"')
+	buf = append(buf, strings.ReplaceAll(f, `"`, `""`)...)
+	return append(buf, '"')
+}

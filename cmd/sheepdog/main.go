@@ -1,0 +1,46 @@
+// Command sheepdog runs Sheepdog's embedded anomaly engine from the shell:
+// `detect` scores a CSV series, `eval` measures detectors on a labelled
+// dataset manifest against a rolling z-score baseline.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+const usage = `usage:
+  sheepdog detect [--method auto|basic|robust|agile|changepoint] [--sensitivity N] [--direction both|up|down]
+                  [--causal] [--period D|none] [--min-duration D] [--warmup N] < in.csv > out.csv
+  sheepdog eval --manifest ../shared/datasets/manifest.json [--method M] [--sensitivity N] [--workers 2]
+                [--every K] [--max-points N] [--folder F]
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "sheepdog:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(errOut, usage)
+		return fmt.Errorf("missing command")
+	}
+	switch args[0] {
+	case "detect":
+		return runDetect(ctx, args[1:], in, out)
+	case "eval":
+		return runEval(ctx, args[1:], out, errOut)
+	case "help", "-h", "--help":
+		fmt.Fprint(out, usage)
+		return nil
+	}
+	fmt.Fprint(errOut, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// benchSeries is a noisy daily-seasonal minutely series with a few spikes and
+// a level shift, so every code path (clipping, re-levelling, seasonality) runs.
+func benchSeries(n int) Series {
+	rng := rand.New(rand.NewPCG(42, 7))
+	s := Series{Times: make([]int64, n), Values: make([]float64, n)}
+	level := 100.0
+	for i := range s.Times {
+		s.Times[i] = 1_700_000_000_000 + int64(i)*60_000
+		if i%50_000 == 25_000 {
+			level += 20
+		}
+		v := level + 10*math.Sin(2*math.Pi*float64(i)/1440) + rng.NormFloat64()
+		if rng.IntN(1000) == 0 {
+			v += 30
+		}
+		s.Values[i] = v
+	}
+	return s
+}
+
+// BenchmarkPush measures the causal per-point cost (the streaming path every
+// method uses), reporting ns/point and points/s.
+func BenchmarkPush(b *testing.B) {
+	for _, m := range []Method{MethodBasic, MethodRobust, MethodAgile, MethodChangepoint, MethodAuto} {
+		for _, n := range []int{10_000, 1_000_000} {
+			s := benchSeries(n)
+			b.Run(fmt.Sprintf("%s/n=%d", m, n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					st, err := NewStream(Options{Method: m})
+					if err != nil {
+						b.Fatal(err)
+					}
+					for i, t := range s.Times {
+						st.Push(t, s.Values[i])
+					}
+				}
+				reportRate(b, n)
+			})
+		}
+	}
+}
+
+// BenchmarkDetectCausal measures the batch entry point in causal mode,
+// including the result slices and window building.
+func BenchmarkDetectCausal(b *testing.B) {
+	for _, m := range []Method{MethodBasic, MethodAuto} {
+		for _, n := range []int{10_000, 1_000_000} {
+			s := benchSeries(n)
+			b.Run(fmt.Sprintf("%s/n=%d", m, n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := Detect(context.Background(), s, Options{Method: m, Causal: true}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportRate(b, n)
+			})
+		}
+	}
+}
+
+func reportRate(b *testing.B, n int) {
+	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(n)
+	b.ReportMetric(ns, "ns/point")
+	b.ReportMetric(1e9/ns, "points/s")
+}
