@@ -25,9 +25,9 @@ type modelConfig struct {
 }
 
 const (
-	initPoints  = 16   // points buffered to start the model from a median and MAD
-	recentSize  = 16   // recent raw values kept for re-levelling
-	maxBuckets  = 2048 // seasonal buckets per period
+	initPoints  = 16                 // points buffered to start the model from a median and MAD
+	recentSize  = 16                 // recent raw values kept for re-levelling
+	maxBuckets  = 2048               // seasonal buckets per period
 	gauss       = 1.2533141373155003 // sigma / mean absolute deviation for a normal law
 	madToSigma  = 1.4826
 	zLimit      = 1e12 // z scores are clamped here so they never overflow

@@ -35,7 +35,6 @@ func configFor(opt Options) modelConfig {
 		cfg.levelWin, cfg.scaleWin, cfg.seasonWin = 60, 300, 4
 		cfg.seasonal = true
 		cfg.shiftRun = 120
-		cfg.cusum, cfg.cusumK, cfg.cusumH = true, 1, 20
 	}
 	if opt.Period == NoSeasonality {
 		cfg.seasonal = false
@@ -62,6 +61,23 @@ type Stream struct {
 	inRun    bool
 	tail     tailCalibrator
 	useTail  bool
+	// auto runs a second model and uses whichever forecasts better
+	alt        *model
+	altTail    tailCalibrator
+	usedAlt int
+}
+
+func (st *Stream) score(m *model, tail *tailCalibrator, t int64, v float64, missing bool) (exp, sc, z, thr float64) {
+	exp, sc, z = m.step(t, v)
+	thr = st.k
+	if st.useTail {
+		if missing {
+			thr = tail.zThr
+		} else {
+			thr = tail.observe(math.Abs(z))
+		}
+	}
+	return exp, sc, z, thr
 }
 
 // NewStream starts an empty causal stream.
@@ -76,14 +92,29 @@ func NewStream(opt Options) (*Stream, error) {
 
 func newStream(opt Options, cfg modelConfig) *Stream {
 	k := bandK(opt.Sensitivity)
-	return &Stream{opt: opt, k: k, m: newModel(cfg), minDurMs: opt.MinDuration.Milliseconds(),
+	st := &Stream{opt: opt, k: k, m: newModel(cfg), minDurMs: opt.MinDuration.Milliseconds(),
 		tail: newTailCalibrator(k), useTail: cfg.method != MethodBasic}
+	if cfg.method == MethodAuto {
+		o2 := opt
+		o2.Method = MethodAgile
+		c2 := configFor(o2)
+		c2.period = cfg.period
+		if !cfg.seasonal {
+			c2.seasonal = false
+		}
+		st.alt = newModel(c2)
+		st.altTail = newTailCalibrator(k)
+	}
+	return st
 }
 
 // Clone returns an independent copy of the stream's state.
 func (st *Stream) Clone() *Stream {
 	c := *st
 	c.m = st.m.clone()
+	if st.alt != nil {
+		c.alt = st.alt.clone()
+	}
 	return &c
 }
 
@@ -95,14 +126,21 @@ func (st *Stream) Push(t int64, v float64) PointResult {
 	}
 	st.count++
 	st.lastT = t
-	exp, sc, z := st.m.step(t, v)
-	thr := st.k
 	missing := math.IsNaN(v) || math.IsInf(v, 0)
-	if st.useTail {
+	exp, sc, z, thr := st.score(st.m, &st.tail, t, v, missing)
+	if st.alt != nil {
+		// auto: a point is only as anomalous as the less surprised of the
+		// slow seasonal baseline and the fast adaptive one, so a deviation
+		// must be unexpected both for the long-term pattern and for the
+		// recent dynamics; the band shown is the one that judged the point.
+		e2, s2, z2, t2 := st.score(st.alt, &st.altTail, t, v, missing)
 		if missing {
-			thr = st.tail.zThr
-		} else {
-			thr = st.tail.observe(math.Abs(z))
+			if s2*t2 < sc*thr {
+				exp, sc, z, thr = e2, s2, z2, t2
+			}
+		} else if math.Abs(z2)*thr < math.Abs(z)*t2 {
+			exp, sc, z, thr = e2, s2, z2, t2
+			st.usedAlt++
 		}
 	}
 	half := thr * sc
@@ -151,8 +189,14 @@ func (st *Stream) info() Info {
 		Causal:    st.opt.Causal,
 		Interval:  time.Duration(st.m.interval) * time.Millisecond,
 	}
-	if in.Requested == MethodAuto {
-		in.Notes = append(in.Notes, "auto: seasonal robust baseline with CUSUM level-shift detection")
+	if st.alt != nil {
+		in.Method = MethodRobust
+		share := float64(st.usedAlt) / math.Max(float64(st.seen), 1)
+		if share > 0.5 {
+			in.Method = MethodAgile
+		}
+		in.Periods = st.m.periods()
+		in.Notes = append(in.Notes, fmt.Sprintf("auto: consensus of robust (seasonal) and agile (adaptive); each point judged by the less surprised one, agile for %.0f%% of points", 100*share))
 	}
 	return in
 }
