@@ -1,0 +1,66 @@
+package source
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestParseCSV(t *testing.T) {
+	got, err := ParseCSV("timestamp,cpu,mem\n1700000000,1,10\n1700000060,,20\n1700000120,3,NaN\n", CSVLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d series", len(got))
+	}
+	cpu, mem := got[0], got[1]
+	if cpu.Name != "cpu" || cpu.DisplayName != "cpu" || mem.Name != "mem" || len(cpu.Labels) != 0 {
+		t.Errorf("names %q %q labels %v", cpu.Name, mem.Name, cpu.Labels)
+	}
+	if fmt.Sprint(cpu.Times) != "[1700000000000 1700000060000 1700000120000]" {
+		t.Errorf("times %v", cpu.Times)
+	}
+	if cpu.Values[0] != 1 || !math.IsNaN(cpu.Values[1]) || cpu.Values[2] != 3 || mem.Values[1] != 20 || !math.IsNaN(mem.Values[2]) {
+		t.Errorf("values %v %v", cpu.Values, mem.Values)
+	}
+	cpu.Times[0] = 0
+	if mem.Times[0] != 1700000000000 {
+		t.Error("series share their time slice")
+	}
+}
+
+func TestParseCSVErrors(t *testing.T) {
+	big := "timestamp,value\n" + strings.Repeat("1700000000,1\n", 10)
+	for _, tc := range []struct {
+		name, text string
+		limits     CSVLimits
+		want       string
+	}{
+		{"empty", "  \n", CSVLimits{}, "empty"},
+		{"over the byte limit", big, CSVLimits{MaxBytes: 64}, "over the 64 bytes limit"},
+		{"over the row limit", "timestamp,value\n1,1\n2,2\n3,3\n", CSVLimits{MaxRows: 2}, "more than 2 rows"},
+		{"decreasing time names the line", "timestamp,value\n1700000060,1\n1700000000,2\n", CSVLimits{}, "line 3"},
+		{"bad value names the line", "timestamp,value\n1700000000,abc\n", CSVLimits{}, "line 2"},
+		{"header only", "timestamp,value\n", CSVLimits{}, "no data rows"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseCSV(tc.text, tc.limits)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if !strings.HasPrefix(err.Error(), "inline CSV") {
+				t.Errorf("error %q does not say it is about the inline CSV", err)
+			}
+		})
+	}
+}
+
+func TestParseCSVDefaultLimit(t *testing.T) {
+	text := "timestamp,value\n" + strings.Repeat("x", DefaultCSVMaxBytes)
+	_, err := ParseCSV(text, CSVLimits{})
+	if err == nil || !strings.Contains(err.Error(), "5.0 MiB limit") {
+		t.Fatalf("err = %v", err)
+	}
+}

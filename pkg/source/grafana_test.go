@@ -1,0 +1,415 @@
+package source
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
+)
+
+const grafanaToken = "glsa_testtoken_0123456789"
+
+// fakeGrafana answers POST /api/ds/query with a fixture written the way
+// Grafana answers, and records each request body.
+type fakeGrafana struct {
+	mu       sync.Mutex
+	status   int
+	fixture  string
+	requests []map[string]any
+	headers  []http.Header
+}
+
+func newFakeGrafana(t *testing.T) (*fakeGrafana, *httptest.Server) {
+	t.Helper()
+	fg := &fakeGrafana{status: http.StatusOK}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fg.mu.Lock()
+		defer fg.mu.Unlock()
+		if r.Method != http.MethodPost || r.URL.Path != "/grafana/api/ds/query" {
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"message":"Not found"}`)
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer "+grafanaToken {
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"message":"Unauthorized"}`)
+			return
+		}
+		var body map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			t.Errorf("request body: %v", err)
+		}
+		fg.requests = append(fg.requests, body)
+		fg.headers = append(fg.headers, r.Header.Clone())
+		raw, err := os.ReadFile(filepath.Join("testdata", "grafana", fg.fixture))
+		if err != nil {
+			t.Errorf("fixture: %v", err)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(fg.status)
+		w.Write(raw)
+	}))
+	t.Cleanup(srv.Close)
+	return fg, srv
+}
+
+func (fg *fakeGrafana) answer(status int, fixture string) {
+	fg.mu.Lock()
+	defer fg.mu.Unlock()
+	fg.status, fg.fixture = status, fixture
+}
+
+func (fg *fakeGrafana) requestCount() int {
+	fg.mu.Lock()
+	defer fg.mu.Unlock()
+	return len(fg.requests)
+}
+
+var (
+	promRef   = models.DataSourceRef{UID: "prom-main", Type: "prometheus"}
+	sqlRef    = models.DataSourceRef{UID: "pg-metrics", Type: "grafana-postgresql-datasource"}
+	testRange = Range{From: time.UnixMilli(1767225600000), To: time.UnixMilli(1767229200000), Step: time.Minute, MaxDataPoints: 1000}
+)
+
+func newTestGrafanaClient(t *testing.T, srv *httptest.Server) *GrafanaClient {
+	t.Helper()
+	c, err := NewGrafanaClient(GrafanaConfig{AppURL: srv.URL + "/grafana/", Token: grafanaToken, Allowed: []string{promRef.UID, sqlRef.UID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func TestGrafanaQueryBuildsTheRequestGrafanaExpects(t *testing.T) {
+	fg, srv := newFakeGrafana(t)
+	fg.answer(http.StatusOK, "prometheus_range.json")
+	c := newTestGrafanaClient(t, srv)
+	nested := json.RawMessage(`{"refId":"C","expr":"cpu_usage","range":true,"instant":false,"legendFormat":"{{host}}",
+		"datasource":{"uid":"someone-else","type":"loki"},"datasourceId":7,"timeRange":{"from":"0","to":"1"}}`)
+	_, err := c.Query(context.Background(), promRef, nested, testRange, GrafanaQueryOptions{Headers: map[string]string{"FromAlert": "true", "Authorization": "Bearer forged"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := fg.requests[0]
+	if body["from"] != "1767225600000" || body["to"] != "1767229200000" {
+		t.Errorf("from/to = %v/%v, want epoch-ms strings", body["from"], body["to"])
+	}
+	queries := body["queries"].([]any)
+	if len(queries) != 1 {
+		t.Fatalf("%d queries", len(queries))
+	}
+	q := queries[0].(map[string]any)
+	ds := q["datasource"].(map[string]any)
+	if ds["uid"] != "prom-main" || ds["type"] != "prometheus" {
+		t.Errorf("datasource = %v: the nested query's own datasource must be overridden", ds)
+	}
+	if _, ok := q["datasourceId"]; ok {
+		t.Error("datasourceId kept: it could point at another data source")
+	}
+	if _, ok := q["timeRange"]; ok {
+		t.Error("timeRange kept: it would override the range")
+	}
+	if q["refId"] != "A" || q["expr"] != "cpu_usage" || q["legendFormat"] != "{{host}}" || q["range"] != true {
+		t.Errorf("nested fields not passed through: %v", q)
+	}
+	if q["intervalMs"] != float64(60000) || q["maxDataPoints"] != float64(1000) {
+		t.Errorf("intervalMs %v maxDataPoints %v", q["intervalMs"], q["maxDataPoints"])
+	}
+	if fg.headers[0].Get("FromAlert") != "true" {
+		t.Error("FromAlert header not forwarded")
+	}
+}
+
+func TestGrafanaQueryDecodesRealResponseShapes(t *testing.T) {
+	fg, srv := newFakeGrafana(t)
+	c := newTestGrafanaClient(t, srv)
+	nan := math.NaN()
+	type want struct {
+		name, display, unit string
+		labels              map[string]string
+		times               []int64
+		values              []float64
+	}
+	tests := []struct {
+		fixture string
+		ref     models.DataSourceRef
+		want    []want
+	}{
+		{
+			fixture: "prometheus_range.json",
+			ref:     promRef,
+			want: []want{
+				{"cpu_usage", "a", "", map[string]string{"host": "a", "job": "node"}, []int64{1767225600000, 1767225660000, 1767225720000, 1767225780000}, []float64{41.5, nan, 43.25, math.Inf(1)}},
+				{"cpu_usage", "b", "", map[string]string{"host": "b", "job": "node"}, []int64{1767225600000, 1767225660000}, []float64{12, 13.5}},
+			},
+		},
+		{
+			fixture: "prometheus_rate_no_name.json",
+			ref:     promRef,
+			want: []want{
+				{"Value", `{service="api"}`, "", map[string]string{"service": "api"}, []int64{1767225600000, 1767225660000}, []float64{50.5, 52}},
+			},
+		},
+		{
+			// A long SQL table: unsorted rows, a null time, hosts as a string column.
+			fixture: "sql_long.json",
+			ref:     sqlRef,
+			want: []want{
+				{"cpu", `cpu{host="a"}`, "percent", map[string]string{"host": "a"}, []int64{1767225600000, 1767225660000, 1767225720000}, []float64{10, 11.5, 12}},
+				{"cpu", `cpu{host="b"}`, "percent", map[string]string{"host": "b"}, []int64{1767225600000, 1767225660000, 1767225720000}, []float64{20, nan, nan}},
+				{"mem_mb", `mem_mb{host="a"}`, "decmbytes", map[string]string{"host": "a"}, []int64{1767225600000, 1767225660000, 1767225720000}, []float64{1000, 1024, nan}},
+				{"mem_mb", `mem_mb{host="b"}`, "decmbytes", map[string]string{"host": "b"}, []int64{1767225600000, 1767225660000, 1767225720000}, []float64{2000, 2100, nan}},
+			},
+		},
+		{
+			// A wide frame with several numeric fields and a string column: the
+			// string column is a factor, so the frame is long with one combination.
+			fixture: "wide_units.json",
+			ref:     promRef,
+			want: []want{
+				{"load1", "Load (a)", "short", map[string]string{"host": "a", "state": "ok"}, []int64{1767225600000, 1767225660000, 1767225720000}, []float64{0.5, 0.75, 1.25}},
+				{"uptime", `uptime{host="a", state="ok"}`, "s", map[string]string{"host": "a", "state": "ok"}, []int64{1767225600000, 1767225660000, 1767225720000}, []float64{3600, 3660, 3720}},
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.fixture, func(t *testing.T) {
+			fg.answer(http.StatusOK, tc.fixture)
+			got, err := c.Query(context.Background(), tc.ref, json.RawMessage(`{"expr":"x"}`), testRange, GrafanaQueryOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sort.Slice(got, func(i, j int) bool { return got[i].DisplayName < got[j].DisplayName })
+			sort.Slice(tc.want, func(i, j int) bool { return tc.want[i].display < tc.want[j].display })
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d series, want %d: %+v", len(got), len(tc.want), got)
+			}
+			for i, w := range tc.want {
+				g := got[i]
+				if g.Name != w.name || g.DisplayName != w.display || g.Unit != w.unit || fmt.Sprint(g.Labels) != fmt.Sprint(w.labels) {
+					t.Errorf("series %d: name %q display %q unit %q labels %v; want %q %q %q %v", i, g.Name, g.DisplayName, g.Unit, g.Labels, w.name, w.display, w.unit, w.labels)
+				}
+				if fmt.Sprint(g.Times) != fmt.Sprint(w.times) || fmt.Sprint(g.Values) != fmt.Sprint(w.values) {
+					t.Errorf("series %d (%s): points %v %v; want %v %v", i, g.DisplayName, g.Times, g.Values, w.times, w.values)
+				}
+			}
+		})
+	}
+}
+
+func TestGrafanaQueryErrors(t *testing.T) {
+	fg, srv := newFakeGrafana(t)
+	c := newTestGrafanaClient(t, srv)
+	tests := []struct {
+		name       string
+		status     int
+		fixture    string
+		wantAccess bool
+		want       []string
+	}{
+		{"source error per refId", http.StatusBadRequest, "error_bad_data.json", false, []string{`"prom-main"`, "status 400", "parse error: unclosed left parenthesis"}},
+		{"forbidden", http.StatusForbidden, "forbidden.json", true, []string{"HTTP 403", "datasources:query", `"prom-main"`}},
+		{"unauthorized", http.StatusUnauthorized, "unauthorized.json", true, []string{"HTTP 401", "Invalid API key", "service account"}},
+		{"not found", http.StatusNotFound, "not_found.json", false, []string{"not found", "HTTP 404"}},
+		{"only log frames", http.StatusOK, "logs_only.json", false, []string{"not time series"}},
+		{"server error without results", http.StatusInternalServerError, "not_found.json", false, []string{"HTTP 500", "Data source not found"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fg.answer(tc.status, tc.fixture)
+			_, err := c.Query(context.Background(), promRef, json.RawMessage(`{"expr":"up"}`), testRange, GrafanaQueryOptions{})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if errors.Is(err, ErrSourceAccess) != tc.wantAccess {
+				t.Errorf("errors.Is(ErrSourceAccess) = %v, want %v", !tc.wantAccess, tc.wantAccess)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), grafanaToken) {
+				t.Errorf("error leaks the token")
+			}
+		})
+	}
+	var serr *SourceError
+	fg.answer(http.StatusBadRequest, "error_bad_data.json")
+	_, err := c.Query(context.Background(), promRef, nil, testRange, GrafanaQueryOptions{})
+	if !errors.As(err, &serr) || serr.Status != 400 || serr.UID != "prom-main" {
+		t.Errorf("err = %#v, want a SourceError", err)
+	}
+}
+
+func TestGrafanaQueryEnforcesTheAllowList(t *testing.T) {
+	fg, srv := newFakeGrafana(t)
+	fg.answer(http.StatusOK, "prometheus_range.json")
+	c := newTestGrafanaClient(t, srv)
+	for _, ref := range []models.DataSourceRef{{UID: "secret-db", Type: "mysql"}, {UID: ""}, {UID: "PROM-MAIN"}} {
+		_, err := c.Query(context.Background(), ref, json.RawMessage(`{"datasource":{"uid":"prom-main"}}`), testRange, GrafanaQueryOptions{})
+		if err == nil {
+			t.Errorf("data source %q was queried", ref.UID)
+		}
+	}
+	if n := fg.requestCount(); n != 0 {
+		t.Fatalf("Grafana received %d requests for data sources outside the allow-list", n)
+	}
+
+	open, err := NewGrafanaClient(GrafanaConfig{AppURL: srv.URL + "/grafana", Token: grafanaToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := open.Query(context.Background(), promRef, nil, testRange, GrafanaQueryOptions{}); err == nil || !strings.Contains(err.Error(), "allow-list") {
+		t.Errorf("empty allow-list: err = %v", err)
+	}
+}
+
+func TestCheckAllowed(t *testing.T) {
+	for _, tc := range []struct {
+		uid     string
+		allowed []string
+		want    string
+	}{
+		{"a", []string{"a", "b"}, ""},
+		{"c", []string{"a", "b"}, "not in the allow-list"},
+		{"a", nil, "no source data sources are allowed"},
+		{" ", []string{"a"}, "no source data source is selected"},
+	} {
+		err := CheckAllowed(tc.uid, tc.allowed)
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("CheckAllowed(%q, %v) = %v, want %q", tc.uid, tc.allowed, err, tc.want)
+		}
+	}
+}
+
+func TestGrafanaConfigFromContext(t *testing.T) {
+	t.Setenv("GF_APP_URL", "")
+	t.Setenv("GF_PLUGIN_APP_CLIENT_SECRET", "")
+	withCfg := func(m map[string]string) context.Context {
+		return backend.WithGrafanaConfig(context.Background(), backend.NewGrafanaCfg(m))
+	}
+	full := withCfg(map[string]string{backend.AppURL: "http://grafana:3000/", backend.AppClientSecret: "managed-token"})
+	allowed := []string{"prom-main"}
+
+	cfg, err := GrafanaConfigFromContext(full, "", nil, allowed)
+	if err != nil || cfg.AppURL != "http://grafana:3000/" || cfg.Token != "managed-token" || cfg.Allowed[0] != "prom-main" {
+		t.Errorf("managed service account: %+v %v", cfg, err)
+	}
+	cfg, err = GrafanaConfigFromContext(full, models.AccessToken, map[string]string{models.SecureGrafanaToken: " stored-token\n"}, allowed)
+	if err != nil || cfg.Token != "stored-token" {
+		t.Errorf("stored token: %+v %v", cfg, err)
+	}
+	noSecret := withCfg(map[string]string{backend.AppURL: "http://grafana:3000/"})
+	if _, err := GrafanaConfigFromContext(noSecret, models.AccessServiceAccount, nil, allowed); err == nil || !strings.Contains(err.Error(), "externalServiceAccounts") {
+		t.Errorf("missing managed token: %v", err)
+	}
+	if _, err := GrafanaConfigFromContext(full, models.AccessToken, map[string]string{}, allowed); err == nil || !strings.Contains(err.Error(), "no token is stored") {
+		t.Errorf("missing stored token: %v", err)
+	}
+	if _, err := GrafanaConfigFromContext(context.Background(), "", nil, allowed); err == nil || !strings.Contains(err.Error(), "URL") {
+		t.Errorf("missing app URL: %v", err)
+	}
+}
+
+func TestGrafanaClientRefusesRedirectToAnotherHost(t *testing.T) {
+	var leaked int
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { leaked++ }))
+	defer other.Close()
+	otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, otherURL+r.URL.Path, http.StatusPermanentRedirect)
+	}))
+	defer srv.Close()
+	c, err := NewGrafanaClient(GrafanaConfig{AppURL: srv.URL, Token: grafanaToken, Allowed: []string{"prom-main"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Query(context.Background(), promRef, nil, testRange, GrafanaQueryOptions{})
+	if err == nil || !strings.Contains(err.Error(), "redirected to another host") || leaked != 0 {
+		t.Fatalf("err = %v, other host hit %d times", err, leaked)
+	}
+}
+
+// The SDK's golden frame (every field type, NaN/±Inf entities, 64-bit
+// extremes, unsorted times, string and bool factor columns) must decode and
+// convert without losing values.
+func TestSeriesFromGoldenSDKFrame(t *testing.T) {
+	path := filepath.Join("..", "..", "..", "shared", "sdk-golden", "all_types.golden.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("golden SDK frame missing (%v): it lives in the shared directory beside the repository", err)
+	}
+	var f data.Frame
+	if err := json.Unmarshal(raw, &f); err != nil {
+		t.Fatal(err)
+	}
+	got, err := SeriesFromFrames(data.Frames{&f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 24 numeric fields (int/uint 8..64, float32/64, nullable or not, with NaNs)
+	// times 5 factor combinations (one per row).
+	if len(got) != 120 {
+		t.Fatalf("got %d series, want 120", len(got))
+	}
+	wantTimes := []int64{0, 9007199254, 1568039445000, 1568039450000, 9223372036854}
+	find := func(name, row string) Series {
+		for _, s := range got {
+			if s.Name == name && s.Labels["string_values"] == row {
+				return s
+			}
+		}
+		t.Fatalf("no series %s for row %q", name, row)
+		return Series{}
+	}
+	for _, tc := range []struct {
+		name, row string
+		at        int // index in time order
+		want      float64
+	}{
+		{"int8_values", "Go Min", 0, -128},
+		{"uint64_values", "Go Max", 4, 18446744073709551615},
+		{"int64_values", "JS Max (for >= 64)", 1, 9007199254740991},
+		{"float64_values", "Go Min", 0, 5e-324},
+		{"float64_nans", "Go Min", 0, math.Inf(-1)},
+		{"float64_nans", "Go Max", 4, math.Inf(1)},
+		{"float64_nans", "JS Min (for >= 64)", 2, math.NaN()},
+		{"nullable_float64_values", "0 / nil / misc", 3, math.NaN()}, // null
+		{"nullable_int8_values", "Go Max", 4, 127},
+	} {
+		s := find(tc.name, tc.row)
+		if fmt.Sprint(s.Times) != fmt.Sprint(wantTimes) {
+			t.Fatalf("%s times %v, want %v", tc.name, s.Times, wantTimes)
+		}
+		if g := s.Values[tc.at]; !(g == tc.want || math.IsNaN(g) && math.IsNaN(tc.want)) {
+			t.Errorf("%s[%s] = %v, want %v", tc.name, tc.row, g, tc.want)
+		}
+		// Every other row belongs to another label combination: missing, not zero.
+		for i, v := range s.Values {
+			if i != tc.at && !math.IsNaN(v) {
+				t.Errorf("%s[%s] has %v at row %d of another combination", tc.name, tc.row, v, i)
+			}
+		}
+	}
+	if s := find("float32_values", "Go Min"); s.Labels["nullable_string_values"] != "Grafana" || s.Labels["bool_values"] != "true" {
+		t.Errorf("labels %v", s.Labels)
+	}
+}
