@@ -89,8 +89,12 @@ func (s *Server) parseSeriesRequest(req *apicontract.SeriesRequest) (*seriesInpu
 		if math.IsNaN(v) || v < 0 || v > 99 {
 			return nil, badRequest(apicontract.CodeInvalidModelArgument, "sensitivity %v is outside 0..99", v)
 		}
-		// The engine reads 0 as "default", so the least sensitive setting is a hair above it.
-		in.opt.Sensitivity = math.Max(v, 1e-6)
+		// The engine reads 0 as "default" and any negative value as its least
+		// sensitive setting, which is what 0 means in the contract.
+		in.opt.Sensitivity = v
+		if v == 0 {
+			in.opt.Sensitivity = -1
+		}
 	}
 	if req.MaxAnomalyRatio != nil {
 		if v := *req.MaxAnomalyRatio; !(v > 0 && v <= 0.5) {
@@ -465,13 +469,25 @@ func (s *Server) handleChangePoint(w http.ResponseWriter, r *http.Request, _ cal
 		IsChangePoint:    make([]bool, n),
 		ConfidenceScores: make([]float64, n),
 	}
-	lastChange := -stable
+	// A change point is where a level, trend or variance change window starts
+	// (spikes and dips are anomalies, not changes); windows closer than the
+	// stable-trend window to the previous change are the same change.
+	index := make(map[int64]int, n)
+	for i, t := range in.series.Times {
+		index[t] = i
+	}
 	for i := 0; i < n; i++ {
 		out.ConfidenceScores[i] = clamp01(res.Score[i])
-		// A change point is where a flagged run starts; runs closer than the
-		// stable-trend window to the previous change are the same change.
-		rising := res.Anomaly[i] && (i == 0 || !res.Anomaly[i-1])
-		if rising && out.ConfidenceScores[i] >= threshold && i-lastChange >= stable {
+	}
+	lastChange := -stable
+	for _, win := range res.Windows {
+		switch win.Type {
+		case engine.WindowLevelShift, engine.WindowTrendChange, engine.WindowVarianceChange:
+		default:
+			continue
+		}
+		i, ok := index[win.Start]
+		if ok && win.MaxScore >= threshold && i-lastChange >= stable {
 			out.IsChangePoint[i] = true
 			lastChange = i
 		}
