@@ -316,3 +316,40 @@ func TestHistoryJoinsLiveInPrometheus(t *testing.T) {
 		}
 	}
 }
+
+func TestAlertWebhookReceiver(t *testing.T) {
+	srv := httptest.NewServer(demogen.NewHandler(newGen(t), time.Now))
+	defer srv.Close()
+	// The shape Grafana's webhook contact point sends (abridged).
+	payload := `{"receiver":"sheepdog-demo-webhook","status":"firing","title":"[FIRING:1] Anomaly in cpu_usage",
+	  "alerts":[{"status":"firing","labels":{"alertname":"Anomaly in cpu_usage","host":"web-1"},
+	  "annotations":{"summary":"cpu_usage on web-1 is anomalous"},"startsAt":"2026-03-10T14:00:00Z","endsAt":"0001-01-01T00:00:00Z","values":{"B":0.5,"C":1}}]}`
+	for i, c := range []struct {
+		body string
+		want int
+	}{{payload, 204}, {`{"alerts":[]}`, 400}, {`not json`, 400}, {strings.Repeat(" ", 2<<20), 413}} {
+		resp, err := http.Post(srv.URL+"/alerts", "application/json", strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("post %d: status %d, want %d", i, resp.StatusCode, c.want)
+		}
+	}
+	resp, err := http.Get(srv.URL + "/alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct {
+		Total         int                            `json:"total"`
+		Notifications []demogen.ReceivedNotification `json:"notifications"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Total != 1 || len(got.Notifications) != 1 || got.Notifications[0].Alerts[0].Labels["host"] != "web-1" {
+		t.Fatalf("receiver kept %+v", got)
+	}
+}

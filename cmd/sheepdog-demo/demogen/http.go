@@ -41,11 +41,14 @@ func NewHandler(gen *Generator, now func() time.Time) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(NewSchedule(gen, from, to, t))
 	})
+	alerts := NewAlertReceiver(100)
+	mux.HandleFunc("POST /alerts", alerts.post)
+	mux.HandleFunc("GET /alerts", alerts.list)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "sheepdog-demo: /metrics (Prometheus), /incidents?from=&to= (schedule, JSON), /healthz")
+		fmt.Fprintln(w, "sheepdog-demo: /metrics (Prometheus), /incidents?from=&to= (schedule, JSON), /alerts (POST: webhook contact point; GET: notifications received), /healthz")
 	})
 	return mux
 }
