@@ -275,3 +275,59 @@ func decodeDSQueryResponse(status int, raw []byte, ref models.DataSourceRef, ref
 	}
 	return series, nil
 }
+
+// DataSourceInfo describes a source data source.
+type DataSourceInfo struct {
+	UID, Name, Type string
+}
+
+// ErrCannotVerify means the token works but may not read data source
+// settings (datasources:read), so the data source could not be looked up;
+// queries may still succeed.
+var ErrCannotVerify = errors.New("cannot verify the data source")
+
+// CheckDataSource looks the data source up (GET /api/datasources/uid/:uid), for
+// health checks: it tells whether Grafana is reachable, the token is accepted,
+// the data source exists and is allowed. It sends no query.
+func (c *GrafanaClient) CheckDataSource(ctx context.Context, uid string) (DataSourceInfo, error) {
+	if err := CheckAllowed(uid, c.allowed); err != nil {
+		return DataSourceInfo{}, err
+	}
+	endpoint := c.endpoint("/api/datasources/uid/" + url.PathEscape(uid))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint.String(), nil)
+	if err != nil {
+		return DataSourceInfo{}, fmt.Errorf("build data source request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return DataSourceInfo{}, transportError(ctx, req.Method, endpoint, err)
+	}
+	defer resp.Body.Close()
+	raw, err := readBody(resp.Body, 1<<20)
+	if err != nil {
+		return DataSourceInfo{}, fmt.Errorf("data source %q: %w", uid, err)
+	}
+	var apiErr grafanaAPIError
+	_ = json.Unmarshal(raw, &apiErr)
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		return DataSourceInfo{}, fmt.Errorf("%w: Grafana rejected the service-account token (HTTP 401: %s): check that the plugin's managed service account exists or that the stored token is valid and not expired", ErrSourceAccess, apiErr.Message)
+	case resp.StatusCode == http.StatusForbidden:
+		return DataSourceInfo{}, fmt.Errorf("%w %q: the service account may not read data source settings (HTTP 403); queries need only datasources:query", ErrCannotVerify, uid)
+	case resp.StatusCode == http.StatusNotFound:
+		return DataSourceInfo{}, fmt.Errorf("allowed data source %q does not exist in Grafana (HTTP 404): remove it from the allow-list or fix its UID", uid)
+	case resp.StatusCode/100 != 2:
+		return DataSourceInfo{}, fmt.Errorf("look up data source %q: HTTP %d: %s", uid, resp.StatusCode, snippet(raw))
+	}
+	var info DataSourceInfo
+	if err := json.Unmarshal(raw, &info); err != nil {
+		return DataSourceInfo{}, fmt.Errorf("look up data source %q: unreadable answer: %s", uid, snippet(raw))
+	}
+	if info.UID == "" {
+		info.UID = uid
+	}
+	return info, nil
+}
