@@ -117,7 +117,7 @@ func New(cfg Config) (*Generator, error) {
 		seen[h] = true
 	}
 	if cfg.IncidentEvery < 10*time.Minute {
-		return nil, fmt.Errorf("demogen: incident interval %s is shorter than the 10m minimum (the longest incident lasts %s)", cfg.IncidentEvery, maxIncidentDuration)
+		return nil, fmt.Errorf("demogen: incident interval %s is shorter than the 10m minimum", cfg.IncidentEvery)
 	}
 	if cfg.NoiseScale < 0 || math.IsNaN(cfg.NoiseScale) || math.IsInf(cfg.NoiseScale, 0) {
 		return nil, fmt.Errorf("demogen: noise scale %v must be a finite number >= 0", cfg.NoiseScale)
@@ -168,14 +168,18 @@ type incidentShape struct {
 	size map[string]float64
 }
 
-const maxIncidentDuration = 45 * time.Minute
-
 var incidentShapes = map[Kind]incidentShape{
 	KindSpike:      {3 * time.Minute, map[string]float64{MetricCPU: 45, MetricMemory: 30, MetricRequests: 3, MetricErrors: 0.25}},
 	KindDip:        {10 * time.Minute, map[string]float64{MetricCPU: -25, MetricMemory: -25, MetricRequests: -0.5, MetricErrors: -1}},
 	KindLevelShift: {45 * time.Minute, map[string]float64{MetricCPU: 25, MetricMemory: 20, MetricRequests: 0.7, MetricErrors: 0.06}},
 	KindDrift:      {40 * time.Minute, map[string]float64{MetricCPU: 35, MetricMemory: 30, MetricRequests: 1, MetricErrors: 0.12}},
 	KindFlatline:   {20 * time.Minute, map[string]float64{}},
+}
+
+// incidentDuration is the kind's duration, shortened to three quarters of the
+// slot when slots are short, so incidents never overlap.
+func (g *Generator) incidentDuration(k Kind) time.Duration {
+	return min(incidentShapes[k].duration, g.cfg.IncidentEvery*3/4)
 }
 
 // slotIncident returns the incident of slot k (slots start at the Unix epoch,
@@ -185,10 +189,11 @@ func (g *Generator) slotIncident(k int64) Incident {
 	h := mix(g.cfg.Seed^0x9e3779b97f4a7c15, uint64(k))
 	kind := g.kinds[int(uint64(k)%uint64(len(g.kinds)))]
 	shape := incidentShapes[kind]
+	dur := g.incidentDuration(kind)
 	host := g.cfg.Hosts[int(mix(h, 1)%uint64(len(g.cfg.Hosts)))]
 	metric := Metrics[int(mix(h, 2)%uint64(len(Metrics)))]
 	// Leave room after the incident so it ends inside its slot.
-	room := every - shape.duration
+	room := every - dur
 	offset := time.Duration(unit(mix(h, 3)) * float64(room))
 	offset = offset.Truncate(time.Minute)
 	start := time.Unix(0, 0).UTC().Add(time.Duration(k) * every).Add(offset)
@@ -199,7 +204,7 @@ func (g *Generator) slotIncident(k int64) Incident {
 	if metric == MetricErrors && kind == KindDip {
 		mag = -g.hosts[host].errBase // errors vanish: the rate dips to about zero
 	}
-	return Incident{Host: host, Metric: metric, Kind: kind, Start: start, End: start.Add(shape.duration), Magnitude: mag}
+	return Incident{Host: host, Metric: metric, Kind: kind, Start: start, End: start.Add(dur), Magnitude: mag}
 }
 
 // Incidents returns every incident that overlaps [from, to), ordered by start.

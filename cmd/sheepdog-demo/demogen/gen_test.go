@@ -140,7 +140,7 @@ func TestIncidentsWhereScheduled(t *testing.T) {
 	seenKinds := map[Kind]int{}
 	for _, in := range incs {
 		seenKinds[in.Kind]++
-		if d := in.End.Sub(in.Start); d != incidentShapes[in.Kind].duration {
+		if d := in.End.Sub(in.Start); d != g.incidentDuration(in.Kind) {
 			t.Errorf("%+v lasts %s", in, d)
 		}
 		mid := in.Start.Add(in.End.Sub(in.Start) / 2)
@@ -309,18 +309,23 @@ func TestRequestCounter(t *testing.T) {
 
 func TestIncidentKindsRestricted(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Kinds = []Kind{KindFlatline, KindSpike}
+	cfg.Kinds = []Kind{KindFlatline, KindSpike, KindLevelShift}
 	cfg.IncidentEvery = 30 * time.Minute
 	g := mustGen(t, cfg)
 	incs := g.Incidents(day0, day0.Add(12*time.Hour))
+	for _, in := range incs {
+		if in.Kind == KindLevelShift && in.End.Sub(in.Start) != 22*time.Minute+30*time.Second {
+			t.Fatalf("45m level shift in 30m slots lasts %s, want 22m30s", in.End.Sub(in.Start))
+		}
+	}
 	if len(incs) != 24 {
 		t.Fatalf("%d incidents in 12h at 30m, want 24", len(incs))
 	}
 	for i, in := range incs {
-		if in.Kind != KindFlatline && in.Kind != KindSpike {
+		if in.Kind != KindFlatline && in.Kind != KindSpike && in.Kind != KindLevelShift {
 			t.Fatalf("incident %d is a %s", i, in.Kind)
 		}
-		if i > 0 && !in.Start.After(incs[i-1].End) && in.Start != incs[i-1].End {
+		if i > 0 && in.Start.Before(incs[i-1].End) {
 			t.Fatalf("incidents overlap: %+v and %+v", incs[i-1], in)
 		}
 	}
