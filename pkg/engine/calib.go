@@ -3,8 +3,9 @@ package engine
 import "math"
 
 // tailCalibrator widens the band to each series' own tail. It keeps a
-// decaying histogram of past |z| *events* (a run of consecutive large
-// deviations counts once, so a long outage is one event) and finds the
+// decaying histogram of past |z| *spikes* (a run of at most maxSpikeLen
+// large deviations counts once, at its peak; longer runs such as outages do
+// not count at all) and finds the
 // smallest z whose rarity — the share of past events at least that large,
 // shrunk towards the Gaussian tail and ignoring the last few events — is
 // below the Gaussian rarity of the band k. On Gaussian noise that is k
@@ -16,11 +17,25 @@ type tailCalibrator struct {
 	bins     [tailBins]float64
 	total    float64 // decayed weight of all points
 	w        float64 // weight of the newest point (grows instead of decaying the rest)
-	inRun    bool
+	runLen   int
+	runMax   float64
 	sinceFit int
 	zThr     float64 // cached band half-width in robust SDs (>= k)
 	k, pK    float64
+	maxBin   int // highest bin ever used
+	dirty    bool
 }
+
+// tailEdges and tailGauss are read-only tables: the lower |z| edge of each
+// bin and the Gaussian two-sided tail probability there.
+var tailEdges, tailGauss = func() (e, g [tailBins + 1]float64) {
+	for b := range e {
+		oct, sub := b/tailSub, b%tailSub
+		e[b] = math.Ldexp(1+float64(sub)/tailSub, oct)
+		g[b] = math.Erfc(e[b] / math.Sqrt2)
+	}
+	return e, g
+}()
 
 const (
 	tailSub     = 8 // bins per octave of |z|
@@ -30,7 +45,9 @@ const (
 	tailPrior   = 1000.0      // Gaussian pseudo-points
 	eventsFree  = 3.0         // past events that never make a deviation "normal"
 	eventZ      = 3.0         // |z| that starts an event
+	maxSpikeLen = 10           // longest event (points) that counts as a routine spike
 	refitEvery  = 32
+	refitIdle   = 1024
 )
 
 func newTailCalibrator(k float64) tailCalibrator {
@@ -43,22 +60,23 @@ func tailBin(z float64) int {
 	return min(max(b, 0), tailBins-1)
 }
 
-func tailEdge(b int) float64 {
-	oct, sub := b/tailSub, b%tailSub
-	return math.Ldexp(1+float64(sub)/tailSub, oct)
-}
-
 // observe records a point's |z| and returns the band half-width in robust SDs.
 func (c *tailCalibrator) observe(az float64) float64 {
 	thr := c.zThr
 	c.total += c.w
 	if az >= eventZ {
-		if !c.inRun {
-			c.bins[tailBin(az)] += c.w
+		c.runLen++
+		c.runMax = max(c.runMax, az)
+	} else if c.runLen > 0 {
+		// Only short events (spikes) teach the series' tail: a sustained
+		// deviation such as an outage never makes the next one look normal.
+		if c.runLen <= maxSpikeLen {
+			b := tailBin(c.runMax)
+			c.bins[b] += c.w
+			c.maxBin = max(c.maxBin, b)
+			c.dirty = true
 		}
-		c.inRun = true
-	} else {
-		c.inRun = false
+		c.runLen, c.runMax = 0, 0
 	}
 	c.w *= 1 + tailDecay
 	if c.w > 1e100 {
@@ -68,9 +86,11 @@ func (c *tailCalibrator) observe(az float64) float64 {
 		c.total /= c.w
 		c.w = 1
 	}
+	// Refit soon after a new event, and now and then as the point count
+	// grows (which makes past events rarer).
 	c.sinceFit++
-	if c.sinceFit >= refitEvery {
-		c.sinceFit = 0
+	if (c.dirty && c.sinceFit >= refitEvery) || c.sinceFit >= refitIdle {
+		c.sinceFit, c.dirty = 0, false
 		c.fit()
 	}
 	return thr
@@ -84,15 +104,15 @@ func (c *tailCalibrator) fit() {
 	// threshold is just above the highest bin that is still too common.
 	suffix := 0.0
 	thr := c.k
-	for b := tailBins - 1; b >= 0; b-- {
-		suffix += c.bins[b] / c.w
-		z := tailEdge(b)
-		if z < c.k {
-			break
+	inv := 1 / c.w
+	limit := c.pK * n
+	for b := c.maxBin; b >= 0; b-- {
+		suffix += c.bins[b] * inv
+		if tailEdges[b+1] <= c.k {
+			break // any threshold found below here would be under k anyway
 		}
-		p := (math.Max(0, suffix-free) + tailPrior*math.Erfc(z/math.Sqrt2)) / n
-		if p > c.pK {
-			thr = math.Max(c.k, tailEdge(b+1))
+		if math.Max(0, suffix-free)+tailPrior*tailGauss[b] > limit {
+			thr = math.Max(c.k, tailEdges[b+1])
 			break
 		}
 	}

@@ -16,6 +16,7 @@ type modelConfig struct {
 	trendWin  float64 // trend time constant, in steps; 0 disables the trend
 	seasonWin float64 // seasonal profile time constant, in periods
 	seasonal  bool    // detect and model seasonality
+	follow    bool    // take the period from another model (adoptPeriod) instead of scanning
 	period    time.Duration
 	clip      float64 // residuals beyond clip robust SDs are winsorised before they update the state
 	shiftRun  int     // outliers in a row on one side that mean a new level (0 never re-levels)
@@ -53,12 +54,13 @@ type model struct {
 	aL, aT, aS, aSeaDt float64
 
 	// seasonality
-	periodMs int64
-	season   []float64
-	visits   []uint32
-	lastNorm int64
-	hist     *history
-	nextScan int
+	periodMs     int64
+	bucketsPerMs float64
+	season       []float64
+	visits       []uint32
+	lastNorm     int64
+	hist         *history
+	nextScan     int
 
 	// level shifts
 	cusumPos, cusumNeg float64
@@ -105,7 +107,7 @@ func (m *model) bucket(t int64) int {
 	if p < 0 {
 		p += m.periodMs
 	}
-	return int(p * int64(len(m.season)) / m.periodMs)
+	return min(int(float64(p)*m.bucketsPerMs), len(m.season)-1)
 }
 
 // step forecasts the point at t, scores v against the forecast and, when v is
@@ -166,14 +168,16 @@ func (m *model) step(t int64, v float64) (expected, scale, z float64) {
 	m.scale += m.aS * (gauss*ar - m.scale)
 
 	if m.cfg.cusum {
-		zc := math.Max(-m.cfg.cusumH, math.Min(m.cfg.cusumH, z))
+		// one point adds at most shiftZ, so a lone spike cannot trip it
+		zc := math.Max(-shiftZ, math.Min(shiftZ, z))
 		m.cusumPos = math.Max(0, m.cusumPos+zc-m.cfg.cusumK)
 		m.cusumNeg = math.Max(0, m.cusumNeg-zc-m.cfg.cusumK)
-		if cz := scoreZ0 * m.cusumPos / m.cfg.cusumH; cz > z {
+		// the CUSUM, in the same units, replaces z when it is the stronger evidence
+		if cz := scoreZ0 * m.cusumPos / m.cfg.cusumH; cz > math.Abs(z) {
 			z = cz
 		}
-		if cz := -scoreZ0 * m.cusumNeg / m.cfg.cusumH; cz < z && -cz > math.Abs(z) {
-			z = cz
+		if cz := scoreZ0 * m.cusumNeg / m.cfg.cusumH; cz > math.Abs(z) {
+			z = -cz
 		}
 	}
 	m.trackShift(v, r, scale, b)
@@ -302,7 +306,7 @@ func (m *model) start() {
 	m.cacheDt = -1
 	if m.cfg.seasonal && m.cfg.period > 0 {
 		m.setPeriod(m.cfg.period.Milliseconds(), nil)
-	} else if m.cfg.seasonal {
+	} else if m.cfg.seasonal && !m.cfg.follow {
 		m.hist = newHistory()
 		m.nextScan = firstScan
 	}
@@ -315,6 +319,7 @@ func (m *model) setPeriod(periodMs int64, profile []float64) {
 	}
 	nb = min(nb, maxBuckets)
 	m.periodMs = periodMs
+	m.bucketsPerMs = float64(nb) / float64(periodMs)
 	m.season = make([]float64, nb)
 	m.visits = make([]uint32, nb)
 	if profile != nil {
@@ -322,6 +327,22 @@ func (m *model) setPeriod(periodMs int64, profile []float64) {
 	}
 	m.lastNorm = m.lastT
 	m.cacheDt = -1
+}
+
+// adoptPeriod switches to the period (and current profile) of src, which
+// scans the same points, so auto pays for one period scan, not two.
+func (m *model) adoptPeriod(src *model) {
+	if m.n < initPoints || src.season == nil || src.periodMs == m.periodMs {
+		return
+	}
+	old := 0.0
+	if m.season != nil {
+		old = m.season[m.bucket(m.lastT)]
+	}
+	m.setPeriod(src.periodMs, src.season)
+	if m.season != nil {
+		m.level += old - m.season[m.bucket(m.lastT)]
+	}
 }
 
 // normaliseSeason keeps the seasonal profile centred so level and season do
@@ -346,24 +367,75 @@ func (m *model) periods() []time.Duration {
 }
 
 func median(x []float64) float64 {
-	s := slices.Clone(x)
-	slices.Sort(s)
+	return medianInPlace(slices.Clone(x))
+}
+
+// medianInPlace returns the median of s in O(len(s)) expected time,
+// reordering s (quickselect).
+func medianInPlace(s []float64) float64 {
 	n := len(s)
 	if n == 0 {
 		return 0
 	}
+	hi := selectK(s, n/2)
 	if n%2 == 1 {
-		return s[n/2]
+		return hi
 	}
-	return (s[n/2-1] + s[n/2]) / 2
+	lo := s[0] // after selectK, s[:n/2] holds the smaller half
+	for _, v := range s[1 : n/2] {
+		lo = max(lo, v)
+	}
+	return (lo + hi) / 2
+}
+
+// selectK reorders s so s[k] is the k-th smallest, smaller ones before it.
+func selectK(s []float64, k int) float64 {
+	lo, hi := 0, len(s)-1
+	for lo < hi {
+		// median of three pivot keeps sorted input linear
+		mid := lo + (hi-lo)/2
+		if s[mid] < s[lo] {
+			s[mid], s[lo] = s[lo], s[mid]
+		}
+		if s[hi] < s[lo] {
+			s[hi], s[lo] = s[lo], s[hi]
+		}
+		if s[hi] < s[mid] {
+			s[hi], s[mid] = s[mid], s[hi]
+		}
+		pivot := s[mid]
+		i, j := lo, hi
+		for i <= j {
+			for s[i] < pivot {
+				i++
+			}
+			for s[j] > pivot {
+				j--
+			}
+			if i <= j {
+				s[i], s[j] = s[j], s[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return s[k]
+		}
+	}
+	return s[k]
 }
 
 // medianMAD returns the median and the MAD scaled to a normal SD.
 func medianMAD(x []float64) (float64, float64) {
-	med := median(x)
-	d := make([]float64, len(x))
+	d := slices.Clone(x)
+	med := medianInPlace(d)
 	for i, v := range x {
 		d[i] = math.Abs(v - med)
 	}
-	return med, madToSigma * median(d)
+	return med, madToSigma * medianInPlace(d)
 }

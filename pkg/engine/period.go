@@ -18,8 +18,9 @@ type history struct {
 }
 
 const (
-	histBins  = 4096
-	firstScan = 192 // points before the first period scan; later scans at doubling counts
+	histBins  = 2048
+	scanBins  = 1024 // the scan works on at most this many bins (pairs are merged)
+	firstScan = 400  // points before the first period scan; later scans at doubling counts
 	// maxScanSpan: once the history covers this much time, the last scan is
 	// final and the history is dropped (weekly seasonality needs ~3 weeks).
 	maxScanSpan = 5 * 7 * 24 * time.Hour
@@ -63,13 +64,24 @@ func (h *history) compress() {
 	h.used = (h.used + 1) / 2
 }
 
-// values returns the bin means, carrying the last mean over empty bins.
-func (h *history) values() []float64 {
-	out := make([]float64, h.used)
+// values returns at most scanBins bin means (merging adjacent bins when
+// needed) and their width, carrying the last mean over empty bins.
+func (h *history) values() ([]float64, int64) {
+	f := 1
+	for h.used > f*scanBins {
+		f *= 2
+	}
+	out := make([]float64, (h.used+f-1)/f)
 	last := math.NaN()
 	for i := range out {
-		if h.cnt[i] > 0 {
-			last = h.sum[i] / float64(h.cnt[i])
+		var s float64
+		var c uint32
+		for j := i * f; j < min((i+1)*f, h.used); j++ {
+			s += h.sum[j]
+			c += h.cnt[j]
+		}
+		if c > 0 {
+			last = s / float64(c)
 		}
 		out[i] = last
 	}
@@ -81,7 +93,7 @@ func (h *history) values() []float64 {
 			break
 		}
 	}
-	return out
+	return out, h.width * int64(f)
 }
 
 func (h *history) span() time.Duration {
@@ -91,11 +103,11 @@ func (h *history) span() time.Duration {
 // scanPeriod looks for seasonality in the history and switches the model to
 // the period found (with a profile seeded from the history).
 func (m *model) scanPeriod() {
-	m.nextScan = m.n * 2
+	m.nextScan = m.n * 3 / 2
 	h := m.hist
 	final := h.span() >= maxScanSpan
-	x := h.values()
-	p, profile := detectPeriod(x, h.start, h.width)
+	x, width := h.values()
+	p, profile := detectPeriod(x, h.start, width)
 	if p > 0 && p != m.periodMs {
 		nb := int(math.Round(float64(p) / m.interval))
 		nb = min(nb, maxBuckets)

@@ -27,8 +27,9 @@ func configFor(opt Options) modelConfig {
 		cfg.clip = 2.5
 		cfg.shiftRun = 10
 	case MethodChangepoint:
-		cfg.levelWin, cfg.scaleWin = 200, 300
-		cfg.cusum, cfg.cusumK, cfg.cusumH = true, 1, 12
+		cfg.levelWin, cfg.trendWin, cfg.scaleWin, cfg.seasonWin = 30, 200, 300, 4
+		cfg.seasonal = true
+		cfg.cusum, cfg.cusumK, cfg.cusumH = true, 1.5, 15
 		cfg.shiftRun = 30
 	default: // auto
 		cfg.method = MethodAuto
@@ -46,6 +47,10 @@ func configFor(opt Options) modelConfig {
 	return cfg
 }
 
+// maxValue bounds input magnitudes (larger finite values are clamped) so the
+// model's sums and the band never overflow.
+const maxValue = 1e300
+
 // Stream is a causal detector: each Push scores one new point against the
 // state built from the points before it, then learns from it. Streams are not
 // safe for concurrent use; Clone one per goroutine.
@@ -62,8 +67,8 @@ type Stream struct {
 	tail     tailCalibrator
 	useTail  bool
 	// auto runs a second model and uses whichever forecasts better
-	alt        *model
-	altTail    tailCalibrator
+	alt     *model
+	altTail tailCalibrator
 	usedAlt int
 }
 
@@ -99,9 +104,8 @@ func newStream(opt Options, cfg modelConfig) *Stream {
 		o2.Method = MethodAgile
 		c2 := configFor(o2)
 		c2.period = cfg.period
-		if !cfg.seasonal {
-			c2.seasonal = false
-		}
+		c2.seasonal = cfg.seasonal
+		c2.follow = cfg.period == 0
 		st.alt = newModel(c2)
 		st.altTail = newTailCalibrator(k)
 	}
@@ -127,25 +131,39 @@ func (st *Stream) Push(t int64, v float64) PointResult {
 	st.count++
 	st.lastT = t
 	missing := math.IsNaN(v) || math.IsInf(v, 0)
+	if v > maxValue { // keeps every sum below overflow
+		v = maxValue
+	} else if v < -maxValue {
+		v = -maxValue
+	}
 	exp, sc, z, thr := st.score(st.m, &st.tail, t, v, missing)
+	lower, upper := exp-thr*sc, exp+thr*sc
+	zn := z * st.k / thr // z in units where k is the threshold
 	if st.alt != nil {
 		// auto: a point is only as anomalous as the less surprised of the
 		// slow seasonal baseline and the fast adaptive one, so a deviation
 		// must be unexpected both for the long-term pattern and for the
-		// recent dynamics; the band shown is the one that judged the point.
+		// recent dynamics. The band shown is the hull of the two bands (a
+		// point outside it is outside both) and the expected value their
+		// precision-weighted mean, so neither jumps between the models.
+		if st.alt.periodMs != st.m.periodMs {
+			st.alt.adoptPeriod(st.m)
+		}
 		e2, s2, z2, t2 := st.score(st.alt, &st.altTail, t, v, missing)
-		if missing {
-			if s2*t2 < sc*thr {
-				exp, sc, z, thr = e2, s2, z2, t2
+		w1, w2 := 1/(sc*sc), 1/(s2*s2)
+		if w := w1 + w2; w > 0 && !math.IsInf(w, 0) {
+			exp = (w1*exp + w2*e2) / w
+		}
+		lower, upper = math.Min(lower, e2-t2*s2), math.Max(upper, e2+t2*s2)
+		if zn2 := z2 * st.k / t2; math.Abs(zn2) < math.Abs(zn) {
+			zn = zn2
+			if !missing {
+				st.usedAlt++
 			}
-		} else if math.Abs(z2)*thr < math.Abs(z)*t2 {
-			exp, sc, z, thr = e2, s2, z2, t2
-			st.usedAlt++
 		}
 	}
-	half := thr * sc
-	p := PointResult{Time: t, Value: v, Expected: exp, Lower: exp - half, Upper: exp + half}
-	if math.IsInf(p.Lower, 0) || math.IsInf(p.Upper, 0) {
+	p := PointResult{Time: t, Value: v, Expected: exp, Lower: lower, Upper: upper}
+	if !(math.Abs(p.Lower) <= math.MaxFloat64 && math.Abs(p.Upper) <= math.MaxFloat64) {
 		p.Lower, p.Upper = -math.MaxFloat64, math.MaxFloat64
 	}
 	if missing {
@@ -154,13 +172,13 @@ func (st *Stream) Push(t int64, v float64) PointResult {
 	st.seen++
 	switch st.opt.Direction {
 	case DirectionUp:
-		z = math.Max(z, 0)
+		zn = math.Max(zn, 0)
 	case DirectionDown:
-		z = math.Min(z, 0)
+		zn = math.Min(zn, 0)
 	}
-	p.Score = squash(z * st.k / thr)
-	if math.Abs(z) >= thr {
-		p.Direction = int8(math.Copysign(1, z))
+	p.Score = squash(zn)
+	if math.Abs(zn) >= st.k {
+		p.Direction = int8(math.Copysign(1, zn))
 	}
 	exceed := p.Direction != 0 && st.seen > st.opt.WarmUp
 	if !exceed {
@@ -196,7 +214,7 @@ func (st *Stream) info() Info {
 			in.Method = MethodAgile
 		}
 		in.Periods = st.m.periods()
-		in.Notes = append(in.Notes, fmt.Sprintf("auto: consensus of robust (seasonal) and agile (adaptive); each point judged by the less surprised one, agile for %.0f%% of points", 100*share))
+		in.Notes = append(in.Notes, fmt.Sprintf("auto: consensus of robust (seasonal) and agile (adaptive): a point is flagged only outside both bands; agile was the less surprised for %.0f%% of points", 100*share))
 	}
 	return in
 }
@@ -305,7 +323,8 @@ func seriesPeriod(s Series) int64 {
 	if h.used == 0 {
 		return 0
 	}
-	p, _ := detectPeriod(h.values(), h.start, h.width)
+	x, width := h.values()
+	p, _ := detectPeriod(x, h.start, width)
 	return p
 }
 
