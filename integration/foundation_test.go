@@ -83,7 +83,7 @@ func TestBadCSVErrorNamesLineOtherQueryAnswers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, err := plugin.QueryData(ctxT(t), in.QueryRequest(false,
 				csvQuery("BAD", tt.csv),
-				csvQuery("GOOD", "timestamp,value\n2023-11-14 22:13:20,5\n2023-11-14 22:14:20,6\n")))
+				csvQuery("GOOD", "timestamp,value\n2023-11-14 22:13:20,5\n2023-11-14 22:14:20,6\n2023-11-14 22:15:20,7\n")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,7 +95,7 @@ func TestBadCSVErrorNamesLineOtherQueryAnswers(t *testing.T) {
 				t.Errorf("BAD status = %v, want 400", bad.Status)
 			}
 			good := resp.Responses["GOOD"]
-			if good.Error != nil || len(good.Frames) == 0 || good.Frames[0].Rows() != 2 {
+			if good.Error != nil || len(good.Frames) == 0 || good.Frames[0].Rows() != 3 {
 				t.Fatalf("GOOD = %+v", good)
 			}
 		})

@@ -136,7 +136,6 @@ func Start(ctx context.Context, opts Options) (*Plugin, error) {
 		SkipHostEnv:      true,
 		AutoMTLS:         false,
 		Logger:           logger,
-		Stderr:           logs,
 		StartTimeout:     opts.StartTimeout,
 	})
 	p := &Plugin{client: client, logs: logs, Binary: bin}

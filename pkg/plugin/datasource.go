@@ -6,22 +6,58 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/remote"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
 )
+
+// Stream-cache bounds for alert re-evaluation.
+const (
+	DefaultCacheMaxSeries = 20_000
+	DefaultCacheTTL       = 15 * time.Minute
+)
+
+// Fetcher fetches a query's source series over a range. The default one
+// dispatches on the source type to pkg/source; tests and benchmarks inject
+// their own.
+type Fetcher interface {
+	Fetch(ctx context.Context, fr FetchRequest) ([]source.Series, error)
+}
+
+// FetchRequest is what a Fetcher needs for one query.
+type FetchRequest struct {
+	RefID   string
+	Query   *models.ParsedQuery
+	Range   source.Range
+	Headers map[string]string // forwarded to Grafana's /api/ds/query (FromAlert, org)
+}
 
 // Datasource is one configured Sheepdog data source instance. Grafana creates a
 // new instance whenever the settings change and disposes of the old one.
 type Datasource struct {
-	uid    string
-	name   string
-	cfg    *models.Config
-	cfgErr error // settings that failed validation: every query and the health check report it
-	logger log.Logger
+	uid     string
+	name    string
+	updated time.Time
+	cfg     *models.Config
+	cfgErr  error // settings that failed validation: every query and the health check report it
+	logger  log.Logger
+
+	fetcher Fetcher
+	prom    *source.PromClient
+	promErr error
+	remote  *remote.Client
+	cache   *streamCache
+
+	grafanaMu     sync.Mutex
+	grafanaClient *source.GrafanaClient
+	grafanaKey    string // app URL + token hash the client was built for
 }
 
 var (
@@ -36,14 +72,54 @@ var (
 // the instance keeps the validation error and reports it where the user looks
 // (the health check and each query).
 func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
+	return newDatasource(s), nil
+}
+
+func newDatasource(s backend.DataSourceInstanceSettings) *Datasource {
 	cfg, err := models.ParseSettings(s.JSONData, s.DecryptedSecureJSONData)
-	ds := &Datasource{uid: s.UID, name: s.Name, cfg: cfg, logger: backend.Logger.With("datasource", s.UID)}
+	d := &Datasource{uid: s.UID, name: s.Name, updated: s.Updated, cfg: cfg,
+		logger: backend.Logger.With("datasource", s.UID),
+		cache:  newStreamCache(DefaultCacheMaxSeries, DefaultCacheTTL)}
+	d.fetcher = sourceFetcher{d}
 	if err != nil {
-		ds.cfgErr = fmt.Errorf("invalid data source settings: %w", err)
-		ds.logger.Warn("invalid settings", "error", err.Error())
+		d.cfgErr = fmt.Errorf("invalid data source settings: %w", err)
+		d.logger.Warn("invalid settings", "error", err.Error())
+		return d
 	}
-	return ds, nil
+	if cfg.Prometheus.URL != "" {
+		d.prom, d.promErr = source.NewPromClient(source.PromConfig{
+			URL: cfg.Prometheus.URL,
+			Auth: source.PromAuth{Mode: cfg.Prometheus.Auth, User: cfg.Prometheus.User,
+				Password: cfg.Prometheus.Password, Token: cfg.Prometheus.Token},
+			TLS: source.TLSOptions{SkipVerify: cfg.Prometheus.TLSSkipVerify},
+		})
+	}
+	if cfg.Engine == models.EngineRemote {
+		rc := cfg.Remote
+		d.remote, err = remote.New(remote.Config{
+			URL: rc.URL, APIKey: rc.APIKey, Timeout: rc.Timeout, BackoffBase: rc.BackoffBase, BackoffMax: rc.BackoffMax,
+			BreakerCooldown: rc.BreakerCooldown, MaxRetries: rc.Retries, BreakerThreshold: rc.BreakerThreshold,
+			MaxInFlight: rc.MaxInFlight, Fallback: rc.Fallback, TLSSkipVerify: rc.TLSSkipVerify, CACertPEM: rc.CACertPEM,
+		})
+		if err != nil {
+			d.cfgErr = fmt.Errorf("invalid remote engine settings: %w", err)
+		}
+	}
+	return d
 }
 
 // Dispose releases the instance's resources when Grafana replaces it.
-func (d *Datasource) Dispose() {}
+func (d *Datasource) Dispose() {
+	if d.prom != nil {
+		d.prom.Close()
+	}
+	if d.remote != nil {
+		d.remote.Close()
+	}
+	d.grafanaMu.Lock()
+	if d.grafanaClient != nil {
+		d.grafanaClient.Close()
+	}
+	d.grafanaMu.Unlock()
+	d.cache.clear()
+}

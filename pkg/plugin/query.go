@@ -5,14 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/frames"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
 )
+
+// QueryTypeAnnotations marks an annotation query; Grafana's annotation runner
+// also sends annotation queries with refId "Anno".
+const QueryTypeAnnotations = "annotations"
+
+func maxWorkers() int { return max(1, runtime.GOMAXPROCS(0)) }
 
 // QueryData answers each query independently: one query's error never hides
 // another query's frames.
@@ -20,7 +32,7 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 	resp := backend.NewQueryDataResponse()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	sem := make(chan struct{}, maxWorkers())
 	for _, q := range req.Queries {
 		wg.Add(1)
 		go func(q backend.DataQuery) {
@@ -35,20 +47,6 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 	}
 	wg.Wait()
 	return resp, nil
-}
-
-// queryError is a per-query error with the status Grafana should show.
-type queryError struct {
-	status backend.Status
-	source backend.ErrorSource
-	err    error
-}
-
-func (e *queryError) Error() string { return e.err.Error() }
-func (e *queryError) Unwrap() error { return e.err }
-
-func badRequest(err error) error {
-	return &queryError{status: backend.StatusBadRequest, source: backend.ErrorSourceDownstream, err: err}
 }
 
 func (d *Datasource) query(ctx context.Context, req *backend.QueryDataRequest, q backend.DataQuery) (resp backend.DataResponse) {
@@ -67,7 +65,7 @@ func (d *Datasource) query(ctx context.Context, req *backend.QueryDataRequest, q
 		metricQuerySeconds.Observe(time.Since(start).Seconds())
 	}()
 
-	frames, err := d.runQuery(ctx, req, q, &sourceType)
+	frs, err := d.runQuery(ctx, req, q, &sourceType)
 	if err != nil {
 		var qe *queryError
 		if errors.As(err, &qe) {
@@ -78,7 +76,55 @@ func (d *Datasource) query(ctx context.Context, req *backend.QueryDataRequest, q
 		}
 		return backend.ErrDataResponse(backend.StatusInternal, fmt.Sprintf("query %s: %v", q.RefID, err))
 	}
-	return backend.DataResponse{Frames: frames}
+	return backend.DataResponse{Frames: frs}
+}
+
+// mode is what kind of answer a query wants.
+type mode int
+
+const (
+	modePanel mode = iota
+	modeAnnotations
+	modeAlert
+)
+
+// queryContext carries one query through fetching, detection and framing.
+type queryContext struct {
+	d       *Datasource
+	refID   string
+	pq      *models.ParsedQuery
+	plan    plan
+	opt     engine.Options
+	mode    mode
+	headers map[string]string
+	notes   *noticeSet
+}
+
+func (q *queryContext) fetch(ctx context.Context, r source.Range) ([]source.Series, error) {
+	start := time.Now()
+	series, err := q.d.fetcher.Fetch(ctx, FetchRequest{RefID: q.refID, Query: q.pq, Range: r, Headers: q.headers})
+	metricFetchSeconds.WithLabelValues(q.pq.Raw.Source.Type).Observe(time.Since(start).Seconds())
+	return series, err
+}
+
+// fromAlert reports whether Grafana's alerting engine sent the request.
+func fromAlert(req *backend.QueryDataRequest) bool {
+	v := req.Headers[backend.FromAlertHeaderName]
+	if v == "" {
+		v = req.GetHTTPHeader(backend.FromAlertHeaderName)
+	}
+	ok, _ := strconv.ParseBool(v)
+	return ok
+}
+
+func queryMode(req *backend.QueryDataRequest, q backend.DataQuery, pq *models.ParsedQuery) mode {
+	switch {
+	case fromAlert(req) || pq.Alert.Enabled:
+		return modeAlert
+	case q.QueryType == QueryTypeAnnotations || q.RefID == "Anno":
+		return modeAnnotations
+	}
+	return modePanel
 }
 
 func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest, q backend.DataQuery, sourceType *string) (data.Frames, error) {
@@ -90,44 +136,114 @@ func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest
 		return nil, badRequest(err)
 	}
 	*sourceType = pq.Raw.Source.Type
-	fetchStart := time.Now()
-	var series []inputSeries
-	switch pq.Raw.Source.Type {
-	case models.SourceCSV:
-		series, err = readCSV(ctx, pq.Raw.Source.CSV)
-		if err != nil {
-			return nil, badRequest(err)
-		}
-	default:
-		return nil, badRequest(fmt.Errorf("source type %q is not supported yet", pq.Raw.Source.Type))
+	qc := &queryContext{d: d, refID: q.RefID, pq: pq, mode: queryMode(req, q, pq), notes: &noticeSet{}, headers: map[string]string{}}
+	if qc.mode == modeAlert {
+		qc.headers[backend.FromAlertHeaderName] = "true"
 	}
-	metricFetchSeconds.WithLabelValues(*sourceType).Observe(time.Since(fetchStart).Seconds())
-	return rawFrames(q.RefID, series), nil
+	if req.PluginContext.OrgID > 0 {
+		qc.headers["X-Grafana-Org-Id"] = strconv.FormatInt(req.PluginContext.OrgID, 10)
+	}
+	if qc.plan, err = makePlan(pq, q); err != nil {
+		return nil, err
+	}
+	if qc.plan.HistoryCapped {
+		qc.notes.add(data.NoticeSeverityInfo, "history before the range cut to %s (%d points at the %s step)",
+			qc.plan.History, maxHistoryPoints, qc.plan.Step)
+	}
+	// Alerts need each point judged only on what came before it, as it will be
+	// when the rule re-evaluates; panels get the better-informed batch view.
+	if qc.opt, err = engineOptions(pq.Detector, qc.mode == modeAlert); err != nil {
+		return nil, err
+	}
+
+	if qc.mode == modeAlert && d.remote == nil && pq.Raw.Source.Type != models.SourceCSV {
+		fs, err := d.alertCached(ctx, qc)
+		if err != nil {
+			return nil, err
+		}
+		return withNotices(q.RefID, frames.Alert(q.RefID, fs, pq.Alert, qc.plan.From), qc.notes), nil
+	}
+
+	series, err := qc.fetch(ctx, qc.plan.FetchRange())
+	if err != nil {
+		return nil, err
+	}
+	series = dropShort(series, qc.notes)
+	results, err := d.detect(ctx, series, qc.opt, qc.notes)
+	if err != nil {
+		return nil, err
+	}
+	var out data.Frames
+	switch qc.mode {
+	case modeAlert:
+		from := qc.plan.From
+		if !qc.plan.Trim {
+			from = time.Time{}
+		}
+		out = frames.Alert(q.RefID, toFrameSeries(results, qc.plan, false), pq.Alert, from)
+	case modeAnnotations:
+		out = data.Frames{frames.Windows(q.RefID, toFrameSeries(results, qc.plan, true))}
+	default:
+		fs := toFrameSeries(results, qc.plan, true)
+		out = frames.Panel(q.RefID, fs, pq.Outputs)
+		if pq.Outputs.Windows {
+			out = append(out, frames.Windows(q.RefID, fs))
+		}
+	}
+	return withNotices(q.RefID, out, qc.notes), nil
 }
 
-// rawFrames returns the source series without detection: one wide frame per
-// distinct time axis.
-func rawFrames(refID string, series []inputSeries) data.Frames {
-	if len(series) == 0 {
-		return nil
-	}
-	times := make([]time.Time, len(series[0].Times))
-	for i, t := range series[0].Times {
-		times[i] = time.UnixMilli(t).UTC()
-	}
-	fields := []*data.Field{data.NewField("time", nil, times)}
-	for _, s := range series {
-		vals := make([]*float64, len(s.Values))
-		for i, v := range s.Values {
-			if v == v {
-				v := v
-				vals[i] = &v
-			}
+// toFrameSeries converts results, trimmed to the panel's range when trim is set.
+func toFrameSeries(results []analysed, p plan, trim bool) []frames.Series {
+	out := make([]frames.Series, 0, len(results))
+	from, to := p.From.UnixMilli(), p.To.UnixMilli()
+	for _, a := range results {
+		s, r := a.src, a.result
+		if trim && p.Trim {
+			i := sort.Search(len(s.Times), func(k int) bool { return s.Times[k] >= from })
+			j := sort.Search(len(s.Times), func(k int) bool { return s.Times[k] > to })
+			s.Times, s.Values = s.Times[i:j], s.Values[i:j]
+			r = trimResult(r, i, j, from, to)
 		}
-		fields = append(fields, data.NewField(s.Name, s.Labels, vals))
+		out = append(out, frames.Series{Name: s.Name, DisplayName: displayOf(s), Labels: s.Labels, Unit: s.Unit,
+			Times: s.Times, Values: s.Values, Result: r})
 	}
-	f := data.NewFrame(refID, fields...)
-	f.RefID = refID
-	f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide}
-	return data.Frames{f}
+	return out
+}
+
+func trimResult(r *engine.Result, i, j int, from, to int64) *engine.Result {
+	t := *r
+	t.Expected, t.Lower, t.Upper = r.Expected[i:j], r.Lower[i:j], r.Upper[i:j]
+	t.Score, t.Anomaly, t.Direction = r.Score[i:j], r.Anomaly[i:j], r.Direction[i:j]
+	t.Windows = nil
+	for _, w := range r.Windows {
+		if w.End >= from && w.Start <= to {
+			t.Windows = append(t.Windows, w)
+		}
+	}
+	return &t
+}
+
+// withNotices attaches the query's notices to its first frame (an empty frame
+// when there is none, so the notices still reach the panel).
+func withNotices(refID string, out data.Frames, notes *noticeSet) data.Frames {
+	if len(notes.list) == 0 {
+		return out
+	}
+	if len(out) == 0 {
+		f := data.NewFrame(refID)
+		f.RefID = refID
+		out = data.Frames{f}
+	}
+	out[0].AppendNotices(notes.list...)
+	return out
+}
+
+// describeSeries lists series names for logs and notices.
+func describeSeries(series []source.Series) string {
+	names := make([]string, len(series))
+	for i, s := range series {
+		names[i] = displayOf(s)
+	}
+	return strings.Join(names, ", ")
 }

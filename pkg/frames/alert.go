@@ -1,0 +1,144 @@
+package frames
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
+)
+
+// Alert builds alert-ready frames: for each distinct time axis one wide frame
+// with a time field and one numeric field per series, carrying the series'
+// labels and no band fields, so Grafana alerting sees one series per source
+// series. Series hold the full analysed points (history included) so the
+// trigger window is complete at the left edge; only points at or after from
+// are emitted.
+//
+// Modes: latest_score gives each point's score (0..1); anomaly_fraction gives
+// the fraction of anomalous points among the non-missing points in the
+// trigger window ending at that point. A rule reduces with Last and compares
+// with a threshold.
+func Alert(refID string, series []Series, a models.Alert, from time.Time) data.Frames {
+	labelSets := uniqueLabels(series)
+	type group struct {
+		times  []int64
+		fields []*data.Field
+	}
+	var groups []*group
+	fromMs := from.UnixMilli()
+	for si, s := range series {
+		if s.Result == nil {
+			continue
+		}
+		vals := alertValues(s, a)
+		start := sort.Search(len(s.Times), func(i int) bool { return s.Times[i] >= fromMs })
+		times := s.Times[start:]
+		vals = vals[start:]
+		var g *group
+		for _, cand := range groups {
+			if slices.Equal(cand.times, times) {
+				g = cand
+				break
+			}
+		}
+		if g == nil {
+			g = &group{times: times}
+			groups = append(groups, g)
+		}
+		f := data.NewField(s.base(), labelSets[si], vals)
+		suffix := " anomaly fraction"
+		unit := "percentunit"
+		if a.Mode == models.AlertLatestScore {
+			suffix = " score"
+		}
+		lo, hi := data.ConfFloat64(0), data.ConfFloat64(1)
+		f.Config = &data.FieldConfig{DisplayNameFromDS: s.display() + suffix, Unit: unit, Min: &lo, Max: &hi}
+		g.fields = append(g.fields, f)
+	}
+	out := make(data.Frames, 0, len(groups))
+	for _, g := range groups {
+		ts := make([]time.Time, len(g.times))
+		for i, t := range g.times {
+			ts[i] = time.UnixMilli(t).UTC()
+		}
+		f := data.NewFrame(refID, append([]*data.Field{data.NewField("time", nil, ts)}, g.fields...)...)
+		f.RefID = refID
+		f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1}}
+		out = append(out, f)
+	}
+	return out
+}
+
+// alertValues computes the alert value at every point of s.
+func alertValues(s Series, a models.Alert) []float64 {
+	r := s.Result
+	n := len(s.Times)
+	out := make([]float64, n)
+	if a.Mode == models.AlertLatestScore {
+		for i := 0; i < n && i < len(r.Score); i++ {
+			out[i] = r.Score[i]
+		}
+		return out
+	}
+	win := a.Window.Milliseconds()
+	lo, present, flagged := 0, 0, 0
+	for i := 0; i < n; i++ {
+		if !math.IsNaN(s.Values[i]) {
+			present++
+			if i < len(r.Anomaly) && r.Anomaly[i] {
+				flagged++
+			}
+		}
+		for lo <= i && s.Times[lo] <= s.Times[i]-win {
+			if !math.IsNaN(s.Values[lo]) {
+				present--
+				if lo < len(r.Anomaly) && r.Anomaly[lo] {
+					flagged--
+				}
+			}
+			lo++
+		}
+		if present > 0 {
+			out[i] = float64(flagged) / float64(present)
+		}
+	}
+	return out
+}
+
+// uniqueLabels gives each series a label set distinct from the others', as
+// alerting needs one identity per series: series whose labels collide get a
+// "series" label with their display name.
+func uniqueLabels(series []Series) []data.Labels {
+	out := make([]data.Labels, len(series))
+	count := map[string]int{}
+	keys := make([]string, len(series))
+	for i, s := range series {
+		l := data.Labels(copyLabels(s.Labels))
+		if l == nil {
+			l = data.Labels{}
+		}
+		out[i] = l
+		keys[i] = labelKey(l)
+		count[keys[i]]++
+	}
+	for i, s := range series {
+		if count[keys[i]] > 1 || len(out[i]) == 0 {
+			out[i]["series"] = s.display()
+		}
+	}
+	return out
+}
+
+func labelKey(l data.Labels) string {
+	ks := make([]string, 0, len(l))
+	for k, v := range l {
+		ks = append(ks, k+"\x00"+v)
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, "\x01")
+}

@@ -1,0 +1,277 @@
+// Package frames turns detection results into the data frames Grafana draws
+// and alerts on: per-series band frames for the time-series panel, an
+// annotations frame of anomaly windows, and alert-ready wide frames.
+package frames
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
+)
+
+// Series is one analysed source series: the points shown and their results,
+// already trimmed to the panel's range.
+type Series struct {
+	Name        string            // metric or column name, e.g. cpu_usage
+	DisplayName string            // legend text; Name when empty
+	Labels      map[string]string // kept on every field
+	Unit        string            // Grafana unit id copied from the source
+	Times       []int64           // unix ms
+	Values      []float64         // NaN = missing
+	Result      *engine.Result    // aligned with Times
+}
+
+func (s Series) display() string {
+	if s.DisplayName != "" {
+		return s.DisplayName
+	}
+	if s.Name != "" {
+		return s.Name
+	}
+	return "value"
+}
+
+func (s Series) base() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return "value"
+}
+
+// Field suffixes: "cpu_usage expected", "cpu_usage lower", ...
+const (
+	SuffixExpected = "expected"
+	SuffixLower    = "lower"
+	SuffixUpper    = "upper"
+	SuffixScore    = "score"
+	SuffixAnomaly  = "anomaly"
+)
+
+// Panel builds one wide frame per series: time, value, then the selected
+// outputs (expected, lower, upper with fillBelowTo = lower, score, anomaly).
+func Panel(refID string, series []Series, out models.Outputs) data.Frames {
+	frames := make(data.Frames, 0, len(series))
+	for _, s := range series {
+		frames = append(frames, panelFrame(refID, s, out))
+	}
+	return frames
+}
+
+func panelFrame(refID string, s Series, out models.Outputs) *data.Frame {
+	disp := s.display()
+	base := s.base()
+	labels := data.Labels(copyLabels(s.Labels))
+	n := len(s.Times)
+	times := make([]time.Time, n)
+	for i, t := range s.Times {
+		times[i] = time.UnixMilli(t).UTC()
+	}
+	fields := []*data.Field{data.NewField("time", nil, times)}
+
+	value := data.NewField(base, labels, nullable(s.Values))
+	value.Config = &data.FieldConfig{DisplayNameFromDS: disp, Unit: s.Unit}
+	fields = append(fields, value)
+
+	r := s.Result
+	if out.Bands && r != nil {
+		lowerName := disp + " " + SuffixLower
+		expected := data.NewField(base+" "+SuffixExpected, labels, finite(r.Expected, n))
+		expected.Config = &data.FieldConfig{DisplayNameFromDS: disp + " " + SuffixExpected, Unit: s.Unit,
+			Custom: map[string]any{"lineStyle": map[string]any{"fill": "dash", "dash": []int{10, 10}}, "lineWidth": 1}}
+		lower := data.NewField(base+" "+SuffixLower, labels, finite(r.Lower, n))
+		lower.Config = &data.FieldConfig{DisplayNameFromDS: lowerName, Unit: s.Unit,
+			Custom: map[string]any{"lineWidth": 0, "fillOpacity": 0, "hideFrom": map[string]any{"legend": true, "tooltip": false, "viz": false}}}
+		upper := data.NewField(base+" "+SuffixUpper, labels, finite(r.Upper, n))
+		upper.Config = &data.FieldConfig{DisplayNameFromDS: disp + " " + SuffixUpper, Unit: s.Unit,
+			Custom: map[string]any{"lineWidth": 0, "fillOpacity": 20, "fillBelowTo": lowerName,
+				"hideFrom": map[string]any{"legend": true, "tooltip": false, "viz": false}}}
+		fields = append(fields, expected, lower, upper)
+	}
+	if out.Score && r != nil {
+		lo, hi := data.ConfFloat64(0), data.ConfFloat64(1)
+		score := data.NewField(base+" "+SuffixScore, labels, finite(r.Score, n))
+		score.Config = &data.FieldConfig{DisplayNameFromDS: disp + " " + SuffixScore, Unit: "percentunit", Min: &lo, Max: &hi,
+			Custom: map[string]any{"axisPlacement": "right"}}
+		fields = append(fields, score)
+	}
+	if out.Flags && r != nil {
+		flags := make([]float64, n)
+		for i := 0; i < n && i < len(r.Anomaly); i++ {
+			if r.Anomaly[i] {
+				flags[i] = 1
+			}
+		}
+		lo, hi := data.ConfFloat64(0), data.ConfFloat64(1)
+		flag := data.NewField(base+" "+SuffixAnomaly, labels, flags)
+		flag.Config = &data.FieldConfig{DisplayNameFromDS: disp + " " + SuffixAnomaly, Min: &lo, Max: &hi,
+			Custom: map[string]any{"drawStyle": "points", "axisPlacement": "right"}}
+		fields = append(fields, flag)
+	}
+	f := data.NewFrame(disp, fields...)
+	f.RefID = refID
+	f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1}}
+	return f
+}
+
+// Windows builds the annotations frame (meta.dataTopic = "annotations") of all
+// series' anomaly windows, so a panel shows them as regions with no set-up.
+// The same frame answers annotation queries.
+func Windows(refID string, series []Series) *data.Frame {
+	var (
+		starts, ends        []time.Time
+		titles, texts, tags []string
+		scores              []float64
+		severities          []string
+	)
+	type item struct {
+		s Series
+		w engine.Window
+	}
+	var items []item
+	for _, s := range series {
+		if s.Result == nil {
+			continue
+		}
+		for _, w := range s.Result.Windows {
+			items = append(items, item{s, w})
+		}
+	}
+	sort.SliceStable(items, func(i, j int) bool { return items[i].w.Start < items[j].w.Start })
+	for _, it := range items {
+		s, w := it.s, it.w
+		method := string(s.Result.Info.Method)
+		starts = append(starts, time.UnixMilli(w.Start).UTC())
+		ends = append(ends, time.UnixMilli(w.End).UTC())
+		titles = append(titles, Title(s, w))
+		texts = append(texts, Text(s, w, method))
+		tags = append(tags, strings.Join(Tags(s, w, method), ","))
+		scores = append(scores, w.MaxScore)
+		severities = append(severities, string(w.Severity))
+	}
+	f := data.NewFrame("anomalies",
+		data.NewField("time", nil, nonNil(starts)),
+		data.NewField("timeEnd", nil, nonNil(ends)),
+		data.NewField("title", nil, nonNilS(titles)),
+		data.NewField("text", nil, nonNilS(texts)),
+		data.NewField("tags", nil, nonNilS(tags)),
+		data.NewField("score", nil, nonNilF(scores)),
+		data.NewField("severity", nil, nonNilS(severities)),
+	)
+	f.RefID = refID
+	f.Meta = &data.FrameMeta{DataTopic: data.DataTopicAnnotations}
+	return f
+}
+
+// Title is an annotation's one-line title, e.g. "Spike on cpu_usage (high)".
+func Title(s Series, w engine.Window) string {
+	kind := strings.ReplaceAll(string(w.Type), "_", " ")
+	if kind == "" {
+		kind = "anomaly"
+	}
+	return fmt.Sprintf("%s%s on %s (%s)", strings.ToUpper(kind[:1]), kind[1:], s.display(), w.Severity)
+}
+
+// Text describes a window: series, peak value vs expected, score, type, method.
+func Text(s Series, w engine.Window, method string) string {
+	unit := ""
+	if s.Unit != "" {
+		unit = " " + s.Unit
+	}
+	if w.Type == engine.WindowMissingData {
+		return fmt.Sprintf("%s: no data from %s to %s (method %s)", s.display(),
+			time.UnixMilli(w.Start).UTC().Format(time.RFC3339), time.UnixMilli(w.End).UTC().Format(time.RFC3339), method)
+	}
+	dir := "above"
+	if w.Direction < 0 {
+		dir = "below"
+	}
+	return fmt.Sprintf("%s: %s %s the expected range; peak %s%s vs expected %s%s at %s; score %.2f (%s); method %s",
+		s.display(), strings.ReplaceAll(string(w.Type), "_", " "), dir,
+		num(w.PeakValue), unit, num(w.PeakExpected), unit, time.UnixMilli(w.Peak).UTC().Format(time.RFC3339),
+		w.MaxScore, w.Severity, method)
+}
+
+// Tags are the window's tags: sheepdog, severity, type, method and the series labels.
+func Tags(s Series, w engine.Window, method string) []string {
+	tags := []string{"sheepdog", "severity:" + string(w.Severity), "type:" + string(w.Type), "method:" + method}
+	if s.Name != "" {
+		tags = append(tags, "series:"+s.Name)
+	}
+	keys := make([]string, 0, len(s.Labels))
+	for k := range s.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		// Commas would split a tag in Grafana's tag mapping.
+		tags = append(tags, k+":"+strings.ReplaceAll(s.Labels[k], ",", ";"))
+	}
+	return tags
+}
+
+func num(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.4g", v)
+}
+
+func nullable(v []float64) []*float64 {
+	out := make([]*float64, len(v))
+	for i := range v {
+		if !math.IsNaN(v[i]) && !math.IsInf(v[i], 0) {
+			out[i] = &v[i]
+		}
+	}
+	return out
+}
+
+// finite copies x (length n), turning non-finite values into nulls.
+func finite(x []float64, n int) []*float64 {
+	out := make([]*float64, n)
+	for i := 0; i < n && i < len(x); i++ {
+		if !math.IsNaN(x[i]) && !math.IsInf(x[i], 0) {
+			out[i] = &x[i]
+		}
+	}
+	return out
+}
+
+func copyLabels(l map[string]string) map[string]string {
+	if len(l) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(l))
+	for k, v := range l {
+		out[k] = v
+	}
+	return out
+}
+
+func nonNil(t []time.Time) []time.Time {
+	if t == nil {
+		return []time.Time{}
+	}
+	return t
+}
+
+func nonNilS(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilF(s []float64) []float64 {
+	if s == nil {
+		return []float64{}
+	}
+	return s
+}

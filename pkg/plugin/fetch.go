@@ -1,0 +1,86 @@
+package plugin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
+)
+
+// sourceFetcher fetches from the real sources configured on the data source.
+type sourceFetcher struct{ d *Datasource }
+
+func (f sourceFetcher) Fetch(ctx context.Context, fr FetchRequest) ([]source.Series, error) {
+	d := f.d
+	src := fr.Query.Raw.Source
+	switch src.Type {
+	case models.SourceCSV:
+		s, err := source.ParseCSV(src.CSV, source.CSVLimits{MaxBytes: models.MaxCSVBytes, MaxRows: models.MaxCSVRows})
+		if err != nil {
+			return nil, badRequest(err)
+		}
+		return s, nil
+	case models.SourcePrometheus:
+		if d.cfg.Prometheus.URL == "" {
+			return nil, badRequest(errors.New("this Sheepdog data source has no Prometheus URL: set one in its settings, or pick a Grafana data source as the source"))
+		}
+		if d.promErr != nil {
+			return nil, badRequest(fmt.Errorf("Prometheus settings: %w", d.promErr))
+		}
+		s, err := d.prom.QueryRange(ctx, src.Expr, fr.Range, src.LegendFormat)
+		if err != nil {
+			return nil, downstream(fmt.Errorf("Prometheus query_range: %w", err))
+		}
+		return s, nil
+	case models.SourceDatasource:
+		// The allow-list is checked before anything else, so a refused data
+		// source is never contacted.
+		if err := source.CheckAllowed(src.Datasource.UID, d.cfg.AllowedDatasources); err != nil {
+			return nil, forbidden(err)
+		}
+		client, err := d.grafana(ctx)
+		if err != nil {
+			return nil, badRequest(err)
+		}
+		s, err := client.Query(ctx, *src.Datasource, src.Query, fr.Range, source.GrafanaQueryOptions{RefID: fr.RefID, Headers: fr.Headers})
+		if err != nil {
+			if errors.Is(err, source.ErrSourceAccess) {
+				return nil, forbidden(err)
+			}
+			return nil, downstream(err)
+		}
+		return s, nil
+	}
+	return nil, badRequest(fmt.Errorf("source type %q is not supported", src.Type))
+}
+
+// grafana returns a client for Grafana's /api/ds/query built from the
+// request's Grafana config (app URL and the managed service account's token),
+// reused while they stay the same.
+func (d *Datasource) grafana(ctx context.Context) (*source.GrafanaClient, error) {
+	gc, err := source.GrafanaConfigFromContext(ctx, d.cfg.SourceAccess,
+		map[string]string{models.SecureGrafanaToken: d.cfg.GrafanaToken}, d.cfg.AllowedDatasources)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(gc.AppURL + "\x00" + gc.Token))
+	key := hex.EncodeToString(sum[:])
+	d.grafanaMu.Lock()
+	defer d.grafanaMu.Unlock()
+	if d.grafanaClient != nil && d.grafanaKey == key {
+		return d.grafanaClient, nil
+	}
+	c, err := source.NewGrafanaClient(gc)
+	if err != nil {
+		return nil, err
+	}
+	if d.grafanaClient != nil {
+		d.grafanaClient.Close()
+	}
+	d.grafanaClient, d.grafanaKey = c, key
+	return c, nil
+}

@@ -1,0 +1,99 @@
+package plugin
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
+)
+
+// History defaults (documented in docs/backend.md).
+const (
+	// historySeasons is how many seasons are fetched before the range when the period is known.
+	historySeasons = 3
+	// autoHistory is fetched when seasonality is detected automatically.
+	autoHistory = 24 * time.Hour
+	// noSeasonHistoryPoints is fetched (in steps, at least minNoSeasonHistory) without seasonality.
+	noSeasonHistoryPoints = 200
+	minNoSeasonHistory    = time.Hour
+	// maxHistoryPoints caps the history per series, in steps.
+	maxHistoryPoints = 20_000
+)
+
+// plan is what a query fetches and shows.
+type plan struct {
+	From, To      time.Time     // the panel's range
+	Step          time.Duration // the interval points are fetched at
+	History       time.Duration // fetched before From
+	HistoryCapped bool          // History was cut to maxHistoryPoints steps
+	Trim          bool          // outputs are trimmed to From..To (not for inline CSV, which is shown whole)
+}
+
+// FetchFrom is where fetching starts.
+func (p plan) FetchFrom() time.Time { return p.From.Add(-p.History) }
+
+// FetchRange is the range handed to the source.
+func (p plan) FetchRange() source.Range {
+	return source.Range{From: p.FetchFrom(), To: p.To, Step: p.Step}
+}
+
+// makePlan works out the step from the panel's interval and maxDataPoints and
+// the history to fetch before the range.
+func makePlan(pq *models.ParsedQuery, q backend.DataQuery) (plan, error) {
+	p := plan{From: q.TimeRange.From, To: q.TimeRange.To, Trim: pq.Raw.Source.Type != models.SourceCSV}
+	if pq.Raw.Source.Type == models.SourceCSV {
+		return p, nil
+	}
+	visible := source.Range{From: p.From, To: p.To, Step: q.Interval, MaxDataPoints: q.MaxDataPoints}
+	if err := visible.Validate(); err != nil {
+		return p, badRequest(fmt.Errorf("time range: %w", err))
+	}
+	p.Step = visible.Interval()
+	p.History = historyFor(pq.Detector, p.Step)
+	if limit := time.Duration(maxHistoryPoints) * p.Step; p.History > limit {
+		p.History, p.HistoryCapped = limit, true
+	}
+	return p, nil
+}
+
+// historyFor is the history a detector wants before the range.
+func historyFor(d models.Detector, step time.Duration) time.Duration {
+	if !d.HistoryAuto {
+		return d.History
+	}
+	switch {
+	case d.Period > 0:
+		return historySeasons * d.Period
+	case d.Period == 0:
+		return autoHistory
+	default:
+		return max(minNoSeasonHistory, noSeasonHistoryPoints*step)
+	}
+}
+
+// engineOptions maps the query's detector settings onto the engine's options.
+func engineOptions(d models.Detector, causal bool) (engine.Options, error) {
+	m, err := engine.ParseMethod(d.Method)
+	if err != nil {
+		return engine.Options{}, badRequest(fmt.Errorf("detector.method: %w", err))
+	}
+	dir, err := engine.ParseDirection(d.Direction)
+	if err != nil {
+		return engine.Options{}, badRequest(fmt.Errorf("detector.direction: %w", err))
+	}
+	opt := engine.Options{Method: m, Direction: dir, Sensitivity: d.Sensitivity, MinDuration: d.MinDuration, Causal: causal}
+	if d.Sensitivity == 0 {
+		opt.Sensitivity = -1 // the engine reads 0 as "default" and any negative value as 0
+	}
+	switch {
+	case d.Period > 0:
+		opt.Period = d.Period
+	case d.Period < 0:
+		opt.Period = engine.NoSeasonality
+	}
+	return opt, nil
+}
