@@ -1,0 +1,95 @@
+/*
+ * Turns the backend's anomaly-window frames into annotation events.
+ *
+ * Expected frame (pkg/frames, output "windows"): meta.dataTopic "annotations" or a "timeEnd" field; fields
+ * time (window start), timeEnd (window end), and optionally text/title, tags (string[] or comma list),
+ * score/maxScore, direction, series/name. Frames without a time field are ignored.
+ */
+import { AnnotationEvent, DataFrame, Field, FieldType } from '@grafana/data';
+
+const byName = (frame: DataFrame, ...names: string[]): Field | undefined => {
+  for (const n of names) {
+    const f = frame.fields.find((x) => x.name.toLowerCase() === n.toLowerCase());
+    if (f) {
+      return f;
+    }
+  }
+  return undefined;
+};
+
+/** True for a frame that holds anomaly windows rather than a time series. */
+export function isWindowFrame(frame: DataFrame): boolean {
+  const topic = (frame.meta as { dataTopic?: string } | undefined)?.dataTopic;
+  return topic === 'annotations' || !!byName(frame, 'timeEnd', 'end');
+}
+
+function toMillis(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) {
+    return v;
+  }
+  if (v instanceof Date) {
+    return v.getTime();
+  }
+  if (typeof v === 'string' && v !== '') {
+    const n = Date.parse(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+function toTags(v: unknown): string[] {
+  if (Array.isArray(v)) {
+    return v.map(String).filter(Boolean);
+  }
+  if (typeof v === 'string' && v.trim() !== '') {
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+  return [];
+}
+
+/** Converts window frames to region annotations; other frames are skipped. */
+export function framesToEvents(frames: DataFrame[]): AnnotationEvent[] {
+  const events: AnnotationEvent[] = [];
+  for (const frame of frames) {
+    if (!isWindowFrame(frame)) {
+      continue;
+    }
+    const time = byName(frame, 'time', 'start') ?? frame.fields.find((f) => f.type === FieldType.time);
+    if (!time) {
+      continue;
+    }
+    const end = byName(frame, 'timeEnd', 'end');
+    const text = byName(frame, 'text', 'description');
+    const title = byName(frame, 'title');
+    const tags = byName(frame, 'tags');
+    const score = byName(frame, 'score', 'maxScore', 'max_score');
+    const series = byName(frame, 'series', 'name', 'metric');
+    const direction = byName(frame, 'direction');
+    for (let i = 0; i < time.values.length; i++) {
+      const start = toMillis(time.values[i]);
+      if (start === undefined) {
+        continue;
+      }
+      const stop = end ? toMillis(end.values[i]) : undefined;
+      const s = score?.values[i];
+      const who = series?.values[i] ?? frame.name;
+      const parts = [
+        text?.values[i] ?? `Anomaly${who ? ` in ${who}` : ''}`,
+        typeof s === 'number' && Number.isFinite(s) ? `score ${s.toFixed(2)}` : undefined,
+      ].filter(Boolean);
+      const ev: AnnotationEvent = {
+        time: start,
+        timeEnd: stop !== undefined && stop > start ? stop : start,
+        isRegion: stop !== undefined && stop > start,
+        title: title?.values[i] ?? 'Sheepdog anomaly',
+        text: parts.join(' — '),
+        tags: Array.from(new Set(['anomaly', ...toTags(tags?.values[i]), ...toTags(direction?.values[i])])),
+      };
+      events.push(ev);
+    }
+  }
+  return events;
+}

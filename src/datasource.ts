@@ -1,0 +1,119 @@
+import {
+  AdHocVariableFilter,
+  AnnotationQuery,
+  CoreApp,
+  DataQueryRequest,
+  DataQueryResponse,
+  DataSourceApi,
+  DataSourceInstanceSettings,
+  ScopedVars,
+} from '@grafana/data';
+import { DataSourceWithBackend, getDataSourceSrv, getTemplateSrv } from '@grafana/runtime';
+import { from, Observable, of } from 'rxjs';
+import { mergeMap } from 'rxjs/operators';
+
+import { framesToEvents } from './annotations';
+import { AnnotationEditor } from './components/AnnotationEditor';
+import { defaultQuery, interpolateDeep, interpolateOwnFields, isRunnable, migrateQuery, needsMigration } from './query';
+import { NestedQuery, SheepdogOptions, SheepdogQuery } from './types';
+
+/** The optional hook most data sources implement to format their own queries. */
+interface WithTemplateVariables {
+  applyTemplateVariables?: (q: NestedQuery, scopedVars: ScopedVars, filters?: AdHocVariableFilter[]) => NestedQuery;
+}
+
+export class DataSource extends DataSourceWithBackend<SheepdogQuery, SheepdogOptions> {
+  /** Source data sources loaded so far, by uid: their own applyTemplateVariables formats nested queries. */
+  private readonly nestedSources = new Map<string, DataSourceApi>();
+
+  /** The data source's jsonData (settings), read by the editors. */
+  readonly settings: SheepdogOptions;
+
+  constructor(instanceSettings: DataSourceInstanceSettings<SheepdogOptions>) {
+    super(instanceSettings);
+    this.settings = instanceSettings.jsonData ?? {};
+    this.annotations = {
+      QueryEditor: AnnotationEditor,
+      prepareAnnotation: (json: AnnotationQuery<SheepdogQuery>) => {
+        // Older annotations stored the query at the top level; keep the annotation fields and migrate the target.
+        const { target, ...anno } = json;
+        const legacy = target ?? (json as unknown as Record<string, unknown>);
+        return {
+          ...anno,
+          target: migrateQuery({ refId: 'Anno', ...(legacy as object) }),
+        } as AnnotationQuery<SheepdogQuery>;
+      },
+      prepareQuery: (anno: AnnotationQuery<SheepdogQuery>) => {
+        if (!anno.target) {
+          return undefined;
+        }
+        const q: SheepdogQuery = { ...migrateQuery(anno.target), outputs: ['windows'] };
+        return isRunnable(q) ? q : undefined;
+      },
+      processEvents: (_anno, frames) => of(framesToEvents(frames)),
+    };
+  }
+
+  getDefaultQuery(_app: CoreApp): Partial<SheepdogQuery> {
+    return defaultQuery(this.settings);
+  }
+
+  filterQuery(query: SheepdogQuery): boolean {
+    return isRunnable(needsMigration(query) ? migrateQuery(query) : query);
+  }
+
+  /** Loads the source data sources of the request first, so their own variable formatting can be applied. */
+  query(request: DataQueryRequest<SheepdogQuery>): Observable<DataQueryResponse> {
+    const replace = (s: string) => getTemplateSrv().replace(s, request.scopedVars);
+    const uids = new Set<string>();
+    for (const t of request.targets) {
+      const uid = t.source?.type === 'datasource' ? t.source.datasource?.uid : undefined;
+      if (uid) {
+        const resolved = replace(uid);
+        if (!this.nestedSources.has(resolved)) {
+          uids.add(resolved);
+        }
+      }
+    }
+    if (uids.size === 0) {
+      return super.query(request);
+    }
+    return from(Promise.all(Array.from(uids, (uid) => this.loadNestedSource(uid)))).pipe(
+      mergeMap(() => super.query(request))
+    );
+  }
+
+  private async loadNestedSource(uid: string): Promise<void> {
+    try {
+      this.nestedSources.set(uid, await getDataSourceSrv().get({ uid }));
+    } catch {
+      // Unknown or forbidden data source: the backend reports it per query; interpolate generically meanwhile.
+    }
+  }
+
+  applyTemplateVariables(query: SheepdogQuery, scopedVars: ScopedVars, filters?: AdHocVariableFilter[]): SheepdogQuery {
+    const replace = (s: string) => getTemplateSrv().replace(s, scopedVars);
+    const q = interpolateOwnFields(needsMigration(query) ? migrateQuery(query) : query, replace);
+    const src = q.source;
+    if (src.type !== 'datasource' || !src.query) {
+      return q;
+    }
+    let nested: NestedQuery = { ...src.query, refId: src.query.refId ?? q.refId };
+    if (src.datasource) {
+      nested.datasource = { ...src.datasource };
+    }
+    const owner = (src.datasource ? this.nestedSources.get(src.datasource.uid) : undefined) as
+      WithTemplateVariables | undefined;
+    if (typeof owner?.applyTemplateVariables === 'function') {
+      try {
+        nested = owner.applyTemplateVariables(nested, scopedVars, filters);
+      } catch {
+        // Fall back to plain interpolation below.
+      }
+    }
+    // Whatever the source data source left for later ($__interval, $__range, dashboard variables) is resolved
+    // here: the backend forwards the nested query as is.
+    nested = interpolateDeep(nested, replace);
+    return { ...q, source: { ...src, query: nested } };
+  }
+}

@@ -1,0 +1,325 @@
+/*
+ * Pure helpers around the query model: defaults, migration of older saved shapes, validation and
+ * template-variable interpolation. Kept free of Grafana runtime services so they are easy to test.
+ */
+import {
+  ALL_OUTPUTS,
+  ALERT_MODES,
+  DETECTOR_DEFAULTS,
+  DEFAULT_OUTPUTS,
+  DIRECTIONS,
+  DetectorOptions,
+  METHODS,
+  NestedQuery,
+  Output,
+  SheepdogOptions,
+  SheepdogQuery,
+  SheepdogSource,
+  SOURCE_TYPES,
+  SourceType,
+} from './types';
+
+/** The source a new query starts with: a data source if any is allowed, else the Prometheus URL, else CSV. */
+export function defaultSourceType(jsonData?: SheepdogOptions): SourceType {
+  if (jsonData?.allowedDatasources?.length) {
+    return 'datasource';
+  }
+  if (jsonData?.prometheusUrl) {
+    return 'prometheus';
+  }
+  return 'datasource';
+}
+
+/** A new query: picking a source is enough, everything else has a working default. */
+export function defaultQuery(jsonData?: SheepdogOptions): Omit<SheepdogQuery, 'refId'> {
+  return {
+    source: { type: defaultSourceType(jsonData) },
+    detector: { ...DETECTOR_DEFAULTS },
+    outputs: [...DEFAULT_OUTPUTS],
+  };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+function num(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) {
+    return v;
+  }
+  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) {
+    return Number(v);
+  }
+  return undefined;
+}
+
+/** Fields of the first (flat) query shape: {expr, method, sensitivity, ...} at the top level. */
+const LEGACY_FLAT_KEYS = [
+  'expr',
+  'legendFormat',
+  'csv',
+  'csvContent',
+  'sourceDatasource',
+  'sourceQuery',
+  'method',
+  'sensitivity',
+  'direction',
+  'seasonality',
+  'minDuration',
+  'history',
+  'output',
+  'alertMode',
+  'alertWindow',
+] as const;
+
+/** True when a stored query is not in the current shape and migrateQuery would change it. */
+export function needsMigration(raw: unknown): boolean {
+  if (!isObject(raw)) {
+    return true;
+  }
+  if (!isObject(raw.source) || !SOURCE_TYPES.includes(raw.source.type as SourceType)) {
+    return true;
+  }
+  if (LEGACY_FLAT_KEYS.some((k) => k in raw)) {
+    return true;
+  }
+  return typeof (raw.detector as DetectorOptions | undefined)?.sensitivity === 'string';
+}
+
+function legacySource(raw: Record<string, unknown>): SheepdogSource {
+  const csv = str(raw.csv) ?? str(raw.csvContent);
+  if (csv !== undefined) {
+    return { type: 'csv', csv };
+  }
+  // Shapes that referenced another data source: sourceDatasource (uid string or ref) + sourceQuery.
+  const ds = raw.sourceDatasource;
+  if (ds !== undefined && ds !== null) {
+    const ref =
+      typeof ds === 'string'
+        ? { uid: ds }
+        : isObject(ds) && str(ds.uid)
+          ? { uid: String(ds.uid), type: str(ds.type) }
+          : undefined;
+    if (ref) {
+      const query = isObject(raw.sourceQuery) ? (raw.sourceQuery as NestedQuery) : undefined;
+      return { type: 'datasource', datasource: ref, query };
+    }
+  }
+  const expr = str(raw.expr);
+  if (expr !== undefined) {
+    return { type: 'prometheus', expr, legendFormat: str(raw.legendFormat) };
+  }
+  return { type: 'datasource' };
+}
+
+function cleanSource(src: Record<string, unknown>): SheepdogSource {
+  const type = SOURCE_TYPES.includes(src.type as SourceType) ? (src.type as SourceType) : 'datasource';
+  const out: SheepdogSource = { ...(src as unknown as SheepdogSource), type };
+  if (typeof out.datasource === 'string') {
+    out.datasource = { uid: out.datasource };
+  }
+  return out;
+}
+
+function migrateDetector(raw: Record<string, unknown>, nested: unknown): DetectorOptions {
+  const src = isObject(nested) ? nested : {};
+  const pick = (k: string) => (k in src ? src[k] : raw[k]);
+  const det: DetectorOptions = {};
+  const method = str(pick('method'));
+  if (method !== undefined) {
+    det.method = (METHODS as string[]).includes(method) ? (method as DetectorOptions['method']) : 'auto';
+  }
+  const sensitivity = num(pick('sensitivity'));
+  if (sensitivity !== undefined) {
+    det.sensitivity = Math.min(100, Math.max(0, sensitivity));
+  }
+  const direction = str(pick('direction'));
+  if (direction !== undefined && (DIRECTIONS as string[]).includes(direction)) {
+    det.direction = direction as DetectorOptions['direction'];
+  }
+  for (const k of ['seasonality', 'minDuration', 'history'] as const) {
+    const v = pick(k);
+    if (typeof v === 'string' && v !== '') {
+      det[k] = v;
+    } else if (k === 'history' && typeof v === 'number') {
+      det.history = String(v);
+    }
+  }
+  return det;
+}
+
+function migrateOutputs(raw: Record<string, unknown>): Output[] | undefined {
+  const value = raw.outputs ?? raw.output;
+  const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
+  if (!list) {
+    return undefined;
+  }
+  const outs = list.map((v) => String(v).trim()).filter((v): v is Output => (ALL_OUTPUTS as string[]).includes(v));
+  return outs.length ? Array.from(new Set(outs)) : undefined;
+}
+
+/**
+ * Brings any stored Sheepdog query to the current shape. Unknown extra fields are dropped only when they are
+ * known legacy fields; the nested data source query is kept as is. Idempotent.
+ */
+export function migrateQuery(input: unknown): SheepdogQuery {
+  const raw: Record<string, unknown> = isObject(input) ? input : {};
+  const legacy = !isObject(raw.source);
+  const source = legacy ? legacySource(raw) : cleanSource(raw.source as Record<string, unknown>);
+
+  const rest: Record<string, unknown> = { ...raw };
+  for (const k of [...LEGACY_FLAT_KEYS, 'source', 'detector', 'outputs', 'alert']) {
+    delete rest[k];
+  }
+
+  const q: SheepdogQuery = {
+    ...(rest as Partial<SheepdogQuery>),
+    refId: str(raw.refId) ?? 'A',
+    source,
+    detector: migrateDetector(raw, raw.detector),
+  };
+  const outputs = migrateOutputs(raw);
+  if (outputs) {
+    q.outputs = outputs;
+  }
+  const alert = isObject(raw.alert) ? { ...raw.alert } : {};
+  if (str(raw.alertMode) && (ALERT_MODES as string[]).includes(String(raw.alertMode))) {
+    alert.mode = raw.alertMode;
+  }
+  if (str(raw.alertWindow)) {
+    alert.window = raw.alertWindow;
+  }
+  if (Object.keys(alert).length) {
+    q.alert = alert as SheepdogQuery['alert'];
+  }
+  if (source.type === 'datasource' && source.query && !source.query.refId) {
+    source.query = { ...source.query, refId: q.refId };
+  }
+  return q;
+}
+
+/** Whether a query has what the backend needs to run it (filterQuery hides the rest). */
+export function isRunnable(q: SheepdogQuery): boolean {
+  if (q.hide) {
+    return false;
+  }
+  const s = q.source;
+  switch (s?.type) {
+    case 'csv':
+      return !!s.csv?.trim();
+    case 'prometheus':
+      return !!s.expr?.trim();
+    case 'datasource':
+      return !!s.datasource?.uid && isObject(s.query);
+    default:
+      return false;
+  }
+}
+
+const GO_DURATION = /^(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))*$/;
+const DAYS_WEEKS = /^\d+(\.\d+)?[dw]$/;
+
+/** True for a template variable reference, whose value is only known at query time. */
+export const hasVariable = (s: string) => /\$\{?[\w.]+/.test(s) || /\[\[[\w.]+\]\]/.test(s);
+
+/**
+ * Checks a duration the way models.ParseDuration reads it ("90s", "1h30m", "3d", "1w").
+ * Returns an error message, or undefined when valid or empty.
+ */
+export function durationError(value: string | undefined, opts: { allowZero?: boolean } = {}): string | undefined {
+  const v = (value ?? '').trim();
+  if (v === '' || hasVariable(v)) {
+    return undefined;
+  }
+  if (v === '0') {
+    return opts.allowZero ? undefined : 'Must be longer than 0';
+  }
+  if (GO_DURATION.test(v) || DAYS_WEEKS.test(v)) {
+    return undefined;
+  }
+  return `"${v}" is not a duration: use e.g. 500ms, 90s, 15m, 6h, 3d or 1w`;
+}
+
+/** Checks an http(s) URL as the backend does. Returns an error message, or undefined when valid or empty. */
+export function urlError(value: string | undefined): string | undefined {
+  const v = (value ?? '').trim();
+  if (v === '') {
+    return undefined;
+  }
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return `"${v}" is not a URL: use e.g. http://host:8080`;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    return 'The URL must start with http:// or https://';
+  }
+  if (!u.host) {
+    return 'The URL has no host';
+  }
+  return undefined;
+}
+
+/** Checks an integer setting; returns an error message or undefined. */
+export function integerError(value: string, min: number): string | undefined {
+  if (value.trim() === '') {
+    return undefined;
+  }
+  const n = Number(value);
+  if (!Number.isInteger(n)) {
+    return 'Must be a whole number';
+  }
+  if (n < min) {
+    return `Must be at least ${min}`;
+  }
+  return undefined;
+}
+
+/** Applies replace to every string inside value (objects and arrays recursively); other values are kept. */
+export function interpolateDeep<T>(value: T, replace: (s: string) => string): T {
+  if (typeof value === 'string') {
+    return replace(value) as unknown as T;
+  }
+  if (Array.isArray(value)) {
+    return value.map((v) => interpolateDeep(v, replace)) as unknown as T;
+  }
+  if (isObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      // A nested data source reference may itself be a variable (${ds}); refId must stay as it is.
+      out[k] = k === 'refId' ? v : interpolateDeep(v, replace);
+    }
+    return out as T;
+  }
+  return value;
+}
+
+/** Interpolates the Sheepdog-owned string fields of a query (not the nested query). */
+export function interpolateOwnFields(q: SheepdogQuery, replace: (s: string) => string): SheepdogQuery {
+  const s = q.source;
+  const r = (v: string | undefined) => (v === undefined ? undefined : replace(v));
+  const source: SheepdogSource = { ...s };
+  if (s.type === 'prometheus') {
+    source.expr = r(s.expr);
+    source.legendFormat = r(s.legendFormat);
+  }
+  if (s.datasource?.uid) {
+    source.datasource = { ...s.datasource, uid: replace(s.datasource.uid) };
+  }
+  const det = q.detector ?? {};
+  const detector: DetectorOptions = { ...det };
+  for (const k of ['method', 'direction', 'seasonality', 'minDuration', 'history'] as const) {
+    if (typeof det[k] === 'string') {
+      (detector as Record<string, unknown>)[k] = replace(det[k] as string);
+    }
+  }
+  if (typeof det.sensitivity === 'string') {
+    const n = Number(replace(det.sensitivity));
+    detector.sensitivity = Number.isFinite(n) ? n : undefined;
+  }
+  const out: SheepdogQuery = { ...q, source, detector };
+  if (q.alert?.window) {
+    out.alert = { ...q.alert, window: replace(q.alert.window) };
+  }
+  return out;
+}

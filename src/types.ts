@@ -1,0 +1,161 @@
+/*
+ * Query and settings model. Mirrors pkg/models/query.go and pkg/models/settings.go field for field:
+ * change both sides together (the fixtures in pkg/models/testdata are parsed by both test suites).
+ */
+import type { DataSourceJsonData } from '@grafana/data';
+import type { DataQuery } from '@grafana/schema';
+
+export const PLUGIN_ID = 'sheepdog-anomaly-datasource';
+
+export type SourceType = 'datasource' | 'prometheus' | 'csv';
+export const SOURCE_TYPES: SourceType[] = ['datasource', 'prometheus', 'csv'];
+
+export type Method = 'auto' | 'basic' | 'robust' | 'agile' | 'changepoint';
+export const METHODS: Method[] = ['auto', 'basic', 'robust', 'agile', 'changepoint'];
+
+export type Direction = 'both' | 'up' | 'down';
+export const DIRECTIONS: Direction[] = ['both', 'up', 'down'];
+
+/** "auto", "none", "hourly", "daily", "weekly" or a duration such as "6h". */
+export type Seasonality = 'auto' | 'none' | 'hourly' | 'daily' | 'weekly' | (string & {});
+export const SEASONALITY_PRESETS = ['auto', 'none', 'hourly', 'daily', 'weekly'] as const;
+
+export type Output = 'bands' | 'score' | 'flags' | 'windows';
+export const ALL_OUTPUTS: Output[] = ['bands', 'score', 'flags', 'windows'];
+/** What a query with no outputs returns (models.DefaultOutputs). */
+export const DEFAULT_OUTPUTS: Output[] = ['bands', 'windows'];
+
+export type AlertMode = 'anomaly_fraction' | 'latest_score';
+export const ALERT_MODES: AlertMode[] = ['anomaly_fraction', 'latest_score'];
+
+/** models.DataSourceRef */
+export interface SourceDataSourceRef {
+  uid: string;
+  type?: string;
+}
+
+/** models.Source */
+export interface SheepdogSource {
+  type: SourceType;
+  /** For "datasource": the data source and its own query model, as its editor produced it. */
+  datasource?: SourceDataSourceRef;
+  query?: NestedQuery;
+  /** For "prometheus": a PromQL expression and an optional legend template ("{{instance}}"). */
+  expr?: string;
+  legendFormat?: string;
+  /** For "csv": "timestamp,value[,more values]" text. */
+  csv?: string;
+}
+
+/** The nested data source's own query model. Opaque to Sheepdog apart from refId. */
+export interface NestedQuery extends Partial<DataQuery> {
+  [key: string]: unknown;
+}
+
+/** models.DetectorOptions. Empty fields take the engine's defaults. */
+export interface DetectorOptions {
+  method?: Method;
+  /** 0..100, default 50; higher flags more. */
+  sensitivity?: number;
+  direction?: Direction;
+  seasonality?: Seasonality;
+  /** Shortest anomaly reported, e.g. "5m"; default one point. */
+  minDuration?: string;
+  /** "" or "auto" (enough seasons for the method), "0" (none) or a duration such as "3d". */
+  history?: string;
+}
+
+/** models.AlertOptions */
+export interface AlertOptions {
+  /** Alert frames even when the request does not come from alerting. */
+  enabled?: boolean;
+  mode?: AlertMode;
+  /** Trigger window for anomaly_fraction, default "10m". */
+  window?: string;
+}
+
+/** models.Query plus Grafana's DataQuery fields (refId, hide, datasource, ...). */
+export interface SheepdogQuery extends DataQuery {
+  source: SheepdogSource;
+  detector?: DetectorOptions;
+  outputs?: Output[];
+  alert?: AlertOptions;
+}
+
+export type Engine = 'embedded' | 'remote';
+export type SourceAccess = 'service_account' | 'token';
+export type PrometheusAuth = 'none' | 'basic' | 'bearer';
+
+/** models.Settings: the data source's jsonData. Durations are Go/Grafana duration strings. */
+export interface SheepdogOptions extends DataSourceJsonData {
+  engine?: Engine;
+
+  remoteUrl?: string;
+  remoteTimeout?: string;
+  remoteRetries?: number;
+  remoteBackoffBase?: string;
+  remoteBackoffMax?: string;
+  remoteBreakerThreshold?: number;
+  remoteBreakerCooldown?: string;
+  remoteMaxInFlight?: number;
+  remoteFallback?: boolean;
+  remoteTlsSkipVerify?: boolean;
+
+  sourceAccess?: SourceAccess;
+  /** UIDs of the data sources Sheepdog may query; "*" allows all. Empty allows none. */
+  allowedDatasources?: string[];
+
+  prometheusUrl?: string;
+  prometheusAuth?: PrometheusAuth;
+  prometheusUser?: string;
+  prometheusTlsSkipVerify?: boolean;
+}
+
+/** secureJsonData keys (models.Secure*). Write-only from the browser: never read back. */
+export interface SheepdogSecureJsonData {
+  remoteApiKey?: string;
+  remoteTlsCaCert?: string;
+  grafanaToken?: string;
+  prometheusPassword?: string;
+  prometheusToken?: string;
+}
+export type SecureKey = keyof SheepdogSecureJsonData;
+export const SECURE_KEYS: SecureKey[] = [
+  'remoteApiKey',
+  'remoteTlsCaCert',
+  'grafanaToken',
+  'prometheusPassword',
+  'prometheusToken',
+];
+
+/** Defaults the backend applies (pkg/models/config.go, parse.go), shown as placeholders in the editors. */
+export const SETTINGS_DEFAULTS = {
+  engine: 'embedded' as Engine,
+  remoteTimeout: '5s',
+  remoteRetries: 3,
+  remoteBackoffBase: '200ms',
+  remoteBackoffMax: '5s',
+  remoteBreakerThreshold: 5,
+  remoteBreakerCooldown: '30s',
+  remoteMaxInFlight: 8,
+  remoteFallback: true,
+  sourceAccess: 'service_account' as SourceAccess,
+  prometheusAuth: 'none' as PrometheusAuth,
+};
+
+export const DETECTOR_DEFAULTS: Required<
+  Pick<DetectorOptions, 'method' | 'sensitivity' | 'direction' | 'seasonality'>
+> = {
+  method: 'auto',
+  sensitivity: 50,
+  direction: 'both',
+  seasonality: 'auto',
+};
+
+export const ALERT_DEFAULTS: Required<Pick<AlertOptions, 'mode' | 'window'>> = {
+  mode: 'anomaly_fraction',
+  window: '10m',
+};
+
+/** Largest inline CSV the backend accepts (models.MaxCSVBytes). */
+export const MAX_CSV_BYTES = 4 << 20;
