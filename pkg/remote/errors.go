@@ -90,9 +90,12 @@ func classify(err error) failureClass {
 	var invalid *InvalidResponseError
 	var redirect *RedirectError
 	var netErr net.Error
+	var red *redactedError
 	switch {
 	case err == nil:
 		return classNone
+	case errors.As(err, &red):
+		return red.class
 	case errors.Is(err, ErrCircuitOpen):
 		return classCircuitOpen
 	case errors.As(err, &redirect):
@@ -148,7 +151,10 @@ func countsAgainstBreaker(err error) bool {
 
 // redactedError hides the API key if a hostile or careless server echoed it.
 // It does not unwrap: the wrapped error still holds the key.
-type redactedError struct{ msg string }
+type redactedError struct {
+	msg   string
+	class failureClass // classified before redaction, since the wrapped error is dropped
+}
 
 func (e *redactedError) Error() string { return e.msg }
 
@@ -156,7 +162,7 @@ func redact(err error, key string) error {
 	if err == nil || key == "" || !strings.Contains(err.Error(), key) {
 		return err
 	}
-	return &redactedError{msg: strings.ReplaceAll(err.Error(), key, "[redacted]")}
+	return &redactedError{msg: strings.ReplaceAll(err.Error(), key, "[redacted]"), class: classify(err)}
 }
 
 // cleanMessage keeps an API message printable and short.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/apicontract"
 )
@@ -49,7 +50,13 @@ func fuzzPath(f *testing.F, path string, seeds ...string) {
 		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+testKey)
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
+		done := make(chan struct{})
+		go func() { defer close(done); h.ServeHTTP(rec, req) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s took over 10s for a %d-byte body: %q", path, len(body), truncate(string(body), 2000))
+		}
 		checkAnswer(t, rec, path)
 		if rec.Code == 200 && path == apicontract.PathEntire {
 			var req apicontract.SeriesRequest
