@@ -45,7 +45,7 @@ const (
 	tailPrior   = 1000.0      // Gaussian pseudo-points
 	eventsFree  = 3.0         // past events that never make a deviation "normal"
 	eventZ      = 3.0         // |z| that starts an event
-	maxSpikeLen = 10           // longest event (points) that counts as a routine spike
+	maxSpikeLen = 10          // longest event (points) that counts as a routine spike
 	refitEvery  = 32
 	refitIdle   = 1024
 )

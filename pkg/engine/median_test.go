@@ -11,8 +11,8 @@ func TestMedianMatchesSort(t *testing.T) {
 	for n := 1; n < 200; n++ {
 		for _, gen := range []func(int) float64{
 			func(int) float64 { return rng.NormFloat64() },
-			func(i int) float64 { return float64(i) },          // sorted
-			func(i int) float64 { return float64(-i) },         // reversed
+			func(i int) float64 { return float64(i) },         // sorted
+			func(i int) float64 { return float64(-i) },        // reversed
 			func(int) float64 { return float64(rng.IntN(3)) }, // many ties
 		} {
 			x := make([]float64, n)

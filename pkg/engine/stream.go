@@ -70,6 +70,7 @@ type Stream struct {
 	alt     *model
 	altTail tailCalibrator
 	usedAlt int
+	flat    flatline
 }
 
 func (st *Stream) score(m *model, tail *tailCalibrator, t int64, v float64, missing bool) (exp, sc, z, thr float64) {
@@ -98,7 +99,7 @@ func NewStream(opt Options) (*Stream, error) {
 func newStream(opt Options, cfg modelConfig) *Stream {
 	k := bandK(opt.Sensitivity)
 	st := &Stream{opt: opt, k: k, m: newModel(cfg), minDurMs: opt.MinDuration.Milliseconds(),
-		tail: newTailCalibrator(k), useTail: cfg.method != MethodBasic}
+		tail: newTailCalibrator(k), useTail: cfg.method != MethodBasic, flat: newFlatline()}
 	if cfg.method == MethodAuto {
 		o2 := opt
 		o2.Method = MethodAgile
@@ -170,6 +171,10 @@ func (st *Stream) Push(t int64, v float64) PointResult {
 		return p // missing: forecast only; a run of flags bridges it
 	}
 	st.seen++
+	if zf := st.flat.observe(v); zf > math.Abs(zn) {
+		// a value stuck for longer than this series ever sticks
+		zn = math.Copysign(zf, v-p.Expected)
+	}
 	switch st.opt.Direction {
 	case DirectionUp:
 		zn = math.Max(zn, 0)
