@@ -184,7 +184,7 @@ func TestZScoreBaseline(t *testing.T) {
 		times[i] = int64(i) * 60_000
 		values[i] = float64(i % 2) // 0,1,0,1: mean 0.5, sd 0.5
 	}
-	values[150] = 3 // z = 5
+	values[150] = 3   // z = 5
 	values[160] = 1.9 // z = 2.8, under 3
 	values[170] = math.NaN()
 	f := zScoreFlags(times, values, 3600_000, 3, 30)
