@@ -2,8 +2,10 @@ package harness
 
 import (
 	"encoding/json"
+	"hash/fnv"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -44,7 +46,20 @@ func (in Instance) PluginContext() backend.PluginContext {
 		in.Name = "Sheepdog"
 	}
 	if in.Updated.IsZero() {
-		in.Updated = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		// Grafana bumps Updated whenever the settings are saved, which makes the
+		// plugin build a new instance; derive it from the settings so that two
+		// Instances with different settings never share a plugin instance.
+		h := fnv.New64a()
+		h.Write(jd)
+		keys := make([]string, 0, len(in.Secure))
+		for k := range in.Secure {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			h.Write([]byte("\x00" + k + "\x00" + in.Secure[k]))
+		}
+		in.Updated = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(h.Sum64()%(1<<40)) * time.Millisecond)
 	}
 	cfg := map[string]string{
 		"GF_SQL_ROW_LIMIT":                    "1000000",

@@ -3,47 +3,187 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
 )
 
-// CheckHealth checks what the settings configure and tells the admin what to
-// fix. It never echoes a secret.
+// healthTimeout bounds each part of the health check.
+const healthTimeout = 10 * time.Second
+
+// CheckHealth checks each configured part and tells the admin what to fix.
+// Messages never contain a secret: they come from this package or from the
+// source and remote clients, which redact credentials.
 func (d *Datasource) CheckHealth(ctx context.Context, req *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
 	if d.cfgErr != nil {
-		return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: d.cfgErr.Error()}, nil
+		return &backend.CheckHealthResult{Status: backend.HealthStatusError,
+			Message: "Fix the settings: " + d.cfgErr.Error()}, nil
 	}
-	checks := d.healthChecks(ctx, req)
+	checks := []healthCheck{d.checkEngine(ctx), d.checkPrometheus(ctx), d.checkGrafanaSources(ctx)}
 	status := backend.HealthStatusOk
 	var lines []string
+	details := map[string]any{}
 	for _, c := range checks {
+		if c.skip {
+			continue
+		}
 		if !c.ok {
 			status = backend.HealthStatusError
 		}
 		lines = append(lines, c.String())
+		details[c.part] = map[string]any{"ok": c.ok, "detail": c.detail}
 	}
-	msg := "Sheepdog is ready: " + strings.Join(lines, "; ")
+	prefix := "Sheepdog is ready. "
 	if status != backend.HealthStatusOk {
-		msg = "Sheepdog needs attention: " + strings.Join(lines, "; ")
+		prefix = "Sheepdog needs attention. "
 	}
-	return &backend.CheckHealthResult{Status: status, Message: msg}, nil
+	body, _ := jsonMarshal(details)
+	return &backend.CheckHealthResult{Status: status, Message: prefix + strings.Join(lines, " | "), JSONDetails: body}, nil
 }
 
 type healthCheck struct {
 	part   string
 	ok     bool
+	skip   bool
 	detail string
 }
 
 func (c healthCheck) String() string {
 	mark := "OK"
 	if !c.ok {
-		mark = "FAIL"
+		mark = "FAILED"
 	}
 	return fmt.Sprintf("%s %s: %s", c.part, mark, c.detail)
 }
 
-func (d *Datasource) healthChecks(ctx context.Context, req *backend.CheckHealthRequest) []healthCheck {
-	return []healthCheck{{part: "engine", ok: true, detail: "embedded engine; inline CSV queries available"}}
+func (d *Datasource) checkEngine(ctx context.Context) healthCheck {
+	if d.remote == nil {
+		return healthCheck{part: "Engine", ok: true, detail: "embedded engine (runs inside Grafana, no set-up needed)"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
+	defer cancel()
+	h, err := d.remote.Check(ctx)
+	fallback := ""
+	if d.cfg.Remote.Fallback {
+		fallback = "; until it is fixed, queries fall back to the embedded engine"
+	}
+	switch {
+	case err != nil && !h.Reachable:
+		return healthCheck{part: "Remote engine", detail: fmt.Sprintf("cannot reach %s: %s. Check the Remote API URL and that the API is running%s", hostOf(d.cfg.Remote.URL), h.Message, fallback)}
+	case err != nil:
+		return healthCheck{part: "Remote engine", detail: fmt.Sprintf("%s answered but failed: %s. Check the API key and the API's logs%s", hostOf(d.cfg.Remote.URL), h.Message, fallback)}
+	case d.cfg.Remote.APIKey == "":
+		return healthCheck{part: "Remote engine", ok: true, detail: h.Message + "; no API key is set (fine if the API does not require one)"}
+	case !h.KeyAccepted:
+		return healthCheck{part: "Remote engine", ok: true, detail: h.Message}
+	}
+	return healthCheck{part: "Remote engine", ok: true, detail: h.Message + "; API key accepted"}
+}
+
+func (d *Datasource) checkPrometheus(ctx context.Context) healthCheck {
+	if d.cfg.Prometheus.URL == "" {
+		return healthCheck{skip: true}
+	}
+	if d.promErr != nil {
+		return healthCheck{part: "Prometheus", detail: d.promErr.Error()}
+	}
+	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
+	defer cancel()
+	h, err := d.prom.Check(ctx)
+	if err != nil {
+		return healthCheck{part: "Prometheus", detail: fmt.Sprintf("%v. Check the Prometheus URL, its authentication and TLS settings", err)}
+	}
+	v := h.Version
+	if v == "" {
+		v = "unknown version"
+	}
+	return healthCheck{part: "Prometheus", ok: true, detail: fmt.Sprintf("%s answered in %s (%s)", hostOf(d.cfg.Prometheus.URL), h.Latency.Round(time.Millisecond), v)}
+}
+
+// checkGrafanaSources checks that other data sources can be queried: the
+// allow-list, Grafana's URL and the token, by reading each allowed data source.
+func (d *Datasource) checkGrafanaSources(ctx context.Context) healthCheck {
+	const part = "Grafana data sources"
+	if len(d.cfg.AllowedDatasources) == 0 {
+		if d.cfg.Prometheus.URL != "" {
+			return healthCheck{part: part, ok: true, detail: "none allowed (add data source UIDs to the allow-list to analyse them)"}
+		}
+		return healthCheck{part: part, ok: true, detail: "none allowed yet: add data source UIDs to the allow-list (or set a Prometheus URL); until then only inline CSV queries work"}
+	}
+	gc, err := source.GrafanaConfigFromContext(ctx, d.cfg.SourceAccess,
+		map[string]string{models.SecureGrafanaToken: d.cfg.GrafanaToken}, d.cfg.AllowedDatasources)
+	if err != nil {
+		return healthCheck{part: part, detail: err.Error()}
+	}
+	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
+	defer cancel()
+	var problems []string
+	checked := 0
+	for _, uid := range d.cfg.AllowedDatasources {
+		if uid == "*" || checked >= 5 {
+			continue
+		}
+		checked++
+		if err := readDatasource(ctx, gc, uid); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return healthCheck{part: part, detail: strings.Join(problems, "; ")}
+	}
+	return healthCheck{part: part, ok: true, detail: fmt.Sprintf("%d allowed (%s), reachable with the %s", len(d.cfg.AllowedDatasources),
+		strings.Join(d.cfg.AllowedDatasources, ", "), accessName(d.cfg.SourceAccess))}
+}
+
+func accessName(a string) string {
+	if a == models.AccessToken {
+		return "stored service-account token"
+	}
+	return "plugin's managed service account"
+}
+
+// readDatasource reads GET /api/datasources/uid/{uid} with the token, which
+// proves the URL, the token and its datasources:read permission.
+func readDatasource(ctx context.Context, gc source.GrafanaConfig, uid string) error {
+	u, err := url.Parse(strings.TrimRight(gc.AppURL, "/") + "/api/datasources/uid/" + url.PathEscape(uid))
+	if err != nil {
+		return fmt.Errorf("Grafana URL %q: %w", gc.AppURL, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+gc.Token)
+	req.Header.Set("Accept", "application/json")
+	client := &http.Client{Timeout: healthTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach Grafana at %s to read data source %q: check Grafana's root_url / GF_APP_URL", u.Host, uid)
+	}
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return nil
+	case http.StatusUnauthorized:
+		return fmt.Errorf("Grafana refused the token (401) reading data source %q: the service-account token is invalid or expired", uid)
+	case http.StatusForbidden:
+		return fmt.Errorf("the service account may not read data source %q (403): grant it datasources:read and datasources:query", uid)
+	case http.StatusNotFound:
+		return fmt.Errorf("allowed data source %q does not exist (404): fix the allow-list", uid)
+	}
+	return fmt.Errorf("reading data source %q gave HTTP %d", uid, resp.StatusCode)
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "the configured URL"
+	}
+	return u.Host
 }
