@@ -36,17 +36,20 @@ func (f *flatline) observe(v float64) float64 {
 		f.run++
 	} else {
 		if !f.flagged || f.n < flatWarm {
-			f.longest = math.Max(f.longest, float64(f.run))
+			f.longest = max(f.longest, float64(f.run))
 		}
 		f.run, f.flagged = 0, false
 		f.changes++
 	}
 	f.last = v
-	if f.n < flatWarm || f.changes < flatLively {
-		f.longest = math.Max(f.longest, float64(f.run))
+	if f.run < flatMinRun/2 {
 		return 0
 	}
-	limit := math.Max(flatMinRun, 3*f.longest+1)
+	if f.n < flatWarm || f.changes < flatLively {
+		f.longest = max(f.longest, float64(f.run))
+		return 0
+	}
+	limit := max(flatMinRun, 3*f.longest+1)
 	if float64(f.run) < limit/2 {
 		return 0
 	}

@@ -155,7 +155,7 @@ func (m *model) step(t int64, v float64) (expected, scale, z float64) {
 	}
 	m.level = level + m.aL*rc
 	if m.cfg.trendWin > 0 {
-		m.trend += m.aT * m.aL * rc / math.Max(steps, 1)
+		m.trend += m.aT * m.aL * rc / max(steps, 1)
 	}
 	if b >= 0 {
 		m.season[b] += m.aSeaDt * (1 - m.aL) * rc
@@ -169,9 +169,9 @@ func (m *model) step(t int64, v float64) (expected, scale, z float64) {
 
 	if m.cfg.cusum {
 		// one point adds at most shiftZ, so a lone spike cannot trip it
-		zc := math.Max(-shiftZ, math.Min(shiftZ, z))
-		m.cusumPos = math.Max(0, m.cusumPos+zc-m.cfg.cusumK)
-		m.cusumNeg = math.Max(0, m.cusumNeg-zc-m.cfg.cusumK)
+		zc := max(-shiftZ, min(shiftZ, z))
+		m.cusumPos = max(0, m.cusumPos+zc-m.cfg.cusumK)
+		m.cusumNeg = max(0, m.cusumNeg-zc-m.cfg.cusumK)
 		// the CUSUM, in the same units, replaces z when it is the stronger evidence
 		if cz := scoreZ0 * m.cusumPos / m.cfg.cusumH; cz > math.Abs(z) {
 			z = cz

@@ -19,8 +19,8 @@ type history struct {
 
 const (
 	histBins  = 2048
-	scanBins  = 1024 // the scan works on at most this many bins (pairs are merged)
-	firstScan = 400  // points before the first period scan; later scans at doubling counts
+	scanBins  = 512  // the scan works on at most this many bins (pairs are merged)
+	firstScan = 300  // points before the first period scan; later scans at doubling counts
 	// maxScanSpan: once the history covers this much time, the last scan is
 	// final and the history is dropped (weekly seasonality needs ~3 weeks).
 	maxScanSpan = 5 * 7 * 24 * time.Hour
@@ -103,7 +103,7 @@ func (h *history) span() time.Duration {
 // scanPeriod looks for seasonality in the history and switches the model to
 // the period found (with a profile seeded from the history).
 func (m *model) scanPeriod() {
-	m.nextScan = m.n * 3 / 2
+	m.nextScan = m.n * 2
 	h := m.hist
 	final := h.span() >= maxScanSpan
 	x, width := h.values()

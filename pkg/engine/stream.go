@@ -155,7 +155,7 @@ func (st *Stream) Push(t int64, v float64) PointResult {
 		if w := w1 + w2; w > 0 && !math.IsInf(w, 0) {
 			exp = (w1*exp + w2*e2) / w
 		}
-		lower, upper = math.Min(lower, e2-t2*s2), math.Max(upper, e2+t2*s2)
+		lower, upper = min(lower, e2-t2*s2), max(upper, e2+t2*s2)
 		if zn2 := z2 * st.k / t2; math.Abs(zn2) < math.Abs(zn) {
 			zn = zn2
 			if !missing {
@@ -177,9 +177,9 @@ func (st *Stream) Push(t int64, v float64) PointResult {
 	}
 	switch st.opt.Direction {
 	case DirectionUp:
-		zn = math.Max(zn, 0)
+		zn = max(zn, 0)
 	case DirectionDown:
-		zn = math.Min(zn, 0)
+		zn = min(zn, 0)
 	}
 	p.Score = squash(zn)
 	if math.Abs(zn) >= st.k {
