@@ -5,6 +5,7 @@ package integration
 import (
 	"math"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -106,6 +107,18 @@ func TestPrometheusBandsScoresWindows(t *testing.T) {
 				flagged++
 			}
 		}
+		t.Logf("host %s: %d points, band covers %.4f of %d normal points, %.4f flagged", host, len(ts),
+			float64(inside)/float64(normal), normal, float64(flagged)/float64(normal))
+		widths := make([]float64, 0, len(ts))
+		for i := range ts {
+			widths = append(widths, hi[i]-lo[i])
+		}
+		sort.Float64s(widths)
+		// The noise has sd 1: a band that holds the data only by being huge is useless.
+		t.Logf("host %s: median band width %.2f", host, widths[len(widths)/2])
+		if w := widths[len(widths)/2]; w > 25 {
+			t.Errorf("host %s: median band width %.2f, want <= 25 (noise sd is 1, the spike is +35)", host, w)
+		}
 		if cover := float64(inside) / float64(normal); cover < 0.97 {
 			t.Errorf("host %s: band covers %.3f of normal points, want >= 0.97", host, cover)
 		}
@@ -132,6 +145,7 @@ func TestPrometheusBandsScoresWindows(t *testing.T) {
 					}
 				}
 			}
+			t.Logf("host %s %s at %s: %d flagged points, max score %.3f", host, a.Kind, a.Start.Format(time.RFC3339), hits, maxScore)
 			if hits == 0 || maxScore < 0.5 {
 				t.Errorf("host %s %s at %v..%v: %d flagged points, max score %.2f", host, a.Kind, a.Start, a.End, hits, maxScore)
 			}
@@ -246,6 +260,7 @@ func TestPrometheusAlertFrames(t *testing.T) {
 		t.Fatalf("alert fields for %d hosts, want 2", len(fields))
 	}
 	fa, fb := lastFinite(floats(fields["a"])), lastFinite(floats(fields["b"]))
+	t.Logf("anomaly_fraction at the dip: host a %.3f, host b %.3f", fa, fb)
 	// Reduce(last) -> Threshold(> 0.3): host a fires during the dip, host b does not.
 	if fa <= 0.3 {
 		t.Errorf("host a anomaly fraction at the dip = %.3f, want > 0.3", fa)
