@@ -50,8 +50,11 @@ type model struct {
 	resolution          float64 // smallest non-zero step between consecutive values
 	lastV               float64
 
-	cacheDt            int64
-	aL, aT, aS, aSeaDt float64
+	cacheDt               int64
+	aL, aT, aS, aSeaDt    float64
+	steps                 float64 // sampling steps in cacheDt
+	trendGain, seasonGain float64
+	phase                 int64 // offset of lastT into the period
 
 	// seasonality
 	periodMs     int64
@@ -103,10 +106,23 @@ func (m *model) floor() float64 {
 }
 
 func (m *model) bucket(t int64) int {
-	p := t % m.periodMs
-	if p < 0 {
-		p += m.periodMs
+	return m.bucketOfPhase(m.phaseAt(t))
+}
+
+// phaseAt is t's offset into the period. It steps on from the last point's
+// phase, so regular data pays a subtraction rather than a 64-bit modulo.
+func (m *model) phaseAt(t int64) int64 {
+	p := m.phase + (t - m.lastT)
+	if p >= m.periodMs || p < 0 {
+		p = t % m.periodMs
+		if p < 0 {
+			p += m.periodMs
+		}
 	}
+	return p
+}
+
+func (m *model) bucketOfPhase(p int64) int {
 	return min(int(float64(p)*m.bucketsPerMs), len(m.season)-1)
 }
 
@@ -121,12 +137,13 @@ func (m *model) step(t int64, v float64) (expected, scale, z float64) {
 	if dt != m.cacheDt {
 		m.setRates(dt)
 	}
-	steps := float64(dt) / m.interval
-	level := m.level + m.trend*steps
+	level := m.level + m.trend*m.steps
 	expected = level
 	b := -1
+	var phase int64
 	if m.season != nil {
-		b = m.bucket(t)
+		phase = m.phaseAt(t)
+		b = m.bucketOfPhase(phase)
 		expected += m.season[b]
 	}
 	scale = m.scale
@@ -155,11 +172,12 @@ func (m *model) step(t int64, v float64) (expected, scale, z float64) {
 	}
 	m.level = level + m.aL*rc
 	if m.cfg.trendWin > 0 {
-		m.trend += m.aT * m.aL * rc / max(steps, 1)
+		m.trend += m.trendGain * rc
 	}
 	if b >= 0 {
-		m.season[b] += m.aSeaDt * (1 - m.aL) * rc
+		m.season[b] += m.seasonGain * rc
 		m.visits[b]++
+		m.phase = phase
 	}
 	ar := math.Abs(r)
 	if ar > lim {
@@ -216,7 +234,7 @@ func (m *model) trackShift(v, r, scale float64, b int) {
 	for i := 0; i < k; i++ {
 		buf[i] = m.recent[(m.recentN-1-i+recentSize*2)%recentSize]
 	}
-	med := median(buf[:k])
+	med := medianInPlace(buf[:k])
 	if b >= 0 {
 		med -= m.season[b]
 	}
@@ -259,11 +277,14 @@ func (m *model) setRates(dt int64) {
 	}
 	m.aL = -math.Expm1(-steps / m.cfg.levelWin)
 	m.aS = -math.Expm1(-steps / m.cfg.scaleWin)
+	m.steps = steps
 	if m.cfg.trendWin > 0 {
 		m.aT = -math.Expm1(-steps / m.cfg.trendWin)
+		m.trendGain = m.aT * m.aL / max(steps, 1)
 	}
 	if m.season != nil {
 		m.aSeaDt = -math.Expm1(-1 / m.cfg.seasonWin)
+		m.seasonGain = m.aSeaDt * (1 - m.aL)
 	}
 }
 
@@ -320,6 +341,10 @@ func (m *model) setPeriod(periodMs int64, profile []float64) {
 	nb = min(nb, maxBuckets)
 	m.periodMs = periodMs
 	m.bucketsPerMs = float64(nb) / float64(periodMs)
+	m.phase = m.lastT % periodMs
+	if m.phase < 0 {
+		m.phase += periodMs
+	}
 	m.season = make([]float64, nb)
 	m.visits = make([]uint32, nb)
 	if profile != nil {

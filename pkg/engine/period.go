@@ -12,6 +12,7 @@ import (
 // can be (re)detected over long spans in O(histBins) memory.
 type history struct {
 	start, width int64
+	perMs        float64 // 1/width
 	sum          []float64
 	cnt          []uint32
 	used         int
@@ -19,8 +20,8 @@ type history struct {
 
 const (
 	histBins  = 2048
-	scanBins  = 512  // the scan works on at most this many bins (pairs are merged)
-	firstScan = 300  // points before the first period scan; later scans at doubling counts
+	scanBins  = 512 // the scan works on at most this many bins (pairs are merged)
+	firstScan = 300 // points before the first period scan; later scans at doubling counts
 	// maxScanSpan: once the history covers this much time, the last scan is
 	// final and the history is dropped (weekly seasonality needs ~3 weeks).
 	maxScanSpan = 5 * 7 * 24 * time.Hour
@@ -42,11 +43,12 @@ func (h *history) add(t int64, v float64, interval float64) {
 	if h.width == 0 {
 		h.start = t
 		h.width = max(int64(interval), 1)
+		h.perMs = 1 / float64(h.width)
 	}
-	idx := (t - h.start) / h.width
+	idx := int64(float64(t-h.start) * h.perMs)
 	for idx >= histBins {
 		h.compress()
-		idx = (t - h.start) / h.width
+		idx = int64(float64(t-h.start) * h.perMs)
 	}
 	h.sum[idx] += v
 	h.cnt[idx]++
@@ -61,6 +63,7 @@ func (h *history) compress() {
 	clear(h.sum[histBins/2:])
 	clear(h.cnt[histBins/2:])
 	h.width *= 2
+	h.perMs = 1 / float64(h.width)
 	h.used = (h.used + 1) / 2
 }
 
