@@ -553,12 +553,24 @@ func expandTargets(t *testing.T, d provcheck.Dashboard, dsByUID map[string]provc
 			var model, dsRef map[string]any
 			_ = json.Unmarshal([]byte(sub), &model)
 			_ = json.Unmarshal([]byte(dsSub), &dsRef)
+			numericSensitivity(model)
 			uid, _ := dsRef["uid"].(string)
 			typ, _ := dsRef["type"].(string)
 			out = append(out, queryCase{where: d.Title + " " + tg.Where + " " + fmt.Sprint(c), dsUID: uid, dsType: typ, model: model})
 		}
 	}
 	return out
+}
+
+// numericSensitivity turns an interpolated "$sensitivity" into a number, as
+// the frontend's interpolateOwnFields (src/query.ts) does before sending.
+func numericSensitivity(model map[string]any) {
+	det, _ := model["detector"].(map[string]any)
+	if s, ok := det["sensitivity"].(string); ok {
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			det["sensitivity"] = f
+		}
+	}
 }
 
 func dsByUID(t testing.TB) map[string]provcheck.Datasource {

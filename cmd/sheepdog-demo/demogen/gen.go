@@ -169,7 +169,7 @@ type incidentShape struct {
 }
 
 var incidentShapes = map[Kind]incidentShape{
-	KindSpike:      {3 * time.Minute, map[string]float64{MetricCPU: 45, MetricMemory: 30, MetricRequests: 3, MetricErrors: 0.25}},
+	KindSpike:      {5 * time.Minute, map[string]float64{MetricCPU: 45, MetricMemory: 30, MetricRequests: 3, MetricErrors: 0.25}},
 	KindDip:        {10 * time.Minute, map[string]float64{MetricCPU: -25, MetricMemory: -25, MetricRequests: -0.5, MetricErrors: -1}},
 	KindLevelShift: {45 * time.Minute, map[string]float64{MetricCPU: 25, MetricMemory: 20, MetricRequests: 0.7, MetricErrors: 0.06}},
 	KindDrift:      {40 * time.Minute, map[string]float64{MetricCPU: 35, MetricMemory: 30, MetricRequests: 1, MetricErrors: 0.12}},
