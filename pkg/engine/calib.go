@@ -20,7 +20,9 @@ type tailCalibrator struct {
 	runLen   int
 	runMax   float64
 	sinceFit int
-	zThr     float64 // cached band half-width in robust SDs (>= k)
+	zThr     float64 // band half-width in robust SDs (>= k) from the last fit
+	usedThr  float64 // the half-width that applied to the latest point
+	usedGain float64 // k/usedThr
 	k, pK    float64
 	maxBin   int // highest bin ever used
 	dirty    bool
@@ -51,7 +53,7 @@ const (
 )
 
 func newTailCalibrator(k float64) tailCalibrator {
-	return tailCalibrator{w: 1, zThr: k, k: k, pK: math.Erfc(k / math.Sqrt2)}
+	return tailCalibrator{w: 1, zThr: k, usedThr: k, usedGain: 1, k: k, pK: math.Erfc(k / math.Sqrt2)}
 }
 
 func tailBin(z float64) int {
@@ -60,9 +62,12 @@ func tailBin(z float64) int {
 	return min(max(b, 0), tailBins-1)
 }
 
-// observe records a point's |z| and returns the band half-width in robust SDs.
-func (c *tailCalibrator) observe(az float64) float64 {
-	thr := c.zThr
+// observe records a point's |z|; usedThr/usedGain give the band that
+// applied to it (fitted before it was seen).
+func (c *tailCalibrator) observe(az float64) {
+	if c.usedThr != c.zThr {
+		c.usedThr, c.usedGain = c.zThr, c.k/c.zThr
+	}
 	c.total += c.w
 	if az >= eventZ {
 		c.runLen++
@@ -93,7 +98,6 @@ func (c *tailCalibrator) observe(az float64) float64 {
 		c.sinceFit, c.dirty = 0, false
 		c.fit()
 	}
-	return thr
 }
 
 // fit finds the smallest bin edge z >= k whose calibrated rarity is below pK.

@@ -198,41 +198,52 @@ func (m *model) step(t int64, v float64) (expected, scale, z float64) {
 			z = -cz
 		}
 	}
-	m.trackShift(v, r, scale, b)
-	m.observeRaw(t, v)
+	// level-shift tracking and bookkeeping, written out here rather than
+	// called: this is the per-point hot path.
+	m.recent[m.recentN&(recentSize-1)] = v
+	m.recentN++
+	switch {
+	case r > shiftZ*scale:
+		if m.runDir == 1 {
+			m.runLen++
+		} else {
+			m.runDir, m.runLen = 1, 1
+		}
+	case r < -shiftZ*scale:
+		if m.runDir == -1 {
+			m.runLen++
+		} else {
+			m.runDir, m.runLen = -1, 1
+		}
+	default:
+		m.runDir, m.runLen = 0, 0
+	}
+	if (m.cfg.shiftRun > 0 && m.runLen >= m.cfg.shiftRun) ||
+		(m.cfg.cusum && (m.cusumPos >= m.cfg.cusumH || m.cusumNeg >= m.cfg.cusumH)) {
+		m.relevel(b)
+	}
+	if d := math.Abs(v - m.lastV); d > 0 && d < m.resolution {
+		m.resolution = d
+	}
+	m.lastV = v
+	m.lastT = t
+	m.n++
+	if m.hist != nil {
+		m.observeHistory(t, v)
+	}
+	if m.season != nil && t-m.lastNorm >= m.periodMs {
+		m.normaliseSeason()
+		m.lastNorm = t
+	}
 	return expected, scale, z
 }
 
-// trackShift re-levels the model when the series has stayed on one side of
-// the band long enough to be a new normal (or the CUSUM says so).
-func (m *model) trackShift(v, r, scale float64, b int) {
-	m.recent[m.recentN%recentSize] = v
-	m.recentN++
-	dir := int8(0)
-	if r > shiftZ*scale {
-		dir = 1
-	} else if r < -shiftZ*scale {
-		dir = -1
-	}
-	if dir != 0 && dir == m.runDir {
-		m.runLen++
-	} else {
-		m.runDir, m.runLen = dir, 1
-		if dir == 0 {
-			m.runLen = 0
-		}
-	}
-	shifted := m.cfg.shiftRun > 0 && m.runLen >= m.cfg.shiftRun
-	if m.cfg.cusum && (m.cusumPos >= m.cfg.cusumH || m.cusumNeg >= m.cfg.cusumH) {
-		shifted = true
-	}
-	if !shifted {
-		return
-	}
+// relevel moves the level to the median of the recent run of points.
+func (m *model) relevel(b int) {
 	k := min(m.recentN, recentSize, max(m.runLen, 4))
 	var buf [recentSize]float64
 	for i := 0; i < k; i++ {
-		buf[i] = m.recent[(m.recentN-1-i+recentSize*2)%recentSize]
+		buf[i] = m.recent[(m.recentN-1-i)&(recentSize-1)]
 	}
 	med := medianInPlace(buf[:k])
 	if b >= 0 {
@@ -248,23 +259,26 @@ func (m *model) trackShift(v, r, scale float64, b int) {
 const shiftZ = 3
 
 func (m *model) observeRaw(t int64, v float64) {
-	if !math.IsNaN(m.lastV) {
-		if d := math.Abs(v - m.lastV); d > 0 && d < m.resolution {
-			m.resolution = d
-		}
+	// (a NaN lastV makes d NaN, and NaN < resolution is false)
+	if d := math.Abs(v - m.lastV); d > 0 && d < m.resolution {
+		m.resolution = d
 	}
 	m.lastV = v
 	m.lastT = t
 	m.n++
 	if m.hist != nil {
-		m.hist.add(t, v, m.interval)
-		if m.n >= m.nextScan {
-			m.scanPeriod()
-		}
+		m.observeHistory(t, v)
 	}
 	if m.season != nil && t-m.lastNorm >= m.periodMs {
 		m.normaliseSeason()
 		m.lastNorm = t
+	}
+}
+
+func (m *model) observeHistory(t int64, v float64) {
+	m.hist.add(t, v, m.interval)
+	if m.n >= m.nextScan {
+		m.scanPeriod()
 	}
 }
 

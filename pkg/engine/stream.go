@@ -73,17 +73,18 @@ type Stream struct {
 	flat    flatline
 }
 
-func (st *Stream) score(m *model, tail *tailCalibrator, t int64, v float64, missing bool) (exp, sc, z, thr float64) {
+// score steps one model and returns its forecast, scale, z and the band
+// half-width thr in robust SDs with gain = k/thr (z*gain is z in units where
+// k is the threshold; a cached ratio saves a division per point).
+func (st *Stream) score(m *model, tail *tailCalibrator, t int64, v float64, missing bool) (exp, sc, z, thr, gain float64) {
 	exp, sc, z = m.step(t, v)
-	thr = st.k
-	if st.useTail {
-		if missing {
-			thr = tail.zThr
-		} else {
-			thr = tail.observe(math.Abs(z))
-		}
+	if !st.useTail {
+		return exp, sc, z, st.k, 1
 	}
-	return exp, sc, z, thr
+	if !missing {
+		tail.observe(math.Abs(z))
+	}
+	return exp, sc, z, tail.usedThr, tail.usedGain
 }
 
 // NewStream starts an empty causal stream.
@@ -129,6 +130,13 @@ func (st *Stream) Push(t int64, v float64) PointResult {
 	if st.count > 0 && t <= st.lastT {
 		return PointResult{Time: t, Value: v, Err: fmt.Errorf("point at %d does not follow the previous point at %d", t, st.lastT)}
 	}
+	var p PointResult
+	st.next(t, v, &p)
+	return p
+}
+
+// next scores a point whose time is known to follow the previous one.
+func (st *Stream) next(t int64, v float64, p *PointResult) {
 	st.count++
 	st.lastT = t
 	missing := math.IsNaN(v) || math.IsInf(v, 0)
@@ -137,9 +145,9 @@ func (st *Stream) Push(t int64, v float64) PointResult {
 	} else if v < -maxValue {
 		v = -maxValue
 	}
-	exp, sc, z, thr := st.score(st.m, &st.tail, t, v, missing)
+	exp, sc, z, thr, gain := st.score(st.m, &st.tail, t, v, missing)
 	lower, upper := exp-thr*sc, exp+thr*sc
-	zn := z * st.k / thr // z in units where k is the threshold
+	zn := z * gain // z in units where k is the threshold
 	if st.alt != nil {
 		// auto: a point is only as anomalous as the less surprised of the
 		// slow seasonal baseline and the fast adaptive one, so a deviation
@@ -150,25 +158,25 @@ func (st *Stream) Push(t int64, v float64) PointResult {
 		if st.alt.periodMs != st.m.periodMs {
 			st.alt.adoptPeriod(st.m)
 		}
-		e2, s2, z2, t2 := st.score(st.alt, &st.altTail, t, v, missing)
+		e2, s2, z2, t2, g2 := st.score(st.alt, &st.altTail, t, v, missing)
 		w1, w2 := 1/(sc*sc), 1/(s2*s2)
 		if w := w1 + w2; w > 0 && !math.IsInf(w, 0) {
 			exp = (w1*exp + w2*e2) / w
 		}
 		lower, upper = min(lower, e2-t2*s2), max(upper, e2+t2*s2)
-		if zn2 := z2 * st.k / t2; math.Abs(zn2) < math.Abs(zn) {
+		if zn2 := z2 * g2; math.Abs(zn2) < math.Abs(zn) {
 			zn = zn2
 			if !missing {
 				st.usedAlt++
 			}
 		}
 	}
-	p := PointResult{Time: t, Value: v, Expected: exp, Lower: lower, Upper: upper}
+	*p = PointResult{Time: t, Value: v, Expected: exp, Lower: lower, Upper: upper}
 	if !(math.Abs(p.Lower) <= math.MaxFloat64 && math.Abs(p.Upper) <= math.MaxFloat64) {
 		p.Lower, p.Upper = -math.MaxFloat64, math.MaxFloat64
 	}
 	if missing {
-		return p // missing: forecast only; a run of flags bridges it
+		return // missing: forecast only; a run of flags bridges it
 	}
 	st.seen++
 	if zf := st.flat.observe(v); zf > math.Abs(zn) {
@@ -188,13 +196,12 @@ func (st *Stream) Push(t int64, v float64) PointResult {
 	exceed := p.Direction != 0 && st.seen > st.opt.WarmUp
 	if !exceed {
 		st.inRun = false
-		return p
+		return
 	}
 	if !st.inRun {
 		st.inRun, st.runStart = true, t
 	}
 	p.Anomaly = st.minDurMs == 0 || t-st.runStart+int64(st.m.interval) >= st.minDurMs
-	return p
 }
 
 // Info says what the stream has used so far.
@@ -303,10 +310,12 @@ func (st *Stream) run(ctx context.Context, s Series) (*Result, error) {
 				return nil, fmt.Errorf("detect: %w", err)
 			}
 		}
-		p := st.Push(s.Times[i], s.Values[i])
-		if p.Err != nil {
-			return nil, fmt.Errorf("point %d: %w", i, p.Err)
+		t := s.Times[i]
+		if st.count > 0 && t <= st.lastT {
+			return nil, fmt.Errorf("point %d: time %d does not follow the stream's last point at %d", i, t, st.lastT)
 		}
+		var p PointResult
+		st.next(t, s.Values[i], &p)
 		r.Expected[i], r.Lower[i], r.Upper[i] = p.Expected, p.Lower, p.Upper
 		r.Score[i], r.Anomaly[i], r.Direction[i] = p.Score, p.Anomaly, p.Direction
 	}
