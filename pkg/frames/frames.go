@@ -6,8 +6,10 @@ package frames
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -57,38 +59,78 @@ const (
 // Panel builds one wide frame per series: time, value, then the selected
 // outputs (expected, lower, upper with fillBelowTo = lower, score, anomaly).
 func Panel(refID string, series []Series, out models.Outputs) data.Frames {
-	frames := make(data.Frames, 0, len(series))
-	for _, s := range series {
-		frames = append(frames, panelFrame(refID, s, out))
+	frames := make(data.Frames, len(series))
+	axes := timeAxes{}
+	times := make([][]time.Time, len(series))
+	for i, s := range series {
+		times[i] = axes.of(s.Times)
 	}
+	// Frames are independent: build them on every core, as detection was.
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < min(len(series), runtime.GOMAXPROCS(0)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				frames[i] = panelFrame(refID, series[i], out, times[i])
+			}
+		}()
+	}
+	for i := range series {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	return frames
 }
 
-func panelFrame(refID string, s Series, out models.Outputs) *data.Frame {
+// timeAxes converts each distinct time axis once: series fetched together
+// usually share one, and a []time.Time per series would cost memory and GC.
+type timeAxes map[axisKey][]time.Time
+
+type axisKey struct {
+	first *int64
+	n     int
+}
+
+func (a timeAxes) of(ms []int64) []time.Time {
+	if len(ms) == 0 {
+		return []time.Time{}
+	}
+	k := axisKey{&ms[0], len(ms)}
+	if t, ok := a[k]; ok {
+		return t
+	}
+	t := make([]time.Time, len(ms))
+	for i, v := range ms {
+		t[i] = time.UnixMilli(v).UTC()
+	}
+	a[k] = t
+	return t
+}
+
+func panelFrame(refID string, s Series, out models.Outputs, times []time.Time) *data.Frame {
 	disp := s.display()
 	base := s.base()
 	labels := data.Labels(copyLabels(s.Labels))
 	n := len(s.Times)
-	times := make([]time.Time, n)
-	for i, t := range s.Times {
-		times[i] = time.UnixMilli(t).UTC()
-	}
 	fields := []*data.Field{data.NewField("time", nil, times)}
 
-	value := data.NewField(base, labels, nullable(s.Values))
+	value := data.NewField(base, labels, values(s.Values, n))
 	value.Config = &data.FieldConfig{DisplayNameFromDS: disp, Unit: s.Unit}
 	fields = append(fields, value)
 
 	r := s.Result
 	if out.Bands && r != nil {
 		lowerName := disp + " " + SuffixLower
-		expected := data.NewField(base+" "+SuffixExpected, labels, finite(r.Expected, n))
+		expected := data.NewField(base+" "+SuffixExpected, labels, values(r.Expected, n))
 		expected.Config = &data.FieldConfig{DisplayNameFromDS: disp + " " + SuffixExpected, Unit: s.Unit,
 			Custom: map[string]any{"lineStyle": map[string]any{"fill": "dash", "dash": []int{10, 10}}, "lineWidth": 1}}
-		lower := data.NewField(base+" "+SuffixLower, labels, finite(r.Lower, n))
+		lower := data.NewField(base+" "+SuffixLower, labels, values(r.Lower, n))
 		lower.Config = &data.FieldConfig{DisplayNameFromDS: lowerName, Unit: s.Unit,
 			Custom: map[string]any{"lineWidth": 0, "fillOpacity": 0, "hideFrom": map[string]any{"legend": true, "tooltip": false, "viz": false}}}
-		upper := data.NewField(base+" "+SuffixUpper, labels, finite(r.Upper, n))
+		upper := data.NewField(base+" "+SuffixUpper, labels, values(r.Upper, n))
 		upper.Config = &data.FieldConfig{DisplayNameFromDS: disp + " " + SuffixUpper, Unit: s.Unit,
 			Custom: map[string]any{"lineWidth": 0, "fillOpacity": 20, "fillBelowTo": lowerName,
 				"hideFrom": map[string]any{"legend": true, "tooltip": false, "viz": false}}}
@@ -96,7 +138,7 @@ func panelFrame(refID string, s Series, out models.Outputs) *data.Frame {
 	}
 	if out.Score && r != nil {
 		lo, hi := data.ConfFloat64(0), data.ConfFloat64(1)
-		score := data.NewField(base+" "+SuffixScore, labels, finite(r.Score, n))
+		score := data.NewField(base+" "+SuffixScore, labels, values(r.Score, n))
 		score.Config = &data.FieldConfig{DisplayNameFromDS: disp + " " + SuffixScore, Unit: "percentunit", Min: &lo, Max: &hi,
 			Custom: map[string]any{"axisPlacement": "right"}}
 		fields = append(fields, score)
@@ -223,18 +265,22 @@ func num(v float64) string {
 	return fmt.Sprintf("%.4g", v)
 }
 
-func nullable(v []float64) []*float64 {
-	out := make([]*float64, len(v))
-	for i := range v {
-		if !math.IsNaN(v[i]) && !math.IsInf(v[i], 0) {
-			out[i] = &v[i]
+// values returns x[:n] as is when every value is finite (the common case,
+// and free of the per-value pointers nullable fields need), else a nullable
+// copy with nulls for missing values.
+func values(x []float64, n int) any {
+	if len(x) >= n {
+		clean := true
+		for _, v := range x[:n] {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				clean = false
+				break
+			}
+		}
+		if clean {
+			return x[:n:n]
 		}
 	}
-	return out
-}
-
-// finite copies x (length n), turning non-finite values into nulls.
-func finite(x []float64, n int) []*float64 {
 	out := make([]*float64, n)
 	for i := 0; i < n && i < len(x); i++ {
 		if !math.IsNaN(x[i]) && !math.IsInf(x[i], 0) {
