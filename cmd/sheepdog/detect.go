@@ -26,7 +26,7 @@ func (d *detectorFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.method, "method", "auto", "detector: auto, basic, robust, agile or changepoint")
 	fs.Float64Var(&d.sensitivity, "sensitivity", engine.DefaultSensitivity, "0 (only extreme points) .. 100 (flag eagerly)")
 	fs.StringVar(&d.direction, "direction", "both", "both, up or down")
-	fs.StringVar(&d.period, "period", "", `seasonality: "" detects it, "none" disables it, or a duration such as 24h`)
+	fs.StringVar(&d.period, "period", "", `seasonality: auto (detect), none, hourly, daily, weekly or a duration such as 6h`)
 	fs.StringVar(&d.minDuration, "min-duration", "", "shortest anomaly reported, e.g. 5m")
 	fs.IntVar(&d.warmUp, "warmup", 0, "points before any flag (0 picks a default)")
 }
@@ -47,14 +47,8 @@ func (d *detectorFlags) options() (engine.Options, error) {
 	if d.sensitivity == 0 {
 		opt.Sensitivity = -1 // engine: negative means the least sensitive setting, 0 means default
 	}
-	switch p := strings.ToLower(d.period); p {
-	case "", "auto":
-	case "none":
-		opt.Period = engine.NoSeasonality
-	default:
-		if opt.Period, err = time.ParseDuration(p); err != nil || opt.Period <= 0 {
-			return opt, fmt.Errorf("--period %q: want none, auto or a positive duration such as 24h", d.period)
-		}
+	if opt.Period, err = engine.ParseSeasonality(d.period); err != nil {
+		return opt, fmt.Errorf("--period: %w", err)
 	}
 	if d.minDuration != "" {
 		if opt.MinDuration, err = time.ParseDuration(d.minDuration); err != nil || opt.MinDuration < 0 {

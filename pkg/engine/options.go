@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -131,4 +132,44 @@ func validate(s Series) error {
 		}
 	}
 	return nil
+}
+
+// ParseSeasonality turns a seasonality setting into Options.Period: "" or
+// "auto" detect it (0), "none" disables it (NoSeasonality), "hourly",
+// "daily" and "weekly" name calendar periods, and anything else is a
+// duration such as "6h", "90m" or "2d" (d = 24h, w = 7d).
+func ParseSeasonality(s string) (time.Duration, error) {
+	switch v := strings.ToLower(strings.TrimSpace(s)); v {
+	case "", "auto":
+		return 0, nil
+	case "none", "off":
+		return NoSeasonality, nil
+	case "hourly":
+		return time.Hour, nil
+	case "daily":
+		return 24 * time.Hour, nil
+	case "weekly":
+		return 7 * 24 * time.Hour, nil
+	default:
+		d, err := parseLongDuration(v)
+		if err != nil || d <= 0 {
+			return 0, fmt.Errorf("seasonality %q: want auto, none, hourly, daily, weekly or a positive duration such as 6h", s)
+		}
+		return d, nil
+	}
+}
+
+// parseLongDuration accepts time.ParseDuration syntax plus a single leading
+// number of days ("2d", "1.5d") or weeks ("1w").
+func parseLongDuration(s string) (time.Duration, error) {
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			f, err := strconv.ParseFloat(n, 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return 0, fmt.Errorf("bad duration %q", s)
+			}
+			return time.Duration(f * float64(unit)), nil
+		}
+	}
+	return time.ParseDuration(s)
 }
