@@ -137,10 +137,7 @@ func seriesFromWide(f *data.Frame, timeIdx int) []Series {
 		}
 		values := make([]float64, len(rows))
 		for j, row := range rows {
-			values[j] = math.NaN()
-			if v, err := field.NullableFloatAt(row); err == nil && v != nil {
-				values[j] = *v
-			}
+			values[j] = floatAt(field, row)
 		}
 		st, sv := applyOrder(times, values, order)
 		name, labels := seriesIdentity(f, field)
@@ -159,7 +156,41 @@ func seriesFromWide(f *data.Frame, timeIdx int) []Series {
 	return out
 }
 
+// floatAt reads a numeric cell as float64, null as NaN. PointerAt hands out
+// a pointer into the field's slice, so the common types read without boxing.
+func floatAt(f *data.Field, i int) float64 {
+	switch p := f.PointerAt(i).(type) {
+	case *float64:
+		return *p
+	case **float64:
+		if *p == nil {
+			return math.NaN()
+		}
+		return **p
+	case *int64:
+		return float64(*p)
+	case **int64:
+		if *p == nil {
+			return math.NaN()
+		}
+		return float64(**p)
+	}
+	if v, err := f.NullableFloatAt(i); err == nil && v != nil {
+		return *v
+	}
+	return math.NaN()
+}
+
 func timeAt(f *data.Field, i int) (int64, bool) {
+	switch v := f.PointerAt(i).(type) {
+	case *time.Time:
+		return v.UnixMilli(), true
+	case **time.Time:
+		if *v == nil {
+			return 0, false
+		}
+		return (*v).UnixMilli(), true
+	}
 	switch v := f.At(i).(type) {
 	case time.Time:
 		return v.UnixMilli(), true

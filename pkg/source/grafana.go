@@ -159,7 +159,7 @@ func (c *GrafanaClient) Query(ctx context.Context, ref models.DataSourceRef, nes
 		return nil, transportError(ctx, req.Method, endpoint, err)
 	}
 	defer resp.Body.Close()
-	raw, err := readBody(resp.Body, c.maxBody)
+	raw, err := readBody(resp, c.maxBody)
 	if err != nil {
 		return nil, fmt.Errorf("data source %q: %w", ref.UID, err)
 	}
@@ -231,14 +231,18 @@ func (e *SourceError) Error() string {
 }
 
 func decodeDSQueryResponse(status int, raw []byte, ref models.DataSourceRef, refID string) ([]Series, error) {
-	var apiErr grafanaAPIError
-	_ = json.Unmarshal(raw, &apiErr) // only for the message of non-query errors
-	msg := apiErr.Message
-	if msg == "" {
-		msg = apiErr.Error
-	}
-	if msg == "" && !bytes.Contains(raw, []byte(`"results"`)) {
-		msg = snippet(raw)
+	msg := ""
+	if status/100 != 2 {
+		// Only error bodies are small enough to read twice.
+		var apiErr grafanaAPIError
+		_ = json.Unmarshal(raw, &apiErr)
+		msg = apiErr.Message
+		if msg == "" {
+			msg = apiErr.Error
+		}
+		if msg == "" && !bytes.Contains(raw, []byte(`"results"`)) {
+			msg = snippet(raw)
+		}
 	}
 	switch status {
 	case http.StatusUnauthorized:
@@ -249,8 +253,10 @@ func decodeDSQueryResponse(status int, raw []byte, ref models.DataSourceRef, ref
 		return nil, fmt.Errorf("data source %q not found in Grafana (HTTP 404: %s): check the data source and the allow-list", ref.UID, msg)
 	}
 
+	// UnmarshalJSON directly: json.Unmarshal would first validate the whole
+	// (possibly very large) body with the slower standard scanner.
 	var qdr backend.QueryDataResponse
-	if err := json.Unmarshal(raw, &qdr); err != nil || qdr.Responses == nil {
+	if err := qdr.UnmarshalJSON(raw); err != nil || qdr.Responses == nil {
 		if status/100 != 2 {
 			return nil, fmt.Errorf("Grafana /api/ds/query for data source %q failed with HTTP %d: %s", ref.UID, status, msg)
 		}
@@ -266,7 +272,7 @@ func decodeDSQueryResponse(status int, raw []byte, ref models.DataSourceRef, ref
 	if dr.Error != nil {
 		return nil, &SourceError{UID: ref.UID, Status: int(dr.Status), Message: dr.Error.Error()}
 	}
-	if status/100 != 2 && status != http.StatusMultiStatus {
+	if status/100 != 2 {
 		return nil, fmt.Errorf("Grafana /api/ds/query for data source %q failed with HTTP %d: %s", ref.UID, status, msg)
 	}
 	series, err := SeriesFromFrames(dr.Frames)
@@ -306,7 +312,7 @@ func (c *GrafanaClient) CheckDataSource(ctx context.Context, uid string) (DataSo
 		return DataSourceInfo{}, transportError(ctx, req.Method, endpoint, err)
 	}
 	defer resp.Body.Close()
-	raw, err := readBody(resp.Body, 1<<20)
+	raw, err := readBody(resp, 1<<20)
 	if err != nil {
 		return DataSourceInfo{}, fmt.Errorf("data source %q: %w", uid, err)
 	}

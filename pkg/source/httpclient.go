@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -129,12 +130,21 @@ func transportError(ctx context.Context, method string, u *url.URL, err error) e
 	return fmt.Errorf("%s %s: %w", method, safeURL(u), err)
 }
 
-// readBody reads at most limit bytes, failing clearly beyond.
-func readBody(r io.Reader, limit int64) ([]byte, error) {
+// readBody reads at most limit bytes, failing clearly beyond. A known
+// Content-Length sizes the buffer once instead of growing it by doubling.
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultMaxResponseBytes
 	}
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if resp.ContentLength > limit {
+		return nil, fmt.Errorf("response of %s is larger than %s: narrow the query or the time range", humanBytes(resp.ContentLength), humanBytes(limit))
+	}
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	b := buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("read response: %w", err)
 	}

@@ -1,11 +1,11 @@
 package source
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	jsoniter "github.com/json-iterator/go"
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 )
@@ -167,7 +169,7 @@ func (c *PromClient) QueryRange(ctx context.Context, expr string, r Range, legen
 			"end":   {formatPromTime(w.End)},
 			"step":  {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)},
 		}
-		result, err := c.queryRangeWindow(ctx, form)
+		result, err := c.queryRangeWindow(ctx, form, int((w.End-w.Start)/step.Milliseconds())+1)
 		if err != nil {
 			if len(windows) > 1 {
 				return nil, fmt.Errorf("chunk %d of %d: %w", wi+1, len(windows), err)
@@ -194,9 +196,11 @@ func (c *PromClient) QueryRange(ctx context.Context, expr string, r Range, legen
 				})
 			}
 			s := &out[i]
-			for _, p := range rs.Values {
-				s.Times = append(s.Times, p.T)
-				s.Values = append(s.Values, p.V)
+			if s.Times == nil {
+				s.Times, s.Values = rs.Times, rs.Values
+			} else {
+				s.Times = append(s.Times, rs.Times...)
+				s.Values = append(s.Values, rs.Values...)
 			}
 		}
 	}
@@ -250,71 +254,166 @@ type promAPIResponse struct {
 	Data      json.RawMessage `json:"data"`
 	ErrorType string          `json:"errorType"`
 	Error     string          `json:"error"`
-	Warnings  []string        `json:"warnings"`
 }
 
-type promMatrix struct {
-	ResultType string         `json:"resultType"`
-	Result     []promSeriesJS `json:"result"`
-}
-
+// promSeriesJS is one series of a matrix answer.
 type promSeriesJS struct {
-	Metric map[string]string `json:"metric"`
-	Values []promPoint       `json:"values"`
+	Metric map[string]string
+	Times  []int64
+	Values []float64
 }
 
-// promPoint is one [<unix seconds float>, "<value string>"] pair.
-type promPoint struct {
-	T int64
-	V float64
+// promMatrixAnswer is a decoded query_range answer.
+type promMatrixAnswer struct {
+	Status, ErrorType, Error, ResultType string
+	Result                               []promSeriesJS
 }
 
-func (p *promPoint) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
-		return fmt.Errorf("sample %s is not a [time, value] pair", snippet(b))
+// decodePromMatrix reads a query_range answer in one pass. A week of
+// one-minute points for a thousand series is about 200 MB of JSON, so it
+// streams with jsoniter rather than building [time, "value"] pairs through
+// encoding/json.
+func decodePromMatrix(body []byte, pointsHint int) (*promMatrixAnswer, error) {
+	iter := jsoniter.ConfigDefault.BorrowIterator(body)
+	defer jsoniter.ConfigDefault.ReturnIterator(iter)
+	ans := &promMatrixAnswer{}
+	budget := max(len(body)/16, 0) // a point takes at least ~16 bytes of JSON
+	if iter.WhatIsNext() != jsoniter.ObjectValue {
+		return nil, errors.New("not a JSON object")
 	}
-	inner := b[1 : len(b)-1]
-	comma := bytes.IndexByte(inner, ',')
-	if comma < 0 {
-		return fmt.Errorf("sample %s is not a [time, value] pair", snippet(b))
+	for field := iter.ReadObject(); field != "" && iter.Error == nil; field = iter.ReadObject() {
+		switch field {
+		case "status":
+			ans.Status = iter.ReadString()
+		case "errorType":
+			ans.ErrorType = iter.ReadString()
+		case "error":
+			ans.Error = iter.ReadString()
+		case "data":
+			if iter.WhatIsNext() != jsoniter.ObjectValue {
+				iter.Skip()
+				continue
+			}
+			for df := iter.ReadObject(); df != "" && iter.Error == nil; df = iter.ReadObject() {
+				switch df {
+				case "resultType":
+					ans.ResultType = iter.ReadString()
+				case "result":
+					if iter.WhatIsNext() != jsoniter.ArrayValue {
+						iter.Skip()
+						continue
+					}
+					for iter.ReadArray() {
+						if iter.WhatIsNext() != jsoniter.ObjectValue {
+							iter.Skip() // a scalar or string result: reported by resultType
+							continue
+						}
+						// Pre-size dense series, within a budget so that many sparse
+						// series cannot reserve memory they never fill.
+						hint := 0
+						if budget >= pointsHint {
+							hint = pointsHint
+							budget -= pointsHint
+						}
+						s, err := readPromSeries(iter, hint)
+						if err != nil {
+							return nil, fmt.Errorf("series %d: %w", len(ans.Result)+1, err)
+						}
+						ans.Result = append(ans.Result, s)
+					}
+				default:
+					iter.Skip()
+				}
+			}
+		default:
+			iter.Skip() // warnings, infos, ...
+		}
 	}
-	ts, err := strconv.ParseFloat(string(bytes.TrimSpace(inner[:comma])), 64)
-	if err != nil {
-		return fmt.Errorf("sample time %s: %w", snippet(inner[:comma]), err)
+	if iter.Error != nil && !errors.Is(iter.Error, io.EOF) {
+		return nil, iter.Error
 	}
-	raw := bytes.TrimSpace(inner[comma+1:])
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return fmt.Errorf("sample value %s is not a quoted number", snippet(raw))
-	}
-	v, err := strconv.ParseFloat(string(raw[1:len(raw)-1]), 64)
-	if err != nil {
-		return fmt.Errorf("sample value %s: %w", snippet(raw), err)
-	}
-	p.T = int64(math.Round(ts * 1000))
-	p.V = v
-	return nil
+	return ans, nil
 }
 
-func (c *PromClient) queryRangeWindow(ctx context.Context, form url.Values) ([]promSeriesJS, error) {
+func readPromSeries(iter *jsoniter.Iterator, pointsHint int) (promSeriesJS, error) {
+	var s promSeriesJS
+	if pointsHint > 0 && pointsHint <= PromMaxPointsPerQuery {
+		s.Times = make([]int64, 0, pointsHint)
+		s.Values = make([]float64, 0, pointsHint)
+	}
+	for f := iter.ReadObject(); f != "" && iter.Error == nil; f = iter.ReadObject() {
+		switch f {
+		case "metric":
+			s.Metric = map[string]string{}
+			iter.ReadMapCB(func(it *jsoniter.Iterator, key string) bool {
+				s.Metric[key] = it.ReadString()
+				return true
+			})
+		case "values":
+			for iter.ReadArray() {
+				if !iter.ReadArray() {
+					return s, errors.New("sample is not a [time, value] pair")
+				}
+				ts := iter.ReadFloat64()
+				if !iter.ReadArray() {
+					return s, errors.New("sample is not a [time, value] pair")
+				}
+				if iter.WhatIsNext() != jsoniter.StringValue {
+					return s, errors.New("sample value is not a quoted number")
+				}
+				raw := iter.ReadStringAsSlice()
+				v, err := strconv.ParseFloat(string(raw), 64)
+				if err != nil {
+					return s, fmt.Errorf("sample value %q: %w", raw, err)
+				}
+				if iter.ReadArray() {
+					return s, errors.New("sample has more than a time and a value")
+				}
+				if iter.Error != nil {
+					return s, iter.Error
+				}
+				s.Times = append(s.Times, int64(math.Round(ts*1000)))
+				s.Values = append(s.Values, v)
+			}
+		default:
+			iter.Skip() // "histograms": native histograms are not analysed
+		}
+	}
+	if iter.Error != nil && !errors.Is(iter.Error, io.EOF) {
+		return s, iter.Error
+	}
+	return s, nil
+}
+
+// queryRangeWindow runs one query_range call; points is the most a series can
+// hold, used to size its slices once.
+func (c *PromClient) queryRangeWindow(ctx context.Context, form url.Values, points int) ([]promSeriesJS, error) {
 	endpoint := c.endpoint("/api/v1/query_range")
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint.String(), strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, fmt.Errorf("build query_range request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	env, err := c.do(ctx, req, endpoint)
+	status, body, err := c.send(ctx, req, endpoint)
 	if err != nil {
 		return nil, err
 	}
-	var m promMatrix
-	if err := json.Unmarshal(env.Data, &m); err != nil {
-		return nil, fmt.Errorf("Prometheus query_range answer: decode data: %w", err)
+	ans, decodeErr := decodePromMatrix(body, points)
+	if decodeErr == nil && ans.Status == "error" {
+		return nil, &PromError{HTTPStatus: status, Type: ans.ErrorType, Message: ans.Error}
 	}
-	if m.ResultType != "matrix" {
-		return nil, fmt.Errorf("Prometheus query_range answered a %q result; expected a matrix", m.ResultType)
+	if err := statusError(status, body, endpoint); err != nil {
+		return nil, err
 	}
-	return m.Result, nil
+	switch {
+	case decodeErr != nil:
+		return nil, fmt.Errorf("%s %s: the answer is not Prometheus API JSON (%v): %s", req.Method, safeURL(endpoint), decodeErr, snippet(body))
+	case ans.Status != "success":
+		return nil, fmt.Errorf("%s %s: unexpected status %q in the answer", req.Method, safeURL(endpoint), ans.Status)
+	case ans.ResultType != "matrix":
+		return nil, fmt.Errorf("Prometheus query_range answered a %q result; expected a matrix", ans.ResultType)
+	}
+	return ans.Result, nil
 }
 
 func (c *PromClient) endpoint(path string) *url.URL {
@@ -348,30 +447,49 @@ func (e *PromError) Error() string {
 	return fmt.Sprintf("Prometheus answered HTTP %d: %s", e.HTTPStatus, e.Message)
 }
 
-// do sends req and returns the decoded envelope of a successful answer.
-func (c *PromClient) do(ctx context.Context, req *http.Request, endpoint *url.URL) (*promAPIResponse, error) {
+// send authorizes and sends req, and reads the whole answer.
+func (c *PromClient) send(ctx context.Context, req *http.Request, endpoint *url.URL) (int, []byte, error) {
 	c.authorize(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, transportError(ctx, req.Method, endpoint, err)
+		return 0, nil, transportError(ctx, req.Method, endpoint, err)
 	}
 	defer resp.Body.Close()
-	body, err := readBody(resp.Body, c.maxBody)
+	body, err := readBody(resp, c.maxBody)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", req.Method, safeURL(endpoint), err)
+		return 0, nil, fmt.Errorf("%s %s: %w", req.Method, safeURL(endpoint), err)
+	}
+	return resp.StatusCode, body, nil
+}
+
+// statusError explains a non-2xx answer that carried no Prometheus error envelope.
+func statusError(status int, body []byte, endpoint *url.URL) error {
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return &PromError{HTTPStatus: status, Message: fmt.Sprintf("%s at %s: check the Prometheus authentication (user and password, or token) in the Sheepdog data source settings", http.StatusText(status), safeURL(endpoint))}
+	case status == http.StatusNotFound:
+		return &PromError{HTTPStatus: status, Message: fmt.Sprintf("%s not found: check the Prometheus URL (for Mimir or Thanos include the API prefix, e.g. /prometheus)", safeURL(endpoint))}
+	case status/100 != 2:
+		return &PromError{HTTPStatus: status, Message: fmt.Sprintf("%s from %s: %s", http.StatusText(status), safeURL(endpoint), snippet(body))}
+	}
+	return nil
+}
+
+// do sends a small API request and returns the decoded envelope of a successful answer.
+func (c *PromClient) do(ctx context.Context, req *http.Request, endpoint *url.URL) (*promAPIResponse, error) {
+	status, body, err := c.send(ctx, req, endpoint)
+	if err != nil {
+		return nil, err
 	}
 	var env promAPIResponse
 	jsonErr := json.Unmarshal(body, &env)
 	if jsonErr == nil && env.Status == "error" {
-		return nil, &PromError{HTTPStatus: resp.StatusCode, Type: env.ErrorType, Message: env.Error}
+		return nil, &PromError{HTTPStatus: status, Type: env.ErrorType, Message: env.Error}
+	}
+	if err := statusError(status, body, endpoint); err != nil {
+		return nil, err
 	}
 	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return nil, &PromError{HTTPStatus: resp.StatusCode, Message: fmt.Sprintf("%s at %s: check the Prometheus authentication (user and password, or token) in the Sheepdog data source settings", http.StatusText(resp.StatusCode), safeURL(endpoint))}
-	case resp.StatusCode == http.StatusNotFound:
-		return nil, &PromError{HTTPStatus: resp.StatusCode, Message: fmt.Sprintf("%s not found: check the Prometheus URL (for Mimir or Thanos include the API prefix, e.g. /prometheus)", safeURL(endpoint))}
-	case resp.StatusCode/100 != 2:
-		return nil, &PromError{HTTPStatus: resp.StatusCode, Message: fmt.Sprintf("%s from %s: %s", http.StatusText(resp.StatusCode), safeURL(endpoint), snippet(body))}
 	case jsonErr != nil:
 		return nil, fmt.Errorf("%s %s: the answer is not Prometheus API JSON (%v): %s", req.Method, safeURL(endpoint), jsonErr, snippet(body))
 	case env.Status != "success":

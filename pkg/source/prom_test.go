@@ -424,3 +424,42 @@ func TestPromClientTLS(t *testing.T) {
 		t.Errorf("with CA: %+v %v", h, err)
 	}
 }
+
+func TestDecodePromMatrixOddButValidJSON(t *testing.T) {
+	// Key order, whitespace, extra keys and native histograms must not confuse the decoder.
+	body := `{ "data" : { "result" : [ { "values" : [ [ 1.5 , "2" ] ], "histograms": [[1, {"count":"3"}]], "metric" : { "a" : "x\"y" } } ],
+		"resultType" : "matrix" }, "warnings": ["w"], "infos": [], "status" : "success" }`
+	ans, err := decodePromMatrix([]byte(body), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Status != "success" || ans.ResultType != "matrix" || len(ans.Result) != 1 {
+		t.Fatalf("%+v", ans)
+	}
+	s := ans.Result[0]
+	if s.Metric["a"] != `x"y` || fmt.Sprint(s.Times, s.Values) != "[1500] [2]" {
+		t.Errorf("%+v", s)
+	}
+	for _, bad := range []string{`[1]`, `{"data":{"result":[{"values":[[1,"2",3]]}]}}`, `{"data":{"result":[{"values":[[1]]}]}}`, `{"data":{"result":[{"values":[[1,"x"]]}]}}`, `{"data":`} {
+		if _, err := decodePromMatrix([]byte(bad), 10); err == nil {
+			t.Errorf("decodePromMatrix(%s) succeeded", bad)
+		}
+	}
+}
+
+func FuzzDecodePromMatrix(f *testing.F) {
+	f.Add([]byte(matrixAnswer))
+	f.Add([]byte(`{"status":"error","errorType":"bad_data","error":"x"}`))
+	f.Add([]byte(`{"status":"success","data":{"resultType":"scalar","result":[1,"1"]}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ans, err := decodePromMatrix(body, 100)
+		if err != nil {
+			return
+		}
+		for _, s := range ans.Result {
+			if len(s.Times) != len(s.Values) {
+				t.Fatalf("%d times, %d values", len(s.Times), len(s.Values))
+			}
+		}
+	})
+}
