@@ -343,7 +343,7 @@ func (m *model) start() {
 		m.setPeriod(m.cfg.period.Milliseconds(), nil)
 	} else if m.cfg.seasonal && !m.cfg.follow {
 		m.hist = newHistory()
-		m.nextScan = firstScan
+		m.nextScan = m.scanAfter(m.n)
 	}
 }
 

@@ -21,7 +21,7 @@ type history struct {
 const (
 	histBins  = 2048
 	scanBins  = 512 // the scan works on at most this many bins (pairs are merged)
-	firstScan = 300 // points before the first period scan; later scans at doubling counts
+	firstScan = 100 // points before the first period scan (see scanAfter for the rest)
 	// maxScanSpan: once the history covers this much time, the last scan is
 	// final and the history is dropped (weekly seasonality needs ~3 weeks).
 	maxScanSpan = 5 * 7 * 24 * time.Hour
@@ -106,7 +106,7 @@ func (h *history) span() time.Duration {
 // scanPeriod looks for seasonality in the history and switches the model to
 // the period found (with a profile seeded from the history).
 func (m *model) scanPeriod() {
-	m.nextScan = m.n * 2
+	m.nextScan = m.scanAfter(m.n)
 	h := m.hist
 	final := h.span() >= maxScanSpan
 	x, width := h.values()
@@ -133,6 +133,20 @@ func (m *model) scanPeriod() {
 	}
 }
 
+// scanAfter schedules the next period scan: at doubling point counts (for
+// periods of any length) and as soon as three cycles of each calendar period
+// are in, so daily seasonality is modelled from the start of day four.
+func (m *model) scanAfter(n int) int {
+	next := max(n*2, firstScan)
+	for _, c := range calendarPeriods {
+		at := int(3.05*float64(c.Milliseconds())/m.interval) + initPoints
+		if at > n && at >= firstScan && at < next {
+			next = at
+		}
+	}
+	return next
+}
+
 // Calendar periods that detection snaps to.
 var calendarPeriods = []time.Duration{time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
 
@@ -143,7 +157,7 @@ var calendarPeriods = []time.Duration{time.Hour, 24 * time.Hour, 7 * 24 * time.H
 // explain after removing a moving average, corrected for over-fitting).
 func detectPeriod(x []float64, start, width int64) (int64, []float64) {
 	n := len(x)
-	if n < 16 {
+	if n < 48 {
 		return 0, nil
 	}
 	w := winsorise(x)
