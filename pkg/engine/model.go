@@ -312,6 +312,10 @@ func (m *model) stepInit(t int64, v float64) (expected, scale, z float64) {
 		expected, scale = v, math.Max(relScaleMin*math.Abs(v), 1e-300)
 	} else {
 		expected, scale = medianMAD(m.init)
+		// with a handful of points the MAD is often 0; a quarter of the
+		// range keeps the provisional band from collapsing onto the median
+		lo, hi := slices.Min(m.init), slices.Max(m.init)
+		scale = max(scale, (hi-lo)/4, relScaleMin*math.Abs(expected))
 		if f := m.floor(); scale < f {
 			scale = f
 		}

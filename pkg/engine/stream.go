@@ -189,12 +189,15 @@ func (st *Stream) next(t int64, v float64, p *PointResult) {
 	case DirectionDown:
 		zn = min(zn, 0)
 	}
+	if st.seen <= st.opt.WarmUp {
+		st.inRun = false
+		return // cold start: no score, no flag until the warm-up is met
+	}
 	p.Score = squash(zn)
 	if math.Abs(zn) >= st.k {
 		p.Direction = int8(math.Copysign(1, zn))
 	}
-	exceed := p.Direction != 0 && st.seen > st.opt.WarmUp
-	if !exceed {
+	if p.Direction == 0 {
 		st.inRun = false
 		return
 	}
