@@ -1,0 +1,210 @@
+package frames
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
+)
+
+func testSeries() Series {
+	t0 := int64(1_700_000_000_000)
+	times := []int64{t0, t0 + 60_000, t0 + 120_000, t0 + 180_000}
+	return Series{
+		Name: "cpu_usage", DisplayName: "web-1", Labels: map[string]string{"host": "web-1"}, Unit: "percent",
+		Times: times, Values: []float64{10, math.NaN(), 90, 11},
+		Result: &engine.Result{
+			Expected: []float64{10, 10, 10, 10}, Lower: []float64{8, 8, 8, 8}, Upper: []float64{12, 12, 12, 12},
+			Score: []float64{0.1, 0, 0.95, 0.2}, Anomaly: []bool{false, false, true, false}, Direction: []int8{0, 0, 1, 0},
+			Windows: []engine.Window{{Start: times[2], End: times[2], Peak: times[2], PeakValue: 90, PeakExpected: 10,
+				MaxScore: 0.95, Severity: engine.SeverityCritical, Type: engine.WindowSpike, Direction: 1}},
+			Info: engine.Info{Method: engine.MethodRobust},
+		},
+	}
+}
+
+func TestPanelLayout(t *testing.T) {
+	all := models.Outputs{Bands: true, Score: true, Flags: true, Windows: true}
+	f := Panel("A", []Series{testSeries()}, all)[0]
+	want := []struct{ name, display string }{
+		{"time", ""}, {"cpu_usage", "web-1"}, {"cpu_usage expected", "web-1 expected"}, {"cpu_usage lower", "web-1 lower"},
+		{"cpu_usage upper", "web-1 upper"}, {"cpu_usage score", "web-1 score"}, {"cpu_usage anomaly", "web-1 anomaly"},
+	}
+	if len(f.Fields) != len(want) {
+		t.Fatalf("%d fields, want %d", len(f.Fields), len(want))
+	}
+	for i, w := range want {
+		fl := f.Fields[i]
+		if fl.Name != w.name {
+			t.Errorf("field %d name %q, want %q", i, fl.Name, w.name)
+		}
+		if i == 0 {
+			continue
+		}
+		if fl.Config.DisplayNameFromDS != w.display {
+			t.Errorf("field %q display %q, want %q", fl.Name, fl.Config.DisplayNameFromDS, w.display)
+		}
+		if fl.Labels["host"] != "web-1" {
+			t.Errorf("field %q labels %v", fl.Name, fl.Labels)
+		}
+	}
+	if got := f.Fields[4].Config.Custom["fillBelowTo"]; got != "web-1 lower" {
+		t.Errorf("fillBelowTo = %v", got)
+	}
+	for _, i := range []int{1, 2, 3, 4} {
+		if f.Fields[i].Config.Unit != "percent" {
+			t.Errorf("field %q unit %q, want percent", f.Fields[i].Name, f.Fields[i].Config.Unit)
+		}
+	}
+	// The missing value is a null, not NaN.
+	if _, ok := f.Fields[1].ConcreteAt(1); ok {
+		t.Errorf("missing value is not null")
+	}
+	if v, _ := f.Fields[6].ConcreteAt(2); v != 1.0 {
+		t.Errorf("anomaly flag at the spike = %v", v)
+	}
+	if f.RefID != "A" || f.Meta.Type != data.FrameTypeTimeSeriesWide {
+		t.Errorf("frame meta %+v refId %q", f.Meta, f.RefID)
+	}
+}
+
+func TestPanelOutputSelection(t *testing.T) {
+	tests := []struct {
+		out  models.Outputs
+		want []string
+	}{
+		{models.Outputs{}, []string{"time", "cpu_usage"}},
+		{models.Outputs{Score: true}, []string{"time", "cpu_usage", "cpu_usage score"}},
+		{models.Outputs{Bands: true}, []string{"time", "cpu_usage", "cpu_usage expected", "cpu_usage lower", "cpu_usage upper"}},
+		{models.Outputs{Flags: true, Windows: true}, []string{"time", "cpu_usage", "cpu_usage anomaly"}},
+	}
+	for _, tt := range tests {
+		f := Panel("A", []Series{testSeries()}, tt.out)[0]
+		var got []string
+		for _, fl := range f.Fields {
+			got = append(got, fl.Name)
+		}
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("outputs %+v: fields %v, want %v", tt.out, got, tt.want)
+		}
+	}
+}
+
+func TestWindowsFrame(t *testing.T) {
+	s := testSeries()
+	other := testSeries()
+	other.Labels = map[string]string{"host": "web-2"}
+	other.DisplayName = "web-2"
+	other.Result.Windows = []engine.Window{{Start: s.Times[0], End: s.Times[1], Peak: s.Times[0], PeakValue: 1, PeakExpected: 10,
+		MaxScore: 0.6, Severity: engine.SeverityMedium, Type: engine.WindowDip, Direction: -1}}
+	f := Windows("A", []Series{s, other})
+	if f.Meta.DataTopic != data.DataTopicAnnotations {
+		t.Fatalf("dataTopic = %q", f.Meta.DataTopic)
+	}
+	if f.Rows() != 2 {
+		t.Fatalf("rows = %d", f.Rows())
+	}
+	// Sorted by start: web-2's dip comes first.
+	text0, _ := f.Fields[3].ConcreteAt(0)
+	if !strings.Contains(text0.(string), "web-2") || !strings.Contains(text0.(string), "below") {
+		t.Errorf("first event text %q", text0)
+	}
+	text1, _ := f.Fields[3].ConcreteAt(1)
+	for _, want := range []string{"web-1", "spike", "above", "peak 90 percent", "expected 10 percent", "score 0.95", "critical", "robust"} {
+		if !strings.Contains(text1.(string), want) {
+			t.Errorf("text %q lacks %q", text1, want)
+		}
+	}
+	tags, _ := f.Fields[4].ConcreteAt(1)
+	for _, want := range []string{"severity:critical", "method:robust", "host:web-1", "type:spike"} {
+		if !strings.Contains(tags.(string), want) {
+			t.Errorf("tags %q lack %q", tags, want)
+		}
+	}
+	title, _ := f.Fields[2].ConcreteAt(1)
+	if title != "Spike on web-1 (critical)" {
+		t.Errorf("title %q", title)
+	}
+	end, _ := f.Fields[1].ConcreteAt(0)
+	if !end.(time.Time).Equal(time.UnixMilli(s.Times[1])) {
+		t.Errorf("timeEnd = %v", end)
+	}
+	// No windows: an empty but well-formed frame.
+	if e := Windows("A", nil); e.Rows() != 0 || len(e.Fields) != 7 {
+		t.Errorf("empty windows frame: %d rows %d fields", e.Rows(), len(e.Fields))
+	}
+}
+
+func TestAlertAnomalyFraction(t *testing.T) {
+	t0 := int64(0)
+	times := make([]int64, 10)
+	for i := range times {
+		times[i] = t0 + int64(i)*60_000
+	}
+	vals := []float64{1, 1, 1, 9, 9, math.NaN(), 9, 1, 1, 1}
+	flags := []bool{false, false, false, true, true, false, true, false, false, false}
+	s := Series{Name: "m", Labels: map[string]string{"host": "a"}, Times: times, Values: vals,
+		Result: &engine.Result{Score: []float64{0, 0, 0, .9, .9, 0, .8, .1, 0, 0}, Anomaly: flags}}
+	// Window 3m: points (t-3m, t], missing points do not count.
+	fs := Alert("A", []Series{s}, models.Alert{Mode: models.AlertAnomalyFraction, Window: 3 * time.Minute}, time.UnixMilli(0))
+	if len(fs) != 1 || len(fs[0].Fields) != 2 {
+		t.Fatalf("frames %d", len(fs))
+	}
+	got := make([]float64, 10)
+	for i := range got {
+		got[i] = fs[0].Fields[1].At(i).(float64)
+	}
+	want := []float64{0, 0, 0, 1.0 / 3, 2.0 / 3, 2.0 / 2, 2.0 / 2, 1.0 / 2, 1.0 / 3, 0}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-9 {
+			t.Errorf("fraction[%d] = %.3f, want %.3f", i, got[i], want[i])
+		}
+	}
+	// From trims the emitted points but not the window behind them.
+	fs = Alert("A", []Series{s}, models.Alert{Mode: models.AlertAnomalyFraction, Window: 3 * time.Minute}, time.UnixMilli(times[5]))
+	if fs[0].Rows() != 5 || math.Abs(fs[0].Fields[1].At(0).(float64)-1) > 1e-9 {
+		t.Errorf("trimmed: rows %d first %v", fs[0].Rows(), fs[0].Fields[1].At(0))
+	}
+	fs = Alert("A", []Series{s}, models.Alert{Mode: models.AlertLatestScore, Window: time.Minute}, time.UnixMilli(0))
+	if v := fs[0].Fields[1].At(6).(float64); v != .8 {
+		t.Errorf("latest score at 6 = %v", v)
+	}
+}
+
+func TestAlertLabelsAndGrouping(t *testing.T) {
+	a := testSeries()
+	b := testSeries()
+	b.DisplayName = "copy"
+	c := testSeries()
+	c.Times = []int64{1, 2, 3, 4}
+	c.Labels = map[string]string{"host": "other"}
+	fs := Alert("A", []Series{a, b, c}, models.Alert{Mode: models.AlertLatestScore, Window: time.Minute}, time.Time{})
+	if len(fs) != 2 {
+		t.Fatalf("%d frames, want 2 (two time axes)", len(fs))
+	}
+	if len(fs[0].Fields) != 3 {
+		t.Fatalf("first frame has %d fields, want time + 2", len(fs[0].Fields))
+	}
+	l1, l2 := fs[0].Fields[1].Labels, fs[0].Fields[2].Labels
+	if l1.String() == l2.String() {
+		t.Errorf("colliding label sets not made unique: %v %v", l1, l2)
+	}
+	if l1["series"] != "web-1" || l2["series"] != "copy" || l1["host"] != "web-1" {
+		t.Errorf("labels %v %v", l1, l2)
+	}
+	if _, ok := fs[1].Fields[1].Labels["series"]; ok {
+		t.Errorf("unique labels got a series label: %v", fs[1].Fields[1].Labels)
+	}
+	for _, f := range fs {
+		for _, fl := range f.Fields {
+			if strings.Contains(fl.Name, "lower") || strings.Contains(fl.Name, "upper") {
+				t.Errorf("band field %q in an alert frame", fl.Name)
+			}
+		}
+	}
+}
