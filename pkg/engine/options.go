@@ -173,3 +173,31 @@ func parseLongDuration(s string) (time.Duration, error) {
 	}
 	return time.ParseDuration(s)
 }
+
+// maxHistoryPoints caps SuggestedHistory so a fine step never asks a data
+// source for an unreasonable number of points.
+const maxHistoryPoints = 50_000
+
+// SuggestedHistory is how much data before the first point a user looks at
+// the detector should see so that the band is ready there: the warm-up plus,
+// for seasonal methods, three cycles of the period (the period scan needs
+// them). With automatic seasonality it assumes a daily cycle for steps under
+// 30 minutes and a weekly one otherwise. It is at most maxHistoryPoints steps.
+func SuggestedHistory(method Method, interval, period time.Duration) time.Duration {
+	if interval <= 0 {
+		return 0
+	}
+	points := float64(defaultWarmUp + initPoints)
+	if method != MethodBasic && period != NoSeasonality {
+		p := period
+		if p == 0 {
+			p = 24 * time.Hour
+			if interval >= 30*time.Minute {
+				p = 7 * 24 * time.Hour
+			}
+		}
+		points += 3.05 * float64(p) / float64(interval)
+	}
+	points = min(points, maxHistoryPoints)
+	return time.Duration(points) * interval
+}
