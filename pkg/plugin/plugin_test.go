@@ -272,6 +272,12 @@ func TestAlertCacheMatchesFullRecompute(t *testing.T) {
 	if gf.Rows() != wf.Rows() {
 		t.Fatalf("rows %d vs %d", gf.Rows(), wf.Rows())
 	}
+	if last := gf.Fields[0].At(gf.Rows() - 1).(time.Time); !last.Equal(time.UnixMilli(times[1511])) {
+		t.Fatalf("cached evaluation ends at %v, want the new point %v", last, time.UnixMilli(times[1511]))
+	}
+	if f.points.Load() > int64(3*(360+60)*2+3*11*2+3*(360+60)) {
+		t.Errorf("re-evaluations fetched %d points: they should fetch only new points", f.points.Load())
+	}
 	// The cached stream started 11 minutes earlier, so its history window
 	// differs slightly; the anomaly fractions must still agree closely.
 	for fi := 1; fi < len(gf.Fields); fi++ {
