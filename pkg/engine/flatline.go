@@ -18,33 +18,54 @@ type flatline struct {
 }
 
 const (
-	flatMinRun = 10   // repeats before a flatline can be flagged
-	flatLively = 50   // value changes (decaying) before flatlines are judged
-	flatWarm   = 100  // points before flatlines are judged
-	flatForget = 1e-4 // per-point decay of the longest run
+	flatMinRun  = 10   // repeats before a flatline can be flagged
+	flatLively  = 50   // value changes (decaying) before flatlines are judged
+	flatWarm    = 100  // points before flatlines are judged
+	flatForget  = 1e-4 // per-point decay of the longest run and the change count
+	flatDecayAt = 1024 // the decay is applied in blocks of this many points
 )
+
+// flatBlockDecay is (1-flatForget)^flatDecayAt.
+var flatBlockDecay = math.Pow(1-flatForget, flatDecayAt)
 
 func newFlatline() flatline { return flatline{last: math.NaN()} }
 
 // observe takes the next finite value and returns a z-like score for the
 // current run of repeats: scoreZ0 at the threshold, growing with the run.
+// The common cases are kept small enough to inline.
 func (f *flatline) observe(v float64) float64 {
 	f.n++
-	f.longest *= 1 - flatForget
-	f.changes *= 1 - flatForget
-	if v == f.last {
-		f.run++
-	} else {
-		if !f.flagged || f.n < flatWarm {
-			f.longest = max(f.longest, float64(f.run))
-		}
-		f.run, f.flagged = 0, false
-		f.changes++
+	if f.n&(flatDecayAt-1) == 0 {
+		f.decay()
 	}
-	f.last = v
+	if v != f.last {
+		f.last = v
+		f.changes++
+		if f.run > 0 {
+			f.endRun()
+		}
+		return 0
+	}
+	f.run++
 	if f.run < flatMinRun/2 {
 		return 0
 	}
+	return f.judge()
+}
+
+func (f *flatline) decay() {
+	f.longest *= flatBlockDecay
+	f.changes *= flatBlockDecay
+}
+
+func (f *flatline) endRun() {
+	if !f.flagged || f.n < flatWarm {
+		f.longest = max(f.longest, float64(f.run))
+	}
+	f.run, f.flagged = 0, false
+}
+
+func (f *flatline) judge() float64 {
 	if f.n < flatWarm || f.changes < flatLively {
 		f.longest = max(f.longest, float64(f.run))
 		return 0

@@ -96,13 +96,10 @@ func (m *model) clone() *model {
 // an anomaly, and a constant series must not divide by zero.
 func (m *model) floor() float64 {
 	f := relScaleMin * math.Abs(m.level)
-	if m.resolution < math.Inf(1) && m.resolution > f {
+	if m.resolution > f && m.resolution < math.Inf(1) {
 		f = m.resolution
 	}
-	if f < 1e-300 || math.IsNaN(f) {
-		f = 1e-300
-	}
-	return f
+	return max(f, 1e-300)
 }
 
 func (m *model) bucket(t int64) int {
@@ -222,7 +219,7 @@ func (m *model) step(t int64, v float64) (expected, scale, z float64) {
 		(m.cfg.cusum && (m.cusumPos >= m.cfg.cusumH || m.cusumNeg >= m.cfg.cusumH)) {
 		m.relevel(b)
 	}
-	if d := math.Abs(v - m.lastV); d > 0 && d < m.resolution {
+	if d := math.Abs(v - m.lastV); d < m.resolution && d > 0 {
 		m.resolution = d
 	}
 	m.lastV = v

@@ -130,13 +130,21 @@ func (st *Stream) Push(t int64, v float64) PointResult {
 	if st.count > 0 && t <= st.lastT {
 		return PointResult{Time: t, Value: v, Err: fmt.Errorf("point at %d does not follow the previous point at %d", t, st.lastT)}
 	}
-	var p PointResult
-	st.next(t, v, &p)
-	return p
+	o := st.next(t, v)
+	return PointResult{Time: t, Value: v, Expected: o.expected, Lower: o.lower, Upper: o.upper,
+		Score: o.score, Anomaly: o.anomaly, Direction: o.direction}
+}
+
+// pointOut is next's result: a PointResult without the echo and the error,
+// small enough to travel in registers.
+type pointOut struct {
+	expected, lower, upper, score float64
+	anomaly                       bool
+	direction                     int8
 }
 
 // next scores a point whose time is known to follow the previous one.
-func (st *Stream) next(t int64, v float64, p *PointResult) {
+func (st *Stream) next(t int64, v float64) (p pointOut) {
 	st.count++
 	st.lastT = t
 	missing := math.IsNaN(v) || math.IsInf(v, 0)
@@ -171,17 +179,17 @@ func (st *Stream) next(t int64, v float64, p *PointResult) {
 			}
 		}
 	}
-	*p = PointResult{Time: t, Value: v, Expected: exp, Lower: lower, Upper: upper}
-	if !(math.Abs(p.Lower) <= math.MaxFloat64 && math.Abs(p.Upper) <= math.MaxFloat64) {
-		p.Lower, p.Upper = -math.MaxFloat64, math.MaxFloat64
+	if !(math.Abs(lower) <= math.MaxFloat64 && math.Abs(upper) <= math.MaxFloat64) {
+		lower, upper = -math.MaxFloat64, math.MaxFloat64
 	}
+	p.expected, p.lower, p.upper = exp, lower, upper
 	if missing {
-		return // missing: forecast only; a run of flags bridges it
+		return p // missing: forecast only; a run of flags bridges it
 	}
 	st.seen++
 	if zf := st.flat.observe(v); zf > math.Abs(zn) {
 		// a value stuck for longer than this series ever sticks
-		zn = math.Copysign(zf, v-p.Expected)
+		zn = math.Copysign(zf, v-exp)
 	}
 	switch st.opt.Direction {
 	case DirectionUp:
@@ -191,20 +199,22 @@ func (st *Stream) next(t int64, v float64, p *PointResult) {
 	}
 	if st.seen <= st.opt.WarmUp {
 		st.inRun = false
-		return // cold start: no score, no flag until the warm-up is met
+		return p // cold start: no score, no flag until the warm-up is met
 	}
-	p.Score = squash(zn)
-	if math.Abs(zn) >= st.k {
-		p.Direction = int8(math.Copysign(1, zn))
-	}
-	if p.Direction == 0 {
+	p.score = squash(zn)
+	if zn >= st.k {
+		p.direction = 1
+	} else if zn <= -st.k {
+		p.direction = -1
+	} else {
 		st.inRun = false
-		return
+		return p
 	}
 	if !st.inRun {
 		st.inRun, st.runStart = true, t
 	}
-	p.Anomaly = st.minDurMs == 0 || t-st.runStart+int64(st.m.interval) >= st.minDurMs
+	p.anomaly = st.minDurMs == 0 || t-st.runStart+int64(st.m.interval) >= st.minDurMs
+	return p
 }
 
 // Info says what the stream has used so far.
@@ -307,20 +317,20 @@ func (st *Stream) run(ctx context.Context, s Series) (*Result, error) {
 		Anomaly:   make([]bool, n),
 		Direction: make([]int8, n),
 	}
+	times, values := s.Times[:n], s.Values[:n]
+	exp, lo, hi, score, anom, dir := r.Expected[:n], r.Lower[:n], r.Upper[:n], r.Score[:n], r.Anomaly[:n], r.Direction[:n]
 	for i := 0; i < n; i++ {
 		if i&4095 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("detect: %w", err)
 			}
 		}
-		t := s.Times[i]
+		t := times[i]
 		if st.count > 0 && t <= st.lastT {
 			return nil, fmt.Errorf("point %d: time %d does not follow the stream's last point at %d", i, t, st.lastT)
 		}
-		var p PointResult
-		st.next(t, s.Values[i], &p)
-		r.Expected[i], r.Lower[i], r.Upper[i] = p.Expected, p.Lower, p.Upper
-		r.Score[i], r.Anomaly[i], r.Direction[i] = p.Score, p.Anomaly, p.Direction
+		p := st.next(t, values[i])
+		exp[i], lo[i], hi[i], score[i], anom[i], dir[i] = p.expected, p.lower, p.upper, p.score, p.anomaly, p.direction
 	}
 	return r, nil
 }
