@@ -165,7 +165,11 @@ func (d *Datasource) detect(ctx context.Context, series []source.Series, opt eng
 	}
 	if len(kept) == 0 && firstErr != nil {
 		if d.remote != nil {
-			return nil, downstream(fmt.Errorf("detection failed for every series: %w", firstErr))
+			fb := "turn on the fallback to answer with the embedded engine meanwhile"
+			if d.cfg.Remote.Fallback {
+				fb = "the embedded fallback failed too"
+			}
+			return nil, downstream(fmt.Errorf("the remote engine failed for every series (%s): %w", fb, firstErr))
 		}
 		return nil, fmt.Errorf("detection failed for every series: %w", firstErr)
 	}

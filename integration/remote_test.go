@@ -1,0 +1,161 @@
+//go:build integration
+
+package integration
+
+import (
+	"bufio"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/sheepdog-anomaly/sheepdog/internal/harness"
+	"github.com/sheepdog-anomaly/sheepdog/internal/testprom"
+)
+
+// startAPI builds and starts the reference API server (cmd/sheepdog-api) on a
+// free port with one API key, and returns its URL.
+func startAPI(t *testing.T, key string, extra ...string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "sheepdog-api")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/sheepdog-api")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build sheepdog-api: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, append([]string{"-listen", "127.0.0.1:0"}, extra...)...)
+	cmd.Env = append(os.Environ(), "SHEEPDOG_API_KEYS="+key)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = nil
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "listening on ") {
+				lines <- strings.TrimPrefix(sc.Text(), "listening on ")
+			}
+		}
+	}()
+	select {
+	case u := <-lines:
+		return u
+	case <-time.After(30 * time.Second):
+		t.Fatal("sheepdog-api did not print its address")
+	}
+	return ""
+}
+
+// closedURL is an address where nothing listens.
+func closedURL(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
+}
+
+func notices(fs data.Frames) string {
+	var out []string
+	for _, f := range fs {
+		if f.Meta != nil {
+			for _, n := range f.Meta.Notices {
+				out = append(out, n.Text)
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func remoteInstance(uid, promURL, apiURL, key string, fallback bool) harness.Instance {
+	return harness.Instance{UID: uid,
+		JSONData: map[string]any{"engine": "remote", "remoteUrl": apiURL, "remoteFallback": fallback, "remoteRetries": 1,
+			"remoteTimeout": "5s", "remoteBackoffBase": "50ms", "remoteBackoffMax": "200ms", "prometheusUrl": promURL},
+		Secure: map[string]string{"remoteApiKey": key}}
+}
+
+// TestRemoteEngine runs detection on the real reference API server, then with
+// a wrong key and with the API down: the fallback answers with a notice, the
+// health check says what is wrong, and the key never shows.
+func TestRemoteEngine(t *testing.T) {
+	prom := testprom.Start(t, testprom.Options{})
+	ds := prom.Data
+	const key = "sk_remote_test_key_0123456789"
+	api := startAPI(t, key)
+	from, to := ds.End.Add(-36*time.Hour), ds.End
+	q := promQuery("A", "cpu_usage", from, to, nil)
+
+	in := remoteInstance("remote-ok", prom.URL, api, key, true)
+	h, err := plugin.CheckHealth(ctxT(t), in.PluginContext())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Status != backend.HealthStatusOk || !strings.Contains(h.Message, "Remote engine OK") {
+		t.Errorf("health = %v %q", h.Status, h.Message)
+	}
+	resp, err := plugin.QueryData(ctxT(t), in.QueryRequest(false, q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := mustOK(t, resp, "A")
+	if n := notices(fs); strings.Contains(n, "fell back") {
+		t.Errorf("healthy remote fell back: %s", n)
+	}
+	ws := windows(t, annotationFrame(t, fs))
+	for _, a := range ds.AnomaliesOf("cpu_usage", map[string]string{"host": "a"}) {
+		if a.Kind == testprom.KindDip && len(overlapping(ws, a.Start, a.End, time.Minute, "host:a")) == 0 {
+			t.Errorf("remote engine missed the dip at %v", a.Start)
+		}
+	}
+
+	// Wrong key: health fails, queries fall back with a notice.
+	wrong := remoteInstance("remote-wrong", prom.URL, api, "sk_wrong_key_987654321", true)
+	h, _ = plugin.CheckHealth(ctxT(t), wrong.PluginContext())
+	if h.Status != backend.HealthStatusError || strings.Contains(h.Message, "sk_wrong") {
+		t.Errorf("wrong key health = %v %q", h.Status, h.Message)
+	}
+	t.Logf("wrong key: %s", h.Message)
+	resp, _ = plugin.QueryData(ctxT(t), wrong.QueryRequest(false, q))
+	if n := notices(mustOK(t, resp, "A")); !strings.Contains(n, "fell back to the embedded engine") {
+		t.Errorf("wrong key: no fallback notice in %q", n)
+	}
+
+	// API down: fallback answers; without fallback the query fails clearly.
+	down := remoteInstance("remote-down", prom.URL, closedURL(t), key, true)
+	h, _ = plugin.CheckHealth(ctxT(t), down.PluginContext())
+	if h.Status != backend.HealthStatusError || !strings.Contains(h.Message, "cannot reach") || !strings.Contains(h.Message, "fall back") {
+		t.Errorf("down health = %v %q", h.Status, h.Message)
+	}
+	resp, _ = plugin.QueryData(ctxT(t), down.QueryRequest(false, q))
+	fs = mustOK(t, resp, "A")
+	if n := notices(fs); !strings.Contains(n, "fell back") {
+		t.Errorf("down: no fallback notice in %q", n)
+	}
+	if len(seriesFrames(fs)) != 2 {
+		t.Errorf("down with fallback: %d series frames", len(seriesFrames(fs)))
+	}
+	strict := remoteInstance("remote-strict", prom.URL, closedURL(t), key, false)
+	resp, _ = plugin.QueryData(ctxT(t), strict.QueryRequest(false, q))
+	if e := resp.Responses["A"].Error; e == nil || !strings.Contains(e.Error(), "remote") {
+		t.Errorf("down without fallback: error %v", e)
+	}
+	for _, secret := range []string{key, "sk_wrong_key_987654321"} {
+		if strings.Contains(plugin.Logs(), secret) {
+			t.Errorf("the plugin logged an API key")
+		}
+	}
+}
