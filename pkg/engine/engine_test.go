@@ -333,6 +333,10 @@ func TestIrregularAndGaps(t *testing.T) {
 		if n := len(flagged(r)); n > 20 {
 			t.Errorf("%s: %d flags on irregular noise (want a handful)", m, n)
 		}
+		before, after := r.Upper[1999]-r.Lower[1999], r.Upper[2001]-r.Lower[2001]
+		if after < before/2 || after > before*2 {
+			t.Errorf("%s: band %.3g wide before the day-long gap, %.3g after it", m, before, after)
+		}
 		if r.Info.Interval < 40*time.Second || r.Info.Interval > 80*time.Second {
 			t.Errorf("%s: interval %v", m, r.Info.Interval)
 		}

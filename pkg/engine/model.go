@@ -26,13 +26,14 @@ type modelConfig struct {
 }
 
 const (
-	initPoints  = 16                 // points buffered to start the model from a median and MAD
-	recentSize  = 16                 // recent raw values kept for re-levelling
-	maxBuckets  = 2048               // seasonal buckets per period
-	gauss       = 1.2533141373155003 // sigma / mean absolute deviation for a normal law
-	madToSigma  = 1.4826
-	zLimit      = 1e12 // z scores are clamped here so they never overflow
-	relScaleMin = 1e-9 // scale floor relative to the level's magnitude
+	initPoints   = 16                 // points buffered to start the model from a median and MAD
+	recentSize   = 16                 // recent raw values kept for re-levelling
+	maxBuckets   = 2048               // seasonal buckets per period
+	gauss        = 1.2533141373155003 // sigma / mean absolute deviation for a normal law
+	madToSigma   = 1.4826
+	zLimit       = 1e12 // z scores are clamped here so they never overflow
+	relScaleMin  = 1e-9 // scale floor relative to the level's magnitude
+	maxRateSteps = 10   // a gap weighs like at most this many steps
 )
 
 // model is the streaming detector state. Its zero value is not usable; build
@@ -286,11 +287,15 @@ func (m *model) setRates(dt int64) {
 	if steps <= 0 || math.IsNaN(steps) {
 		steps = 1
 	}
-	m.aL = -math.Expm1(-steps / m.cfg.levelWin)
-	m.aS = -math.Expm1(-steps / m.cfg.scaleWin)
+	// A long gap says nothing about the scale and little about the level:
+	// one point after it must not replace what was learnt, so the weight a
+	// point gets is capped at that of maxRateSteps steps.
+	rs := min(steps, maxRateSteps)
+	m.aL = -math.Expm1(-rs / m.cfg.levelWin)
+	m.aS = -math.Expm1(-rs / m.cfg.scaleWin)
 	m.steps = steps
 	if m.cfg.trendWin > 0 {
-		m.aT = -math.Expm1(-steps / m.cfg.trendWin)
+		m.aT = -math.Expm1(-rs / m.cfg.trendWin)
 		m.trendGain = m.aT * m.aL / max(steps, 1)
 	}
 	if m.season != nil {
