@@ -43,10 +43,7 @@ func (d *detectorFlags) options() (engine.Options, error) {
 	if d.sensitivity < 0 || d.sensitivity > 100 {
 		return opt, fmt.Errorf("--sensitivity %v out of range 0..100", d.sensitivity)
 	}
-	opt.Sensitivity = d.sensitivity
-	if d.sensitivity == 0 {
-		opt.Sensitivity = -1 // engine: negative means the least sensitive setting, 0 means default
-	}
+	opt = opt.WithSensitivity(d.sensitivity)
 	if opt.Period, err = engine.ParseSeasonality(d.period); err != nil {
 		return opt, fmt.Errorf("--period: %w", err)
 	}

@@ -449,6 +449,18 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestWithSensitivity(t *testing.T) {
+	for in, want := range map[float64]float64{0: 0, 0.5: 0.5, 50: 50, 100: 100} {
+		opt, err := normalise(Options{}.WithSensitivity(in))
+		if err != nil || opt.Sensitivity != want {
+			t.Errorf("WithSensitivity(%v) normalises to %v, %v", in, opt.Sensitivity, err)
+		}
+	}
+	if opt, _ := normalise(Options{}); opt.Sensitivity != DefaultSensitivity {
+		t.Errorf("zero value sensitivity %v", opt.Sensitivity)
+	}
+}
+
 func TestSuggestedHistory(t *testing.T) {
 	cases := []struct {
 		method         Method

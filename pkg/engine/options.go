@@ -201,3 +201,13 @@ func SuggestedHistory(method Method, interval, period time.Duration) time.Durati
 	points = min(points, maxHistoryPoints)
 	return time.Duration(points) * interval
 }
+
+// WithSensitivity returns o with sensitivity s (0..100) set explicitly: unlike
+// assigning o.Sensitivity, s = 0 means "least sensitive", not "default".
+func (o Options) WithSensitivity(s float64) Options {
+	if s == 0 {
+		s = -1
+	}
+	o.Sensitivity = s
+	return o
+}
