@@ -133,15 +133,18 @@ func (m *model) scanPeriod() {
 	}
 }
 
-// scanAfter schedules the next period scan: at doubling point counts (for
+// scanAfter schedules the next period scan: at point counts growing 4x (for
 // periods of any length) and as soon as three cycles of each calendar period
-// are in, so daily seasonality is modelled from the start of day four.
+// are in (so daily seasonality is modelled from the start of day four), then
+// again at six cycles.
 func (m *model) scanAfter(n int) int {
-	next := max(n*2, firstScan)
+	next := max(n*4, firstScan)
 	for _, c := range calendarPeriods {
-		at := int(3.05*float64(c.Milliseconds())/m.interval) + initPoints
-		if at > n && at >= firstScan && at < next {
-			next = at
+		for _, cycles := range []float64{3.05, 6.1} { // first chance, and again with twice the data
+			at := int(cycles*float64(c.Milliseconds())/m.interval) + initPoints
+			if at > n && at >= firstScan && at < next {
+				next = at
+			}
 		}
 	}
 	return next
