@@ -501,6 +501,7 @@ type queryCase struct {
 func expandTargets(t *testing.T, d provcheck.Dashboard, dsByUID map[string]provcheck.Datasource) []queryCase {
 	t.Helper()
 	multi := map[string][]string{}
+	builtinAll := map[string]string{}
 	for _, v := range d.Variables() {
 		switch v.Type {
 		case "custom":
@@ -518,13 +519,19 @@ func expandTargets(t *testing.T, d provcheck.Dashboard, dsByUID map[string]provc
 			}
 			multi[v.Name] = uids
 		case "query":
-			multi[v.Name] = []string{"web-1"} // a demo host; the variable's own query is checked against Prometheus
+			// One demo host as a repeated panel sees it; "All" as a regex
+			// (${host:regex}). The variable's own query is checked against Prometheus.
+			multi[v.Name] = []string{"web-1"}
+			builtinAll[v.Name+":regex"] = "(web-1|web-2|db-1)"
 		default:
 			t.Errorf("%s: variable %s has unchecked type %s", d.Title, v.Name, v.Type)
 		}
 	}
 	// Grafana's built-in interval variables.
 	builtin := map[string]string{"__rate_interval": "1m", "__interval": "15s", "__range": "6h"}
+	for k, v := range builtinAll {
+		builtin[k] = v
+	}
 	combos := []map[string]string{builtin}
 	for name, vals := range multi {
 		var next []map[string]string
