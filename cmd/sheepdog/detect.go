@@ -60,11 +60,12 @@ func (d *detectorFlags) options() (engine.Options, error) {
 	return opt, nil
 }
 
-func runDetect(ctx context.Context, args []string, in io.Reader, out io.Writer) error {
+func runDetect(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
 	var df detectorFlags
 	df.register(fs)
 	fs.BoolVar(&df.causal, "causal", false, "each output uses only the rows at or before it")
+	info := fs.Bool("info", false, "print what the detector used and the anomaly windows to stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,7 +92,24 @@ func runDetect(ctx context.Context, args []string, in io.Reader, out io.Writer) 
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}
+	if *info {
+		printInfo(errOut, r)
+	}
 	return writeResult(out, tab.RawTimes, s, r)
+}
+
+func printInfo(w io.Writer, r *engine.Result) {
+	in := r.Info
+	fmt.Fprintf(w, "method %s (requested %s), periods %v, interval %v, warm-up %d points (met: %v), causal %v\n",
+		in.Method, in.Requested, in.Periods, in.Interval, in.WarmUp, in.WarmUpMet, in.Causal)
+	for _, n := range in.Notes {
+		fmt.Fprintln(w, "note:", n)
+	}
+	for _, win := range r.Windows {
+		fmt.Fprintf(w, "window %s .. %s peak %s: %s %s, value %g expected %g, score %.3f\n",
+			time.UnixMilli(win.Start).UTC().Format(time.RFC3339), time.UnixMilli(win.End).UTC().Format(time.RFC3339),
+			time.UnixMilli(win.Peak).UTC().Format(time.RFC3339), win.Severity, win.Type, win.PeakValue, win.PeakExpected, win.MaxScore)
+	}
 }
 
 func writeResult(out io.Writer, raw []string, s engine.Series, r *engine.Result) error {

@@ -13,7 +13,7 @@ import (
 
 const usage = `usage:
   sheepdog detect [--method auto|basic|robust|agile|changepoint] [--sensitivity N] [--direction both|up|down]
-                  [--causal] [--period D|none] [--min-duration D] [--warmup N] < in.csv > out.csv
+                  [--causal] [--period auto|none|daily|6h] [--min-duration D] [--warmup N] [--info] < in.csv > out.csv
   sheepdog eval --manifest ../shared/datasets/manifest.json [--method M] [--sensitivity N] [--workers 2]
                 [--every K] [--max-points N] [--folder F]
 `
@@ -34,7 +34,7 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	}
 	switch args[0] {
 	case "detect":
-		return runDetect(ctx, args[1:], in, out)
+		return runDetect(ctx, args[1:], in, out, errOut)
 	case "eval":
 		return runEval(ctx, args[1:], out, errOut)
 	case "help", "-h", "--help":

@@ -98,6 +98,19 @@ func parseFloat(s string) (float64, error) {
 	return f, err
 }
 
+func TestDetectInfo(t *testing.T) {
+	var out, errOut bytes.Buffer
+	in := noisyCSV(300, 200, func(i int) string { return fmt.Sprint(1_700_000_000 + 60*i) }, false)
+	if err := run(context.Background(), []string{"detect", "--info", "--method", "robust"}, strings.NewReader(in), &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"method robust (requested robust)", "warm-up 30 points (met: true)", "window 2023-11-15T01:33:20Z", "critical spike"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("--info output lacks %q:\n%s", want, errOut.String())
+		}
+	}
+}
+
 func TestDetectErrors(t *testing.T) {
 	cases := []struct {
 		in   string
