@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,13 +24,18 @@ import (
 var version = "dev"
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stderr); err != nil {
+	err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "sheepdog-api:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stderr *os.File) error {
+// run serves until ctx is cancelled or SIGINT/SIGTERM arrives, then shuts
+// down gracefully. The listening address is printed on stdout.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sheepdog-api", flag.ContinueOnError)
 	var (
 		listen          = fs.String("listen", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
@@ -48,6 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		shutdownTimeout = fs.Duration("shutdown-timeout", 30*time.Second, "grace for in-flight requests on SIGINT/SIGTERM")
 		logFormat       = fs.String("log-format", "text", "log format: text or json")
 		logLevel        = fs.String("log-level", "info", "log level: debug, info, warn, error")
+		showVersion     = fs.Bool("version", false, "print the version and exit")
 
 		faultLatency    = fs.Duration("fault-latency", 0, "FAULT: latency added to every detection request")
 		faultJitter     = fs.Duration("fault-latency-jitter", 0, "FAULT: extra uniform random latency up to this")
@@ -63,6 +70,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "sheepdog-api", version)
+		return nil
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -112,7 +123,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	// The address line is printed on stdout so scripts and tests that pass
 	// port 0 can read where the server is.
-	fmt.Printf("listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 	logger.Info("sheepdog-api started", "addr", ln.Addr().String(), "version", version, "keys", len(keys),
 		"no_auth", *noAuth, "rate_limit", *rateLimit, "faults", cfg.Faults.Enabled())
 	if cfg.Faults.Enabled() {
@@ -142,7 +153,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return nil
 }
 
-func newLogger(format, level string, out *os.File) (*slog.Logger, error) {
+func newLogger(format, level string, out io.Writer) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
