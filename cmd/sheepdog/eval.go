@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -173,21 +174,43 @@ func evalSeries(ctx context.Context, base string, j evalJob, methods []engine.Op
 		return o
 	}
 	defer f.Close()
-	tab, err := tscsv.Read(f, tscsv.Options{Columns: []string{"value"}})
+	tab, err := tscsv.Read(f, tscsv.Options{})
 	if err != nil {
 		o.err = fmt.Errorf("read %s: %w", j.ms.File, err)
 		return o
 	}
-	s := engine.Series{Times: tab.Times, Values: tab.Columns[0]}
+	valueCol, labelCol := 0, -1
+	for i, name := range tab.Names {
+		switch strings.ToLower(name) {
+		case "value":
+			valueCol = i
+		case "label", "is_anomaly", "anomaly":
+			labelCol = i
+		}
+	}
+	s := engine.Series{Times: tab.Times, Values: tab.Columns[valueCol]}
+	var labels []float64
+	if labelCol >= 0 {
+		labels = tab.Columns[labelCol]
+	}
 	if maxPoints > 0 && len(s.Times) > maxPoints {
 		s.Times, s.Values = s.Times[:maxPoints], s.Values[:maxPoints]
+		if labels != nil {
+			labels = labels[:maxPoints]
+		}
 	}
 	last := s.Times[len(s.Times)-1]
 	var windows []span
+	if j.ms.AnomalyWindows == nil && labels != nil {
+		windows = windowsFromLabels(s.Times, labels) // manifests without windows: use the label column
+	}
 	for _, w := range j.ms.AnomalyWindows {
 		if w[0]*1000 <= last {
 			windows = append(windows, span{w[0] * 1000, w[1] * 1000})
 		}
+	}
+	if j.ms.IntervalSeconds <= 0 && len(s.Times) > 1 {
+		j.ms.IntervalSeconds = medianStepSeconds(s.Times)
 	}
 	intervalDays := j.ms.IntervalSeconds / 86400
 	for _, opt := range methods {
@@ -205,6 +228,32 @@ func evalSeries(ctx context.Context, base string, j evalJob, methods []engine.Op
 	o.secs[baselineName] = time.Since(start).Seconds()
 	o.scores[baselineName] = scoreSeries(s.Times, flags, windows, intervalDays)
 	return o
+}
+
+// windowsFromLabels turns a 0/1 label column into [first, last] windows.
+func windowsFromLabels(times []int64, labels []float64) []span {
+	var out []span
+	for i := 0; i < len(labels); i++ {
+		if labels[i] != 1 {
+			continue
+		}
+		j := i
+		for j+1 < len(labels) && labels[j+1] == 1 {
+			j++
+		}
+		out = append(out, span{times[i], times[j]})
+		i = j
+	}
+	return out
+}
+
+func medianStepSeconds(times []int64) float64 {
+	d := make([]int64, 0, len(times)-1)
+	for i := 1; i < len(times); i++ {
+		d = append(d, times[i]-times[i-1])
+	}
+	slices.Sort(d)
+	return float64(d[len(d)/2]) / 1000
 }
 
 func printTable(out io.Writer, sums map[string]map[string]*summary, names []string) {

@@ -249,6 +249,29 @@ func TestEvalRuns(t *testing.T) {
 			t.Errorf("eval output lacks %q:\n%s", want, out)
 		}
 	}
+	// a manifest without windows or interval: windows come from the label column
+	csv := "timestamp,value,label\n"
+	for i := 0; i < 2000; i++ {
+		v, l := 10+float64(i%7)*0.1, 0
+		if i == 1500 {
+			v, l = 40, 1
+		}
+		csv += fmt.Sprintf("%d,%g,%d\n", 1_700_000_000+60*i, v, l)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a", "l.csv"), []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bare := filepath.Join(dir, "bare.json")
+	if err := os.WriteFile(bare, []byte(`{"series":[{"file":"a/l.csv"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCLI(t, "", "eval", "--manifest", bare, "--method", "basic")
+	if err != nil || !strings.Contains(out, "| a | basic | 1 | 1 | 1 | 0 |") {
+		t.Errorf("label-derived windows: %v\n%s", err, out)
+	}
+	if got := windowsFromLabels([]int64{1, 2, 3, 4, 5}, []float64{1, 0, 1, 1, 0}); fmt.Sprint(got) != "[{1 1} {3 4}]" {
+		t.Errorf("windowsFromLabels = %v", got)
+	}
 	if _, err := runCLI(t, "", "eval", "--manifest", filepath.Join(dir, "missing.json")); err == nil {
 		t.Error("missing manifest accepted")
 	}
