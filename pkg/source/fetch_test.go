@@ -9,14 +9,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/config"
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 )
 
 func TestSourcesFetchDispatches(t *testing.T) {
-	t.Setenv("GF_APP_URL", "")
-	t.Setenv("GF_PLUGIN_APP_CLIENT_SECRET", "")
+	t.Setenv(config.AppURL, "")
+	t.Setenv(config.AppClientSecret, "")
 	fg, gsrv := newFakeGrafana(t)
 	fg.answer(http.StatusOK, "prometheus_range.json")
 	_, psrv := newFakeProm(t, func(w http.ResponseWriter, r *http.Request) {
@@ -30,8 +30,8 @@ func TestSourcesFetchDispatches(t *testing.T) {
 	secure := map[string]string{models.SecurePrometheusToken: testToken}
 	src := NewSources(settings, secure, CSVLimits{})
 	defer src.Close()
-	ctx := backend.WithGrafanaConfig(context.Background(), backend.NewGrafanaCfg(map[string]string{
-		backend.AppURL: gsrv.URL + "/grafana", backend.AppClientSecret: grafanaToken,
+	ctx := config.WithGrafanaConfig(context.Background(), config.NewGrafanaCfg(map[string]string{
+		config.AppURL: gsrv.URL + "/grafana", config.AppClientSecret: grafanaToken,
 	}))
 
 	got, err := src.Fetch(ctx, models.Source{Type: models.SourceCSV, CSV: "timestamp,value\n1700000000,1\n"}, testRange, FetchOptions{})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/config"
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 )
@@ -38,7 +39,7 @@ type GrafanaConfig struct {
 // the token stored in the secure settings (access "token"). The errors tell an
 // admin what to change.
 func GrafanaConfigFromContext(ctx context.Context, access string, secure map[string]string, allowed []string) (GrafanaConfig, error) {
-	cfg := backend.GrafanaConfigFromContext(ctx)
+	cfg := config.GrafanaConfigFromContext(ctx)
 	appURL, err := cfg.AppURL()
 	if err != nil || appURL == "" {
 		return GrafanaConfig{}, errors.New("Grafana did not tell the plugin its URL (GF_APP_URL): Grafana 10.3 or later is needed to query other data sources")

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/config"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
@@ -301,12 +301,12 @@ func TestCheckAllowed(t *testing.T) {
 }
 
 func TestGrafanaConfigFromContext(t *testing.T) {
-	t.Setenv("GF_APP_URL", "")
-	t.Setenv("GF_PLUGIN_APP_CLIENT_SECRET", "")
+	t.Setenv(config.AppURL, "")
+	t.Setenv(config.AppClientSecret, "")
 	withCfg := func(m map[string]string) context.Context {
-		return backend.WithGrafanaConfig(context.Background(), backend.NewGrafanaCfg(m))
+		return config.WithGrafanaConfig(context.Background(), config.NewGrafanaCfg(m))
 	}
-	full := withCfg(map[string]string{backend.AppURL: "http://grafana:3000/", backend.AppClientSecret: "managed-token"})
+	full := withCfg(map[string]string{config.AppURL: "http://grafana:3000/", config.AppClientSecret: "managed-token"})
 	allowed := []string{"prom-main"}
 
 	cfg, err := GrafanaConfigFromContext(full, "", nil, allowed)
@@ -317,7 +317,7 @@ func TestGrafanaConfigFromContext(t *testing.T) {
 	if err != nil || cfg.Token != "stored-token" {
 		t.Errorf("stored token: %+v %v", cfg, err)
 	}
-	noSecret := withCfg(map[string]string{backend.AppURL: "http://grafana:3000/"})
+	noSecret := withCfg(map[string]string{config.AppURL: "http://grafana:3000/"})
 	if _, err := GrafanaConfigFromContext(noSecret, models.AccessServiceAccount, nil, allowed); err == nil || !strings.Contains(err.Error(), "externalServiceAccounts") {
 		t.Errorf("missing managed token: %v", err)
 	}
