@@ -216,6 +216,13 @@ func alertFields(t *testing.T, fs []*data.Frame) map[string]*data.Field {
 	return out
 }
 
+// alertRecipe is the documented alert rule: Reduce (function Last, mode Drop
+// non-numeric values) then Threshold (IS ABOVE threshold).
+func alertRecipe(f *data.Field, threshold float64) (float64, bool) {
+	v := lastFinite(floats(f))
+	return v, !math.IsNaN(v) && v > threshold
+}
+
 var cacheHitRE = regexp.MustCompile(`sheepdog_stream_cache_total\{result="hit"\} (\d+)`)
 
 func cacheHits(t *testing.T) int {
@@ -259,14 +266,26 @@ func TestPrometheusAlertFrames(t *testing.T) {
 	if len(fields) != 2 {
 		t.Fatalf("alert fields for %d hosts, want 2", len(fields))
 	}
-	fa, fb := lastFinite(floats(fields["a"])), lastFinite(floats(fields["b"]))
-	t.Logf("anomaly_fraction at the dip: host a %.3f, host b %.3f", fa, fb)
-	// Reduce(last) -> Threshold(> 0.3): host a fires during the dip, host b does not.
-	if fa <= 0.3 {
-		t.Errorf("host a anomaly fraction at the dip = %.3f, want > 0.3", fa)
+	// Reduce(Last) -> Threshold(> 0.3): host a fires during the dip, host b does not.
+	fa, firingA := alertRecipe(fields["a"], 0.3)
+	fb, firingB := alertRecipe(fields["b"], 0.3)
+	t.Logf("anomaly_fraction at the dip: host a %.3f (firing %v), host b %.3f (firing %v)", fa, firingA, fb, firingB)
+	if !firingA {
+		t.Errorf("host a anomaly fraction at the dip = %.3f, want the rule to fire (> 0.3)", fa)
 	}
-	if fb > 0.05 {
-		t.Errorf("host b anomaly fraction = %.3f, want <= 0.05", fb)
+	if firingB || fb > 0.05 {
+		t.Errorf("host b anomaly fraction = %.3f, want <= 0.05 and not firing", fb)
+	}
+	// Before the dip, on the same hour-long range, nothing fires.
+	calm := promQuery("A", "cpu_usage", dip.Start.Add(-2*time.Hour), dip.Start.Add(-time.Hour), nil)
+	resp, err = plugin.QueryData(ctxT(t), in.QueryRequest(true, calm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, f := range alertFields(t, mustOK(t, resp, "A")) {
+		if v, firing := alertRecipe(f, 0.3); firing {
+			t.Errorf("host %s fires an hour before the dip (fraction %.3f)", host, v)
+		}
 	}
 
 	// Re-evaluation one minute later is served from the stream cache.

@@ -153,6 +153,15 @@ func TestRemoteEngine(t *testing.T) {
 	if e := resp.Responses["A"].Error; e == nil || !strings.Contains(e.Error(), "remote") {
 		t.Errorf("down without fallback: error %v", e)
 	}
+	text, err := plugin.CollectMetrics(ctxT(t), in.PluginContext())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"sheepdog_remote_requests_total", "sheepdog_engine_fallbacks_total", `sheepdog_series_total{engine="remote"}`, `sheepdog_series_total{engine="fallback"}`} {
+		if !strings.Contains(text, m) {
+			t.Errorf("metrics lack %s", m)
+		}
+	}
 	for _, secret := range []string{key, "sk_wrong_key_987654321"} {
 		if strings.Contains(plugin.Logs(), secret) {
 			t.Errorf("the plugin logged an API key")

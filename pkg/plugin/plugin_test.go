@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -325,5 +326,46 @@ func TestResources(t *testing.T) {
 	}
 	if st, _ := call(http.MethodGet, "nothing", ""); st != 404 {
 		t.Errorf("unknown: %d", st)
+	}
+}
+
+// TestConcurrentAlertEvaluations runs many evaluations of one rule at once
+// (run it with -race): the cache hands each state to one request at a time.
+func TestConcurrentAlertEvaluations(t *testing.T) {
+	f := &memFetcher{series: genSeries(4, 1200)}
+	d := benchDatasource(f)
+	times := f.series[0].Times
+	js := `{"source":{"type":"prometheus","expr":"x"},"detector":{"history":"3h"}}`
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 8; i++ {
+				to := time.UnixMilli(times[1000+i*10+g])
+				req := &backend.QueryDataRequest{Headers: map[string]string{"FromAlert": "true"},
+					Queries: []backend.DataQuery{query("A", js, to.Add(-time.Hour), to)}}
+				resp, err := d.QueryData(context.Background(), req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if e := resp.Responses["A"].Error; e != nil {
+					errs <- e
+					return
+				}
+				fr := resp.Responses["A"].Frames
+				if len(fr) != 1 || len(fr[0].Fields) != 5 {
+					errs <- fmt.Errorf("bad frames %v", fr)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
