@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"math"
 	"net"
@@ -514,4 +515,40 @@ func TestGoroutinesBounded(t *testing.T) {
 func hang(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, r.Body)
 	<-r.Context().Done()
+}
+
+// TestTLSVerification: certificates are verified unless configured otherwise;
+// a private CA can be trusted through CACertPEM.
+func TestTLSVerification(t *testing.T) {
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { answer(w, r, nil) }))
+	defer ts.Close()
+	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}))
+	cases := []struct {
+		name   string
+		mutate func(*Config)
+		wantOK bool
+	}{
+		{"default verifies and fails", func(*Config) {}, false},
+		{"private CA trusted", func(c *Config) { c.CACertPEM = caPEM }, true},
+		{"skip verify", func(c *Config) { c.TLSSkipVerify = true }, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := matrixConfig(ts.URL)
+			cfg.Fallback = false
+			tc.mutate(&cfg)
+			c, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			outs, _ := c.Detect(context.Background(), []engine.Series{wave(30, -1)}, engine.Options{})
+			if ok := outs[0].Err == nil; ok != tc.wantOK {
+				t.Fatalf("ok=%v, want %v: %v", ok, tc.wantOK, outs[0].Err)
+			}
+			if !tc.wantOK && (!strings.Contains(outs[0].Err.Error(), "certificate") || outs[0].Attempts != 1) {
+				t.Fatalf("want a certificate error without retries, got %d attempts: %v", outs[0].Attempts, outs[0].Err)
+			}
+		})
+	}
 }

@@ -2,6 +2,8 @@ package remote
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -83,6 +85,7 @@ const (
 	classCircuitOpen failureClass = "circuit_open"
 	classCanceled    failureClass = "canceled"
 	classTooShort    failureClass = "series_too_short"
+	classTLS         failureClass = "tls"
 )
 
 func classify(err error) failureClass {
@@ -91,6 +94,10 @@ func classify(err error) failureClass {
 	var redirect *RedirectError
 	var netErr net.Error
 	var red *redactedError
+	var certErr *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var invalidCert x509.CertificateInvalidError
 	switch {
 	case err == nil:
 		return classNone
@@ -112,6 +119,8 @@ func classify(err error) failureClass {
 		return classClient
 	case errors.As(err, &invalid):
 		return classInvalid
+	case errors.As(err, &certErr) || errors.As(err, &unknownCA) || errors.As(err, &hostErr) || errors.As(err, &invalidCert):
+		return classTLS // a configuration problem: retrying cannot help
 	case errors.Is(err, context.DeadlineExceeded):
 		return classTimeout
 	case errors.Is(err, context.Canceled):
