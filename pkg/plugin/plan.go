@@ -22,6 +22,10 @@ const (
 	minNoSeasonHistory    = time.Hour
 	// maxHistoryPoints caps the history per series, in steps.
 	maxHistoryPoints = 20_000
+	// minPrometheusStep is the smallest step asked of a Prometheus URL, as
+	// Grafana's Prometheus data source does by default: alert rules send a 1s
+	// interval, which would only repeat samples scraped every 15s or so.
+	minPrometheusStep = 15 * time.Second
 )
 
 // plan is what a query fetches and shows.
@@ -53,6 +57,9 @@ func makePlan(pq *models.ParsedQuery, q backend.DataQuery) (plan, error) {
 		return p, badRequest(fmt.Errorf("time range: %w", err))
 	}
 	p.Step = visible.Interval()
+	if pq.Raw.Source.Type == models.SourcePrometheus && p.Step < minPrometheusStep {
+		p.Step = minPrometheusStep
+	}
 	p.History = historyFor(pq.Detector, p.Step)
 	if limit := time.Duration(maxHistoryPoints) * p.Step; p.History > limit {
 		p.History, p.HistoryCapped = limit, true

@@ -369,3 +369,12 @@ func TestConcurrentAlertEvaluations(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestPrometheusStepFloor(t *testing.T) {
+	pq, _ := models.ParseQuery([]byte(`{"source":{"type":"prometheus","expr":"up"}}`))
+	to := time.Now()
+	p, err := makePlan(pq, backend.DataQuery{Interval: time.Second, MaxDataPoints: 43200, TimeRange: backend.TimeRange{From: to.Add(-10 * time.Minute), To: to}})
+	if err != nil || p.Step != minPrometheusStep {
+		t.Errorf("alert-style 1s interval: step %v (%v), want %v", p.Step, err, minPrometheusStep)
+	}
+}
