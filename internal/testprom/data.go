@@ -35,6 +35,10 @@ type Options struct {
 	// Prometheus and Promtool binaries; default $SHEEPDOG_PROMETHEUS / $SHEEPDOG_PROMTOOL,
 	// else /usr/bin/prometheus and /usr/bin/promtool.
 	Prometheus, Promtool string
+	// TLS serves HTTPS with a fresh self-signed certificate (Server.CACertPEM).
+	TLS bool
+	// BasicAuth makes the server demand BasicAuthUser / BasicAuthPassword.
+	BasicAuth bool
 }
 
 func (o Options) withDefaults(now time.Time) Options {

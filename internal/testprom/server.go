@@ -27,9 +27,13 @@ const (
 
 // Server is a running Prometheus serving a generated Dataset.
 type Server struct {
-	URL  string   // http://127.0.0.1:<port>
+	URL  string   // http://127.0.0.1:<port>, https:// with Options.TLS
 	Data *Dataset // the ground truth it serves
 	Dir  string   // temp dir holding the OpenMetrics input, the TSDB and the log
+	// CACertPEM is the server's self-signed certificate (Options.TLS), to trust as a CA.
+	CACertPEM string
+	// BasicAuth is set when the server demands BasicAuthUser/BasicAuthPassword.
+	BasicAuth bool
 
 	cmd     *exec.Cmd
 	logPath string
@@ -80,10 +84,15 @@ func Start(t testing.TB, opt Options) *Server {
 		t.Fatalf("testprom: %v", err)
 	}
 
+	webConfig, caPEM, err := writeWebConfig(dir, opt)
+	if err != nil {
+		t.Fatalf("testprom: web config: %v", err)
+	}
+
 	var srv *Server
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		srv, lastErr = launch(prom, config, tsdb, dir, data)
+		srv, lastErr = launch(prom, config, webConfig, caPEM, opt.BasicAuth, tsdb, dir, data)
 		if lastErr == nil {
 			break
 		}
@@ -110,7 +119,7 @@ func binary(explicit, env, def string) string {
 
 // launch starts Prometheus on a free port and waits for /-/ready. A port
 // taken between choosing and binding shows as an early exit; Start retries.
-func launch(prom, config, tsdb, dir string, data *Dataset) (*Server, error) {
+func launch(prom, config, webConfig, caPEM string, basicAuth bool, tsdb, dir string, data *Dataset) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -121,20 +130,28 @@ func launch(prom, config, tsdb, dir string, data *Dataset) (*Server, error) {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cmd := exec.Command(prom,
-		"--config.file="+config,
-		"--storage.tsdb.path="+tsdb,
+	args := []string{
+		"--config.file=" + config,
+		"--storage.tsdb.path=" + tsdb,
 		"--storage.tsdb.retention.time=36500d",
-		"--web.listen-address="+addr,
+		"--web.listen-address=" + addr,
 		"--log.level=info",
-	)
+	}
+	if webConfig != "" {
+		args = append(args, "--web.config.file="+webConfig)
+	}
+	cmd := exec.Command(prom, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", prom, err)
 	}
-	s := &Server{URL: "http://" + addr, Data: data, Dir: dir, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	scheme := "http://"
+	if caPEM != "" {
+		scheme = "https://"
+	}
+	s := &Server{URL: scheme + addr, Data: data, Dir: dir, CACertPEM: caPEM, BasicAuth: basicAuth, cmd: cmd, logPath: logPath, done: make(chan struct{})}
 	go func() {
 		s.waitErr = cmd.Wait()
 		logFile.Close()
@@ -142,7 +159,8 @@ func launch(prom, config, tsdb, dir string, data *Dataset) (*Server, error) {
 	}()
 
 	deadline := time.Now().Add(60 * time.Second)
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := s.HTTPClient()
+	client.Timeout = 2 * time.Second
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.done:
@@ -178,7 +196,7 @@ func (s *Server) checkLoaded() error {
 		"query": {"count({__name__=~\".+\"})"},
 		"time":  {strconv.FormatInt(s.Data.End.Unix(), 10)},
 	}
-	resp, err := http.Get(s.URL + "/api/v1/query?" + q.Encode())
+	resp, err := s.HTTPClient().Get(s.URL + "/api/v1/query?" + q.Encode())
 	if err != nil {
 		return fmt.Errorf("query the backfilled data: %w", err)
 	}
@@ -241,7 +259,7 @@ func (s *Server) Query(ctx context.Context, expr string, at time.Time) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.HTTPClient().Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -184,3 +184,60 @@ func maxOf(v []float64) float64 {
 	}
 	return m
 }
+
+// Basic auth and TLS against Prometheus's own web config (--web.config.file).
+func TestPromClientAuthAndTLSAgainstRealPrometheus(t *testing.T) {
+	srv := testprom.Start(t, testprom.Options{TLS: true, BasicAuth: true})
+	ctx := context.Background()
+	r := Range{From: srv.Data.End.Add(-time.Hour), To: srv.Data.End, Step: time.Minute}
+	auth := PromAuth{Mode: "basic", User: testprom.BasicAuthUser, Password: testprom.BasicAuthPassword}
+
+	good, err := NewPromClient(PromConfig{URL: srv.URL, Auth: auth, TLS: TLSOptions{CACertPEM: srv.CACertPEM}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := good.QueryRange(ctx, "temperature_celsius", r, "{{room}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].DisplayName != "lab" || len(got[0].Times) != 61 {
+		t.Fatalf("got %+v", got)
+	}
+	if _, err := good.Check(ctx); err != nil {
+		t.Errorf("check: %v", err)
+	}
+
+	wrongPass := auth
+	wrongPass.Password = "not-the-password"
+	for name, cfg := range map[string]PromConfig{
+		"wrong password":       {URL: srv.URL, Auth: wrongPass, TLS: TLSOptions{CACertPEM: srv.CACertPEM}},
+		"no auth":              {URL: srv.URL, TLS: TLSOptions{CACertPEM: srv.CACertPEM}},
+		"untrusted cert":       {URL: srv.URL, Auth: auth},
+		"plain http to https":  {URL: strings.Replace(srv.URL, "https://", "http://", 1), Auth: auth},
+		"skip verify, no auth": {URL: srv.URL, TLS: TLSOptions{SkipVerify: true}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := NewPromClient(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.QueryRange(ctx, "temperature_celsius", r, "")
+			if err == nil {
+				t.Fatal("query succeeded")
+			}
+			if strings.Contains(err.Error(), testprom.BasicAuthPassword) || strings.Contains(err.Error(), "not-the-password") {
+				t.Errorf("error leaks the password: %v", err)
+			}
+			if name == "wrong password" && !strings.Contains(err.Error(), "HTTP 401") {
+				t.Errorf("err = %v, want HTTP 401 with advice", err)
+			}
+			if name == "untrusted cert" && !strings.Contains(err.Error(), "certificate") {
+				t.Errorf("err = %v, want a certificate error", err)
+			}
+		})
+	}
+	skip, _ := NewPromClient(PromConfig{URL: srv.URL, Auth: auth, TLS: TLSOptions{SkipVerify: true}})
+	if _, err := skip.QueryRange(ctx, "temperature_celsius", r, ""); err != nil {
+		t.Errorf("skip verify with auth: %v", err)
+	}
+}
