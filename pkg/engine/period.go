@@ -11,6 +11,7 @@ import (
 // fixed number of bins whose width doubles when they fill up, so the period
 // can be (re)detected over long spans in O(histBins) memory.
 type history struct {
+	scratch      *scratch // reused by period scans; not cloned
 	start, width int64
 	perMs        float64 // 1/width
 	sum          []float64
@@ -34,6 +35,7 @@ func newHistory() *history {
 
 func (h *history) clone() *history {
 	c := *h
+	c.scratch = nil
 	c.sum = slices.Clone(h.sum)
 	c.cnt = slices.Clone(h.cnt)
 	return &c
@@ -69,12 +71,12 @@ func (h *history) compress() {
 
 // values returns at most scanBins bin means (merging adjacent bins when
 // needed) and their width, carrying the last mean over empty bins.
-func (h *history) values() ([]float64, int64) {
+func (h *history) values(sc *scratch) ([]float64, int64) {
 	f := 1
 	for h.used > f*scanBins {
 		f *= 2
 	}
-	out := make([]float64, (h.used+f-1)/f)
+	out := sc.floats((h.used + f - 1) / f)
 	last := math.NaN()
 	for i := range out {
 		var s float64
@@ -109,8 +111,12 @@ func (m *model) scanPeriod() {
 	m.nextScan = m.scanAfter(m.n)
 	h := m.hist
 	final := h.span() >= maxScanSpan
-	x, width := h.values()
-	p, profile := detectPeriod(x, h.start, width)
+	if h.scratch == nil {
+		h.scratch = &scratch{}
+	}
+	h.scratch.reset()
+	x, width := h.values(h.scratch)
+	p, profile := detectPeriod(x, h.start, width, h.scratch)
 	if p > 0 && p != m.periodMs {
 		nb := int(math.Round(float64(p) / m.interval))
 		nb = min(nb, maxBuckets)
@@ -133,12 +139,16 @@ func (m *model) scanPeriod() {
 	}
 }
 
-// scanAfter schedules the next period scan: at point counts growing 4x (for
-// periods of any length) and as soon as three cycles of each calendar period
-// are in (so daily seasonality is modelled from the start of day four), then
-// again at six cycles.
+// scanAfter schedules the next period scan: for periods of any length at
+// point counts doubling up to 1600 and growing 4x after that, and for the
+// calendar periods as soon as three cycles are in (so daily seasonality is
+// modelled from the start of day four), then again at six cycles.
 func (m *model) scanAfter(n int) int {
-	next := max(n*4, firstScan)
+	growth := 4
+	if n < 1600 {
+		growth = 2 // short periods (tens to hundreds of points) are found early
+	}
+	next := max(n*growth, firstScan)
 	for _, c := range calendarPeriods {
 		for _, cycles := range []float64{3.05, 6.1} { // first chance, and again with twice the data
 			at := int(cycles*float64(c.Milliseconds())/m.interval) + initPoints
@@ -158,17 +168,17 @@ var calendarPeriods = []time.Duration{time.Hour, 24 * time.Hour, 7 * 24 * time.H
 // Candidates are the calendar periods plus the highest autocorrelation peaks;
 // each is scored by seasonal strength (share of variance the phase means
 // explain after removing a moving average, corrected for over-fitting).
-func detectPeriod(x []float64, start, width int64) (int64, []float64) {
+func detectPeriod(x []float64, start, width int64, sc *scratch) (int64, []float64) {
 	n := len(x)
 	if n < 48 {
 		return 0, nil
 	}
-	w := winsorise(x)
+	w := winsorise(x, sc)
 	var cands []int64
 	for _, c := range calendarPeriods {
 		cands = append(cands, c.Milliseconds())
 	}
-	for _, lag := range acfPeaks(w, 3) {
+	for _, lag := range acfPeaks(w, 3, sc) {
 		p := int64(lag) * width
 		for _, c := range calendarPeriods {
 			cm := c.Milliseconds()
@@ -188,7 +198,7 @@ func detectPeriod(x []float64, start, width int64) (int64, []float64) {
 	}
 	var best []scored
 	for _, p := range cands {
-		s, prof := seasonalStrength(w, start, width, p)
+		s, prof := seasonalStrength(w, start, width, p, sc)
 		if s >= minStrength {
 			best = append(best, scored{p, s, prof})
 		}
@@ -215,13 +225,20 @@ func detectPeriod(x []float64, start, width int64) (int64, []float64) {
 }
 
 // winsorise clips x to median ± 5 MADs so outages do not dominate the scan.
-func winsorise(x []float64) []float64 {
-	med, sd := medianMAD(x)
+func winsorise(x []float64, sc *scratch) []float64 {
+	tmp := sc.floats(len(x))
+	copy(tmp, x)
+	med := medianInPlace(tmp)
+	for i, v := range x {
+		tmp[i] = math.Abs(v - med)
+	}
+	sd := madToSigma * medianInPlace(tmp)
+	out := sc.floats(len(x))
 	if sd == 0 {
-		return slices.Clone(x)
+		copy(out, x)
+		return out
 	}
 	lo, hi := med-5*sd, med+5*sd
-	out := make([]float64, len(x))
 	for i, v := range x {
 		out[i] = math.Max(lo, math.Min(hi, v))
 	}
@@ -230,14 +247,14 @@ func winsorise(x []float64) []float64 {
 
 // seasonalStrength scores period p (ms) on x: 1 - Var(remainder)/Var(detrended),
 // with the remainder variance inflated by c/(c-1) for c cycles so noise scores ~0.
-func seasonalStrength(x []float64, start, width, p int64) (float64, []float64) {
+func seasonalStrength(x []float64, start, width, p int64, sc *scratch) (float64, []float64) {
 	n := len(x)
 	nb := int(math.Round(float64(p) / float64(width)))
 	if nb < 4 || float64(n) < 2.5*float64(nb) {
 		return 0, nil
 	}
 	// centred moving average over one period via prefix sums
-	pre := make([]float64, n+1)
+	pre := sc.floats(n + 1)
 	for i, v := range x {
 		pre[i+1] = pre[i] + v
 	}
@@ -246,10 +263,10 @@ func seasonalStrength(x []float64, start, width, p int64) (float64, []float64) {
 	if hi-lo < 2*nb {
 		return 0, nil
 	}
-	d := make([]float64, 0, hi-lo)
-	phase := make([]int, 0, hi-lo)
-	sums := make([]float64, nb)
-	cnts := make([]float64, nb)
+	d := sc.floats(hi - lo)[:0]
+	phase := sc.ints(hi - lo)[:0]
+	sums := sc.floats(nb)
+	cnts := sc.floats(nb)
 	for i := lo; i < hi; i++ {
 		ma := (pre[i-h+nb] - pre[i-h]) / float64(nb)
 		v := x[i] - ma
@@ -260,7 +277,7 @@ func seasonalStrength(x []float64, start, width, p int64) (float64, []float64) {
 		sums[ph] += v
 		cnts[ph]++
 	}
-	prof := make([]float64, nb)
+	prof := sc.floats(nb)
 	for j := range prof {
 		if cnts[j] > 0 {
 			prof[j] = sums[j] / cnts[j]
@@ -286,7 +303,7 @@ func seasonalStrength(x []float64, start, width, p int64) (float64, []float64) {
 
 // acfPeaks returns up to k lags (>= 4, <= n/2.5) at local maxima of the
 // autocorrelation of x (linearly detrended), highest first.
-func acfPeaks(x []float64, k int) []int {
+func acfPeaks(x []float64, k int, sc *scratch) []int {
 	n := len(x)
 	// detrend by least squares
 	var sx, sy, sxx, sxy float64
@@ -308,7 +325,7 @@ func acfPeaks(x []float64, k int) []int {
 	for size < 2*n {
 		size <<= 1
 	}
-	buf := make([]complex128, size)
+	buf := sc.complexes(size)
 	for i, v := range x {
 		buf[i] = complex(v-a-b*float64(i), 0)
 	}
@@ -346,6 +363,50 @@ func acfPeaks(x []float64, k int) []int {
 	for i := 0; i < len(peaks) && i < k; i++ {
 		out = append(out, peaks[i].lag)
 	}
+	return out
+}
+
+// scratch hands out zeroed slices from arenas that are reused from one
+// period scan to the next, so scans do not churn the garbage collector.
+// Slices stay valid until reset (growing starts a new arena; the old one
+// lives on while referenced).
+type scratch struct {
+	f      []float64
+	c      []complex128
+	i      []int
+	nf, nc int
+	ni     int
+}
+
+func (s *scratch) reset() { s.nf, s.nc, s.ni = 0, 0, 0 }
+
+func (s *scratch) floats(n int) []float64 {
+	if s.nf+n > len(s.f) {
+		s.f, s.nf = make([]float64, max(2*len(s.f), n, 8192)), 0
+	}
+	out := s.f[s.nf : s.nf+n : s.nf+n]
+	s.nf += n
+	clear(out)
+	return out
+}
+
+func (s *scratch) complexes(n int) []complex128 {
+	if s.nc+n > len(s.c) {
+		s.c, s.nc = make([]complex128, max(2*len(s.c), n)), 0
+	}
+	out := s.c[s.nc : s.nc+n : s.nc+n]
+	s.nc += n
+	clear(out)
+	return out
+}
+
+func (s *scratch) ints(n int) []int {
+	if s.ni+n > len(s.i) {
+		s.i, s.ni = make([]int, max(2*len(s.i), n, 1024)), 0
+	}
+	out := s.i[s.ni : s.ni+n : s.ni+n]
+	s.ni += n
+	clear(out)
 	return out
 }
 

@@ -350,8 +350,9 @@ func seriesPeriod(s Series) int64 {
 	if h.used == 0 {
 		return 0
 	}
-	x, width := h.values()
-	p, _ := detectPeriod(x, h.start, width)
+	sc := &scratch{}
+	x, width := h.values(sc)
+	p, _ := detectPeriod(x, h.start, width, sc)
 	return p
 }
 
