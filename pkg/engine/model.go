@@ -61,7 +61,6 @@ type model struct {
 	periodMs     int64
 	bucketsPerMs float64
 	season       []float64
-	visits       []uint32
 	lastNorm     int64
 	hist         *history
 	nextScan     int
@@ -86,7 +85,6 @@ func (m *model) clone() *model {
 	c.init = slices.Clone(m.init)
 	c.initDt = slices.Clone(m.initDt)
 	c.season = slices.Clone(m.season)
-	c.visits = slices.Clone(m.visits)
 	if m.hist != nil {
 		c.hist = m.hist.clone()
 	}
@@ -174,7 +172,6 @@ func (m *model) step(t int64, v float64) (expected, scale, z float64) {
 	}
 	if b >= 0 {
 		m.season[b] += m.seasonGain * rc
-		m.visits[b]++
 		m.phase = phase
 	}
 	ar := math.Abs(r)
@@ -366,7 +363,6 @@ func (m *model) setPeriod(periodMs int64, profile []float64) {
 		m.phase += periodMs
 	}
 	m.season = make([]float64, nb)
-	m.visits = make([]uint32, nb)
 	if profile != nil {
 		copy(m.season, profile)
 	}

@@ -136,6 +136,8 @@ func (m *model) scanPeriod() {
 	}
 	if final {
 		m.hist = nil
+	} else if m.n >= 1600 {
+		h.scratch = nil // scans are rare from here on: keep long-lived streams small
 	}
 }
 
