@@ -111,7 +111,7 @@ func TestHistoryFor(t *testing.T) {
 	pq, _ := models.ParseQuery([]byte(`{"source":{"type":"prometheus","expr":"x"},"detector":{"seasonality":"weekly"}}`))
 	to := time.Now()
 	p, _ := makePlan(pq, backend.DataQuery{Interval: time.Second, MaxDataPoints: 100_000, TimeRange: backend.TimeRange{From: to.Add(-time.Hour), To: to}})
-	if !p.HistoryCapped || p.History != maxHistoryPoints*time.Second {
+	if !p.HistoryCapped || p.History != maxHistoryPoints*minPrometheusStep {
 		t.Errorf("3 weeks at 1s not capped: %+v", p)
 	}
 }
