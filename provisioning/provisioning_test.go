@@ -1128,3 +1128,94 @@ func TestNativeGrafanaScript(t *testing.T) {
 		t.Errorf("install does not print the grafana.ini settings:\n%s", out)
 	}
 }
+
+// dockerfileScript returns the heredoc script the Dockerfile installs at path.
+func dockerfileScript(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)COPY --chmod=0755 <<'SH' ` + regexp.QuoteMeta(path) + `\n(.*?)\nSH\n`).FindStringSubmatch(string(data))
+	if m == nil {
+		t.Fatalf("Dockerfile: no heredoc script for %s", path)
+	}
+	return m[1]
+}
+
+// TestDockerfileScripts runs the images' two shell scripts with /bin/sh,
+// pointed at temporary directories: the backfill init (twice: the second run
+// must skip) and Grafana's entrypoint in both modes.
+func TestDockerfileScripts(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatalf("promtool not found (Debian package prometheus): %v", err)
+	}
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", bin+"/", "./cmd/sheepdog-demo")
+	build.Dir = repoRoot(t)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	_ = os.Symlink(promtool, filepath.Join(bin, "promtool"))
+	data := t.TempDir()
+	script := strings.Replace(dockerfileScript(t, "/bin/sheepdog-backfill"), "data=/prometheus", "data="+data, 1)
+	path := filepath.Join(t.TempDir(), "backfill.sh")
+	os.WriteFile(path, []byte(script), 0o755)
+	args := append([]string{path}, service(t, loadCompose(t), "prometheus-backfill").Command...)
+	for i, a := range args {
+		if strings.HasPrefix(a, "--days=") {
+			args[i] = "--days=0.05"
+		}
+	}
+	runSh := func() string {
+		cmd := exec.Command("/bin/sh", args...)
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("backfill script: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	runSh()
+	blocks, _ := filepath.Glob(filepath.Join(data, "*", "meta.json"))
+	if len(blocks) == 0 {
+		t.Fatal("the backfill script wrote no TSDB block")
+	}
+	if out := runSh(); !strings.Contains(out, "skipping") {
+		t.Errorf("second run did not skip: %s", out)
+	}
+	if again, _ := filepath.Glob(filepath.Join(data, "*", "meta.json")); len(again) != len(blocks) {
+		t.Errorf("second run wrote blocks again: %d -> %d", len(blocks), len(again))
+	}
+
+	// Grafana's entrypoint: /run.sh replaced by a probe printing the plugin path.
+	entry := dockerfileScript(t, "/sheepdog-entrypoint.sh")
+	src := t.TempDir()
+	entry = strings.ReplaceAll(entry, "/sheepdog-src", src)
+	entry = strings.Replace(entry, `exec /run.sh "$@"`, `echo "plugins=$GF_PATHS_PLUGINS"`, 1)
+	epath := filepath.Join(t.TempDir(), "entry.sh")
+	os.WriteFile(epath, []byte(entry), 0o755)
+	for _, c := range []struct {
+		dev, want string
+		fails     bool
+	}{
+		{"false", "plugins=/opt/sheepdog/plugins", false},
+		{"true", "run 'npm run dev'", true}, // no dist/ yet
+	} {
+		cmd := exec.Command("/bin/sh", epath)
+		cmd.Env = append(os.Environ(), "DEVELOPMENT="+c.dev)
+		out, err := cmd.CombinedOutput()
+		if (err != nil) != c.fails || !strings.Contains(string(out), c.want) {
+			t.Errorf("DEVELOPMENT=%s: %v\n%s", c.dev, err, out)
+		}
+	}
+	os.MkdirAll(filepath.Join(src, "dist"), 0o755)
+	os.WriteFile(filepath.Join(src, "dist", "plugin.json"), []byte("{}"), 0o644)
+	cmd := exec.Command("/bin/sh", epath)
+	cmd.Env = append(os.Environ(), "DEVELOPMENT=true")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "plugins=/opt/sheepdog/dev-plugins") {
+		t.Errorf("DEVELOPMENT=true with a dist/: %v\n%s", err, out)
+	}
+}
