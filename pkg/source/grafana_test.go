@@ -17,9 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/config"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/testprom"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 )
 
@@ -411,5 +413,70 @@ func TestSeriesFromGoldenSDKFrame(t *testing.T) {
 	}
 	if s := find("float32_values", "Go Min"); s.Labels["nullable_string_values"] != "Grafana" || s.Labels["bool_values"] != "true" {
 		t.Errorf("labels %v", s.Labels)
+	}
+}
+
+// Frames written by the SDK's own JSON encoder, shaped like Grafana's
+// Prometheus data source answers (one frame per series, dataplane
+// timeseries-multi, __name__ among the labels), must come back as exactly the
+// generated series, NaNs included.
+func TestGrafanaQueryRoundTripsSDKEncodedFrames(t *testing.T) {
+	data0 := testprom.Generate(testprom.Options{End: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)})
+	var frames data.Frames
+	for _, s := range data0.Series {
+		times := make([]time.Time, len(s.Times))
+		values := make([]float64, len(s.Values))
+		for i := range s.Times {
+			times[i] = time.UnixMilli(s.Times[i]).UTC()
+			values[i] = s.Values[i]
+			if i%1000 == 7 {
+				values[i] = math.NaN()
+			}
+		}
+		labels := data.Labels{"__name__": s.Metric}
+		for k, v := range s.Labels {
+			labels[k] = v
+		}
+		value := data.NewField(s.Metric, labels, values).SetConfig(&data.FieldConfig{DisplayNameFromDS: FormatSelector(s.Metric, s.Labels), Unit: "percent"})
+		f := data.NewFrame("", data.NewField("Time", nil, times).SetConfig(&data.FieldConfig{Interval: 30000}), value)
+		f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesMulti, TypeVersion: data.FrameTypeVersion{0, 1}}
+		frames = append(frames, f)
+	}
+	resp := backend.NewQueryDataResponse()
+	resp.Responses["A"] = backend.DataResponse{Status: backend.StatusOK, Frames: frames}
+	body, err := json.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	defer srv.Close()
+	c, err := NewGrafanaClient(GrafanaConfig{AppURL: srv.URL, Token: grafanaToken, Allowed: []string{promRef.UID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Query(context.Background(), promRef, nil, Range{From: data0.Start, To: data0.End, Step: data0.Interval}, GrafanaQueryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(data0.Series) {
+		t.Fatalf("%d series, want %d", len(got), len(data0.Series))
+	}
+	for i, s := range got {
+		want := data0.Series[i]
+		if s.Name != want.Metric || fmt.Sprint(s.Labels) != fmt.Sprint(want.Labels) || s.Unit != "percent" || s.DisplayName != FormatSelector(want.Metric, want.Labels) {
+			t.Errorf("series %d: %q %v %q %q", i, s.Name, s.Labels, s.Unit, s.DisplayName)
+		}
+		if len(s.Times) != len(want.Times) {
+			t.Fatalf("series %d: %d points, want %d", i, len(s.Times), len(want.Times))
+		}
+		for j := range want.Times {
+			wantV := want.Values[j]
+			if j%1000 == 7 {
+				wantV = math.NaN()
+			}
+			if s.Times[j] != want.Times[j] || !(s.Values[j] == wantV || math.IsNaN(s.Values[j]) && math.IsNaN(wantV)) {
+				t.Fatalf("series %d point %d = (%d, %v), want (%d, %v)", i, j, s.Times[j], s.Values[j], want.Times[j], wantV)
+			}
+		}
 	}
 }
