@@ -359,7 +359,7 @@ func (v Variable) CustomOptions() []string {
 // ---- PromQL helpers ----
 
 var (
-	reVarRef     = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|\$([A-Za-z0-9_]+)|\[\[([A-Za-z0-9_]+)\]\]`)
+	reVarRef     = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)(:[a-z]+)?\}|\$([A-Za-z0-9_]+)|\[\[([A-Za-z0-9_]+)\]\]`)
 	reQuoted     = regexp.MustCompile(`"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'`)
 	reGrouping   = regexp.MustCompile(`\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)`)
 	reBraces     = regexp.MustCompile(`\{[^}]*\}`)
@@ -368,12 +368,16 @@ var (
 )
 
 // Substitute replaces dashboard variable references ($name, ${name},
-// ${name:fmt}, [[name]]) with values[name]; it reports unknown names.
+// ${name:fmt}, [[name]]) with values[name] (values["name:fmt"] first for a
+// formatted reference); it reports unknown names.
 func Substitute(s string, values map[string]string) (string, []string) {
 	var unknown []string
 	out := reVarRef.ReplaceAllStringFunc(s, func(m string) string {
 		sub := reVarRef.FindStringSubmatch(m)
-		name := sub[1] + sub[2] + sub[3]
+		name := sub[1] + sub[3] + sub[4]
+		if v, ok := values[name+sub[2]]; ok && sub[2] != "" {
+			return v
+		}
 		v, ok := values[name]
 		if !ok {
 			unknown = append(unknown, name)
