@@ -291,6 +291,7 @@ func TestCheckAllowed(t *testing.T) {
 		want    string
 	}{
 		{"a", []string{"a", "b"}, ""},
+		{"anything", []string{"a", AllowAll}, ""},
 		{"c", []string{"a", "b"}, "not in the allow-list"},
 		{"a", nil, "no source data sources are allowed"},
 		{" ", []string{"a"}, "no source data source is selected"},
