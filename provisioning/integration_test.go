@@ -358,4 +358,3 @@ func incidentsOn(g *demogen.Generator, host, metric string, from, to time.Time) 
 	}
 	return out
 }
-
