@@ -66,7 +66,7 @@ type Stream struct {
 	inRun    bool
 	tail     tailCalibrator
 	useTail  bool
-	// auto runs a second model and uses whichever forecasts better
+	// auto also runs an agile model next to the robust one (see next)
 	alt     *model
 	altTail tailCalibrator
 	usedAlt int
