@@ -46,21 +46,6 @@ type PromConfig struct {
 	MaxPointsPerSeries int64         // across chunks; 0 = DefaultPromMaxPointsPerSeries
 }
 
-// PromConfigFromSettings builds a PromConfig from the data source's settings
-// and decrypted secure settings.
-func PromConfigFromSettings(s models.Settings, secure map[string]string) PromConfig {
-	return PromConfig{
-		URL: s.PrometheusURL,
-		Auth: PromAuth{
-			Mode:     s.PrometheusAuth,
-			User:     s.PrometheusUser,
-			Password: secure[models.SecurePrometheusPassword],
-			Token:    secure[models.SecurePrometheusToken],
-		},
-		TLS: TLSOptions{SkipVerify: s.PrometheusTLSSkipVerify},
-	}
-}
-
 // PromClient queries a Prometheus-compatible HTTP API (Prometheus, Mimir,
 // VictoriaMetrics, Thanos). It is safe for concurrent use.
 type PromClient struct {
