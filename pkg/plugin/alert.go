@@ -76,7 +76,7 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			res, stream, err := engine.DetectStream(ctx, engine.Series{Times: s.Times, Values: s.Values}, q.opt)
+			res, stream, err := safeDetectStream(ctx, s, q.opt)
 			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", displayOf(s), err)
 				return

@@ -190,7 +190,7 @@ func (d *Datasource) detectEmbedded(ctx context.Context, series []source.Series,
 			defer wg.Done()
 			for i := range next {
 				s := series[i]
-				r, err := engine.Detect(ctx, engine.Series{Times: s.Times, Values: s.Values}, opt)
+				r, err := safeDetect(ctx, s, opt)
 				out[i] = analysed{src: s, result: r, engine: models.EngineEmbedded}
 				if err != nil {
 					errs[i] = fmt.Errorf("%s: %w", displayOf(s), err)
@@ -218,4 +218,25 @@ func warmUpNotices(series []analysed, notes *noticeSet) {
 		notes.add(data.NoticeSeverityInfo, "warm-up not met for %d series: the detector needs %d points before it flags anything; widen the time range or the history: %s",
 			len(short), warm, nameList(short))
 	}
+}
+
+// safeDetect runs the engine on one series; a panic in the engine becomes that
+// series' error instead of taking the plugin process down.
+func safeDetect(ctx context.Context, s source.Series, opt engine.Options) (r *engine.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = nil, fmt.Errorf("detector crashed: %v", p)
+		}
+	}()
+	return engine.Detect(ctx, engine.Series{Times: s.Times, Values: s.Values}, opt)
+}
+
+// safeDetectStream is safeDetect for the causal stream used by alerts.
+func safeDetectStream(ctx context.Context, s source.Series, opt engine.Options) (r *engine.Result, st *engine.Stream, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, st, err = nil, nil, fmt.Errorf("detector crashed: %v", p)
+		}
+	}()
+	return engine.DetectStream(ctx, engine.Series{Times: s.Times, Values: s.Values}, opt)
 }
