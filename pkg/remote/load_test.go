@@ -3,8 +3,11 @@ package remote
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"slices"
 	"strconv"
@@ -13,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sheepdog-anomaly/sheepdog/pkg/apicontract"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 )
 
@@ -145,4 +149,48 @@ func scrapeServer(b *testing.B, url string) serverDurations {
 		}
 	}
 	return d
+}
+
+// BenchmarkClientRoundTrip isolates the client's own cost per detection
+// (encode, HTTP over a kept-alive loopback connection, validate, decode,
+// windows) against an in-process server answering a canned response.
+func BenchmarkClientRoundTrip(b *testing.B) {
+	for _, n := range []int{60, 1440} {
+		b.Run(fmt.Sprintf("points-%d", n), func(b *testing.B) {
+			s := wave(n, n/2)
+			req, _ := buildRequest(s, engine.Options{})
+			canned := cannedResponse(len(req.Series))
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(canned)
+			}))
+			defer ts.Close()
+			c, err := New(Config{URL: ts.URL, APIKey: testKey, Fallback: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			series := []engine.Series{s}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				outs, _ := c.Detect(context.Background(), series, engine.Options{})
+				if outs[0].Err != nil || outs[0].FellBack {
+					b.Fatal(outs[0].Err)
+				}
+			}
+		})
+	}
+}
+
+func cannedResponse(n int) []byte {
+	resp := apicontract.EntireResponse{ExpectedValues: make([]float64, n), UpperMargins: make([]float64, n), LowerMargins: make([]float64, n),
+		IsAnomaly: make([]bool, n), IsPositiveAnomaly: make([]bool, n), IsNegativeAnomaly: make([]bool, n), Severity: make([]float64, n), Scores: make([]float64, n)}
+	for i := range n {
+		resp.ExpectedValues[i], resp.UpperMargins[i], resp.LowerMargins[i], resp.Scores[i] = 100+float64(i%7), 12.5, 12.5, 0.1
+	}
+	resp.IsAnomaly[n/2], resp.IsPositiveAnomaly[n/2], resp.Severity[n/2], resp.Scores[n/2] = true, true, 0.93, 0.93
+	out, _ := json.Marshal(resp)
+	return out
 }
