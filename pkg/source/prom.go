@@ -44,6 +44,9 @@ type PromConfig struct {
 	Timeout            time.Duration // per HTTP request; 0 = DefaultTimeout
 	MaxResponseBytes   int64         // per HTTP response; 0 = DefaultMaxResponseBytes
 	MaxPointsPerSeries int64         // across chunks; 0 = DefaultPromMaxPointsPerSeries
+	// Headers are sent with every request, e.g. X-Scope-OrgID for a Mimir or
+	// Cortex tenant. Authorization cannot be set here: use Auth.
+	Headers map[string]string
 }
 
 // PromClient queries a Prometheus-compatible HTTP API (Prometheus, Mimir,
@@ -52,6 +55,7 @@ type PromClient struct {
 	base      *url.URL
 	http      *http.Client
 	auth      PromAuth
+	headers   http.Header
 	maxBody   int64
 	maxPoints int64
 }
@@ -88,7 +92,14 @@ func NewPromClient(cfg PromConfig) (*PromClient, error) {
 	if maxPoints <= 0 {
 		maxPoints = DefaultPromMaxPointsPerSeries
 	}
-	return &PromClient{base: base, http: hc, auth: auth, maxBody: cfg.MaxResponseBytes, maxPoints: maxPoints}, nil
+	headers := http.Header{}
+	for k, v := range cfg.Headers {
+		if strings.EqualFold(k, "Authorization") {
+			return nil, errors.New("set Prometheus credentials with the authentication settings, not as a header")
+		}
+		headers.Set(k, v)
+	}
+	return &PromClient{base: base, http: hc, auth: auth, headers: headers, maxBody: cfg.MaxResponseBytes, maxPoints: maxPoints}, nil
 }
 
 // Close releases idle connections.
@@ -408,6 +419,9 @@ func (c *PromClient) endpoint(path string) *url.URL {
 }
 
 func (c *PromClient) authorize(req *http.Request) {
+	for k, v := range c.headers {
+		req.Header[k] = v
+	}
 	req.Header.Set("User-Agent", userAgent)
 	req.Header.Set("Accept", "application/json")
 	switch c.auth.Mode {

@@ -119,16 +119,18 @@ func TestRoundInterval(t *testing.T) {
 
 // fakeProm answers like Prometheus and records what it was sent.
 type fakeProm struct {
-	t        *testing.T
-	handler  func(w http.ResponseWriter, r *http.Request)
-	lastAuth string
-	lastForm map[string]string
+	t          *testing.T
+	handler    func(w http.ResponseWriter, r *http.Request)
+	lastAuth   string
+	lastTenant string
+	lastForm   map[string]string
 }
 
 func newFakeProm(t *testing.T, handler func(w http.ResponseWriter, r *http.Request)) (*fakeProm, *httptest.Server) {
 	f := &fakeProm{t: t, handler: handler}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.lastAuth = r.Header.Get("Authorization")
+		f.lastTenant = r.Header.Get("X-Scope-OrgID")
 		if err := r.ParseForm(); err != nil {
 			t.Errorf("parse form: %v", err)
 		}
@@ -156,7 +158,8 @@ func TestPromClientParsesMatrixAndNamesSeries(t *testing.T) {
 		}
 		io.WriteString(w, matrixAnswer)
 	})
-	c, err := NewPromClient(PromConfig{URL: srv.URL + "/prom/", Auth: PromAuth{Mode: models.PromAuthBearer, Token: testToken}})
+	c, err := NewPromClient(PromConfig{URL: srv.URL + "/prom/", Auth: PromAuth{Mode: models.PromAuthBearer, Token: testToken},
+		Headers: map[string]string{"X-Scope-OrgID": "tenant-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +168,9 @@ func TestPromClientParsesMatrixAndNamesSeries(t *testing.T) {
 	got, err := c.QueryRange(context.Background(), "up", r, "{{ job }}/{{instance}} {{missing}}")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fake.lastTenant != "tenant-1" {
+		t.Errorf("X-Scope-OrgID = %q", fake.lastTenant)
 	}
 	if fake.lastAuth != "Bearer "+testToken {
 		t.Errorf("Authorization = %q", fake.lastAuth)
@@ -380,6 +386,7 @@ func TestNewPromClientValidatesConfig(t *testing.T) {
 		{PromConfig{URL: "http://prom:9090", Auth: PromAuth{Mode: models.PromAuthBasic, User: "u"}}, "no password"},
 		{PromConfig{URL: "http://prom:9090", Auth: PromAuth{Mode: models.PromAuthBearer}}, "no token"},
 		{PromConfig{URL: "http://prom:9090", Auth: PromAuth{Mode: "digest"}}, "unknown Prometheus auth mode"},
+		{PromConfig{URL: "http://prom:9090", Headers: map[string]string{"authorization": "Bearer " + testToken}}, "not as a header"},
 		{PromConfig{URL: "https://prom:9090", TLS: TLSOptions{CACertPEM: "not a cert"}}, "not valid PEM"},
 	} {
 		_, err := NewPromClient(tc.cfg)
