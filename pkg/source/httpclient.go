@@ -123,6 +123,10 @@ func transportError(ctx context.Context, method string, u *url.URL, err error) e
 	if errors.As(err, &uerr) {
 		err = uerr.Err
 	}
+	var certErr *tls.CertificateVerificationError
+	if errors.As(err, &certErr) {
+		return fmt.Errorf("%s %s: %w: trust the server's CA certificate, fix the host name, or (for test set-ups only) skip TLS verification", method, safeURL(u), err)
+	}
 	var nerr net.Error
 	if errors.As(err, &nerr) && nerr.Timeout() {
 		return fmt.Errorf("%s %s: timed out: %w", method, safeURL(u), err)
