@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -357,4 +358,107 @@ func incidentsOn(g *demogen.Generator, host, metric string, from, to time.Time) 
 		}
 	}
 	return out
+}
+
+// TestOverviewAnnotationsFindIncidents runs the overview's annotation query
+// (every host, default sensitivity, embedded engine) over twelve hours per
+// metric and compares its windows with the generator's schedule: recall over
+// the incidents (drifts excluded), and precision over the windows.
+func TestOverviewAnnotationsFindIncidents(t *testing.T) {
+	end := replayEnd
+	s := startStack(t, end, 62)
+	from := end.Add(-12 * time.Hour)
+	byUID := dsByUID(t)
+	found, total, windows, onIncident := 0, 0, 0, 0
+	for _, d := range dashboards(t) {
+		for _, c := range expandTargets(t, d, byUID) {
+			if !strings.HasPrefix(c.where, d.Title+" annotation") || c.dsUID != "sheepdog" || !strings.Contains(c.where, "sensitivity:50") {
+				continue
+			}
+			frames, err := s.query(t, c.dsUID, false, c.model, from, end)
+			if err != nil {
+				t.Fatalf("%s: %v", c.where, err)
+			}
+			metric := ""
+			for _, m := range demogen.Metrics {
+				if strings.Contains(c.model["source"].(map[string]any)["expr"].(string), m) {
+					metric = m
+				}
+			}
+			type win struct {
+				host       string
+				start, end time.Time
+			}
+			var ws []win
+			for _, f := range frames {
+				if f.Meta == nil || f.Meta.DataTopic != data.DataTopicAnnotations {
+					continue
+				}
+				times, ends, tags := f.Fields[0], f.Fields[1], f.Fields[4]
+				for i := 0; i < f.Rows(); i++ {
+					w := win{start: asTime(times.At(i)), end: asTime(ends.At(i))}
+					for _, tag := range strings.Split(fmt.Sprint(derefString(tags.At(i))), ",") {
+						if h, ok := strings.CutPrefix(tag, "host:"); ok {
+							w.host = h
+						}
+					}
+					ws = append(ws, w)
+				}
+			}
+			incs := s.prom.Gen.Incidents(from, end)
+			for _, in := range incs {
+				if in.Metric != metric || in.Kind == demogen.KindDrift {
+					continue
+				}
+				total++
+				for _, w := range ws {
+					if w.host == in.Host && w.start.Before(in.End.Add(2*time.Minute)) && w.end.After(in.Start.Add(-2*time.Minute)) {
+						found++
+						break
+					}
+				}
+			}
+			for _, w := range ws {
+				windows++
+				for _, in := range incs {
+					if in.Metric == metric && w.host == in.Host && w.start.Before(in.End.Add(10*time.Minute)) && w.end.After(in.Start.Add(-2*time.Minute)) {
+						onIncident++
+						break
+					}
+				}
+			}
+			t.Logf("%-13s: %d windows", metric, len(ws))
+		}
+	}
+	t.Logf("overview annotations: %d of %d incidents marked (drifts excluded); %d of %d windows on an incident", found, total, onIncident, windows)
+	if total < 8 || 10*found < 6*total {
+		t.Errorf("annotations marked %d of %d incidents, want at least 60 %%", found, total)
+	}
+	if windows == 0 || 4*onIncident < 3*windows {
+		t.Errorf("%d of %d windows lie on an incident, want at least 75 %%", onIncident, windows)
+	}
+}
+
+func asTime(v any) time.Time {
+	switch x := v.(type) {
+	case time.Time:
+		return x
+	case *time.Time:
+		if x != nil {
+			return *x
+		}
+	}
+	return time.Time{}
+}
+
+func derefString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case *string:
+		if x != nil {
+			return *x
+		}
+	}
+	return ""
 }
