@@ -410,7 +410,7 @@ func TestPromClientTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Check(ctx); err == nil || !strings.Contains(err.Error(), "certificate") {
+	if _, err := c.Check(ctx); err == nil || !strings.Contains(err.Error(), "certificate") || !strings.Contains(err.Error(), "skip TLS verification") {
 		t.Errorf("self-signed certificate accepted without settings: %v", err)
 	}
 
