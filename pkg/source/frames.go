@@ -26,7 +26,7 @@ func SeriesFromFrames(frames data.Frames) ([]Series, error) {
 		skipped []string
 	)
 	for fi, f := range frames {
-		if f == nil || len(f.Fields) == 0 {
+		if f == nil || len(f.Fields) == 0 || isAuxiliary(f) {
 			continue
 		}
 		rows, err := f.RowLen()
@@ -72,6 +72,25 @@ func SeriesFromFrames(frames data.Frames) ([]Series, error) {
 		}
 	}
 	return out, nil
+}
+
+// isAuxiliary spots frames that travel beside the series but are not series:
+// Prometheus exemplars (a long frame of trace samples) and frames for another
+// data topic such as annotations.
+func isAuxiliary(f *data.Frame) bool {
+	if f.Name == "exemplar" {
+		return true
+	}
+	if f.Meta == nil {
+		return false
+	}
+	if f.Meta.DataTopic != "" {
+		return true
+	}
+	if custom, ok := f.Meta.Custom.(map[string]any); ok && custom["resultType"] == "exemplar" {
+		return true
+	}
+	return false
 }
 
 // restoreFieldMeta gives the wide fields what LongToWide leaves out: the

@@ -170,6 +170,14 @@ func TestGrafanaQueryDecodesRealResponseShapes(t *testing.T) {
 			},
 		},
 		{
+			// Exemplars ride along in a long frame of their own: not a series.
+			fixture: "prometheus_with_exemplars.json",
+			ref:     promRef,
+			want: []want{
+				{"Value", "0.5", "", map[string]string{"le": "0.5"}, []int64{1767225600000, 1767225660000}, []float64{3, 4}},
+			},
+		},
+		{
 			// A long SQL table: unsorted rows, a null time, hosts as a string column.
 			fixture: "sql_long.json",
 			ref:     sqlRef,
