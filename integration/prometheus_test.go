@@ -318,3 +318,42 @@ func TestPrometheusAlertFrames(t *testing.T) {
 		t.Errorf("host b latest score = %.3f, want < 0.5", got)
 	}
 }
+
+// TestPrometheusRateAndControl: a rate() expression (no __name__ in the
+// result) finds the injected burst; the control series with no anomalies gets
+// (almost) no windows.
+func TestPrometheusRateAndControl(t *testing.T) {
+	srv := testprom.Start(t, testprom.Options{})
+	ds := srv.Data
+	in := promInstance(srv.URL)
+	in.UID = "sheepdog-rate"
+	from, to := ds.End.Add(-36*time.Hour), ds.End
+	rate := promQuery("R", "rate(requests_total[2m])", from, to, nil)
+	rate.JSON.(map[string]any)["source"].(map[string]any)["legendFormat"] = "{{service}}"
+	control := promQuery("C", "temperature_celsius", from, to, nil)
+	resp, err := plugin.QueryData(ctxT(t), in.QueryRequest(false, rate, control))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := mustOK(t, resp, "R")
+	series := seriesFrames(fs)
+	if len(series) != 1 || series[0].Fields[1].Config.DisplayNameFromDS != "api" || series[0].Fields[1].Labels["service"] != "api" {
+		t.Fatalf("rate series: %d frames", len(series))
+	}
+	ws := windows(t, annotationFrame(t, fs))
+	for _, a := range ds.AnomaliesOf("requests_total", map[string]string{"service": "api"}) {
+		if got := overlapping(ws, a.Start, a.End, 2*time.Minute, "service:api"); len(got) == 0 {
+			t.Errorf("burst at %v..%v not found among %d windows", a.Start, a.End, len(ws))
+		} else {
+			t.Logf("burst found: %s", got[0].text)
+		}
+	}
+	cw := windows(t, annotationFrame(t, mustOK(t, resp, "C")))
+	t.Logf("control series: %d windows over 36h", len(cw))
+	if len(cw) > 2 {
+		for _, w := range cw {
+			t.Logf("  %s", w.text)
+		}
+		t.Errorf("control series without anomalies got %d windows, want <= 2", len(cw))
+	}
+}
