@@ -71,19 +71,25 @@ func medianStep(times []int64) time.Duration {
 	return time.Duration(d[len(d)/2]) * time.Millisecond
 }
 
-// wireEntire mirrors apicontract.EntireResponse with pointers, so a missing
-// field or a null inside an array is told apart from a zero.
+// wireEntire holds the arrays raw, so each is decoded on its own: errors
+// name the field, and a null inside an array is told apart from a zero
+// without decoding every element to a pointer.
 type wireEntire struct {
-	Period            *float64   `json:"period"`
-	ExpectedValues    []*float64 `json:"expectedValues"`
-	UpperMargins      []*float64 `json:"upperMargins"`
-	LowerMargins      []*float64 `json:"lowerMargins"`
-	IsAnomaly         []*bool    `json:"isAnomaly"`
-	IsNegativeAnomaly []*bool    `json:"isNegativeAnomaly"`
-	IsPositiveAnomaly []*bool    `json:"isPositiveAnomaly"`
-	Severity          []*float64 `json:"severity"`
-	Scores            []*float64 `json:"scores"`
-	Method            string     `json:"method"`
+	Period            *float64        `json:"period"`
+	ExpectedValues    json.RawMessage `json:"expectedValues"`
+	UpperMargins      json.RawMessage `json:"upperMargins"`
+	LowerMargins      json.RawMessage `json:"lowerMargins"`
+	IsAnomaly         json.RawMessage `json:"isAnomaly"`
+	IsNegativeAnomaly json.RawMessage `json:"isNegativeAnomaly"`
+	IsPositiveAnomaly json.RawMessage `json:"isPositiveAnomaly"`
+	Severity          json.RawMessage `json:"severity"`
+	Scores            json.RawMessage `json:"scores"`
+	Method            string          `json:"method"`
+}
+
+type entireArrays struct {
+	expected, upper, lower, severity, scores []float64
+	anomaly, positive, negative              []bool
 }
 
 // decodeEntire validates an entire/detect response against the series it
@@ -105,53 +111,59 @@ func decodeEntire(body []byte, s engine.Series, opt engine.Options, step time.Du
 		return nil, invalidf("malformed JSON: %v", err)
 	}
 	n := len(s.Times)
-	if err := needFloats("expectedValues", w.ExpectedValues, n, true); err != nil {
-		return nil, err
-	}
-	if err := needFloats("upperMargins", w.UpperMargins, n, true); err != nil {
-		return nil, err
-	}
-	if err := needFloats("lowerMargins", w.LowerMargins, n, true); err != nil {
-		return nil, err
-	}
-	if err := needBools("isAnomaly", w.IsAnomaly, n, true); err != nil {
-		return nil, err
-	}
+	var a entireArrays
+	var err error
 	for _, f := range []struct {
-		name string
-		v    []*bool
-	}{{"isPositiveAnomaly", w.IsPositiveAnomaly}, {"isNegativeAnomaly", w.IsNegativeAnomaly}} {
-		if err := needBools(f.name, f.v, n, false); err != nil {
+		name     string
+		raw      json.RawMessage
+		dst      *[]float64
+		required bool
+	}{
+		{"expectedValues", w.ExpectedValues, &a.expected, true},
+		{"upperMargins", w.UpperMargins, &a.upper, true},
+		{"lowerMargins", w.LowerMargins, &a.lower, true},
+		{"severity", w.Severity, &a.severity, false},
+		{"scores", w.Scores, &a.scores, false},
+	} {
+		if *f.dst, err = floatArray(f.name, f.raw, n, f.required); err != nil {
 			return nil, err
 		}
 	}
-	if err := needFloats("severity", w.Severity, n, false); err != nil {
-		return nil, err
-	}
-	if err := needFloats("scores", w.Scores, n, false); err != nil {
-		return nil, err
+	for _, f := range []struct {
+		name     string
+		raw      json.RawMessage
+		dst      *[]bool
+		required bool
+	}{
+		{"isAnomaly", w.IsAnomaly, &a.anomaly, true},
+		{"isPositiveAnomaly", w.IsPositiveAnomaly, &a.positive, false},
+		{"isNegativeAnomaly", w.IsNegativeAnomaly, &a.negative, false},
+	} {
+		if *f.dst, err = boolArray(f.name, f.raw, n, f.required); err != nil {
+			return nil, err
+		}
 	}
 	for i := 0; i < n; i++ {
-		if *w.UpperMargins[i] < 0 || *w.LowerMargins[i] < 0 {
+		if a.upper[i] < 0 || a.lower[i] < 0 {
 			return nil, invalidf("margins at point %d are negative", i)
 		}
-		if w.Severity != nil && (*w.Severity[i] < 0 || *w.Severity[i] > 1) {
-			return nil, invalidf("severity at point %d is %v, outside 0..1", i, *w.Severity[i])
+		if a.severity != nil && (a.severity[i] < 0 || a.severity[i] > 1) {
+			return nil, invalidf("severity at point %d is %v, outside 0..1", i, a.severity[i])
 		}
-		if w.Scores != nil && (*w.Scores[i] < 0 || *w.Scores[i] > 1) {
-			return nil, invalidf("score at point %d is %v, outside 0..1", i, *w.Scores[i])
+		if a.scores != nil && (a.scores[i] < 0 || a.scores[i] > 1) {
+			return nil, invalidf("score at point %d is %v, outside 0..1", i, a.scores[i])
 		}
 	}
 
 	r := newResult(n)
 	for i := 0; i < n; i++ {
-		ev := *w.ExpectedValues[i]
-		r.Expected[i], r.Upper[i], r.Lower[i] = ev, ev+*w.UpperMargins[i], ev-*w.LowerMargins[i]
+		ev := a.expected[i]
+		r.Expected[i], r.Upper[i], r.Lower[i] = ev, ev+a.upper[i], ev-a.lower[i]
 		switch {
-		case w.Scores != nil:
-			r.Score[i] = *w.Scores[i]
-		case w.Severity != nil:
-			r.Score[i] = *w.Severity[i]
+		case a.scores != nil:
+			r.Score[i] = a.scores[i]
+		case a.severity != nil:
+			r.Score[i] = a.severity[i]
 		}
 		v := s.Values[i]
 		if math.IsNaN(v) {
@@ -164,13 +176,13 @@ func decodeEntire(body []byte, s engine.Series, opt engine.Options, step time.Du
 		case v < r.Lower[i]:
 			r.Direction[i] = -1
 		}
-		if !*w.IsAnomaly[i] {
+		if !a.anomaly[i] {
 			continue
 		}
 		dir := r.Direction[i]
-		if w.IsPositiveAnomaly != nil && *w.IsPositiveAnomaly[i] {
+		if a.positive != nil && a.positive[i] {
 			dir = 1
-		} else if w.IsNegativeAnomaly != nil && *w.IsNegativeAnomaly[i] {
+		} else if a.negative != nil && a.negative[i] {
 			dir = -1
 		} else if dir == 0 {
 			dir = 1
@@ -211,41 +223,71 @@ func decodeEntire(body []byte, s engine.Series, opt engine.Options, step time.Du
 	return r, nil
 }
 
-func needFloats(name string, v []*float64, n int, required bool) error {
-	if v == nil {
-		if required {
-			return invalidf("field %s is missing", name)
-		}
-		return nil
-	}
-	if len(v) != n {
-		return invalidf("field %s has %d entries for %d points", name, len(v), n)
-	}
-	for i, x := range v {
-		if x == nil {
-			return invalidf("field %s[%d] is null", name, i)
-		}
-		if math.IsNaN(*x) || math.IsInf(*x, 0) {
-			return invalidf("field %s[%d] is not finite", name, i)
-		}
-	}
-	return nil
+func isNull(raw json.RawMessage) bool {
+	return raw == nil || string(bytes.TrimSpace(raw)) == "null"
 }
 
-func needBools(name string, v []*bool, n int, required bool) error {
-	if v == nil {
+func floatArray(name string, raw json.RawMessage, n int, required bool) ([]float64, error) {
+	if isNull(raw) {
 		if required {
-			return invalidf("field %s is missing", name)
+			return nil, invalidf("field %s is missing", name)
 		}
-		return nil
+		return nil, nil
+	}
+	var v []float64
+	if err := json.Unmarshal(raw, &v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return nil, invalidf("field %s: expected an array of numbers, got JSON %s", name, typeErr.Value)
+		}
+		return nil, invalidf("field %s: %v", name, err)
 	}
 	if len(v) != n {
-		return invalidf("field %s has %d entries for %d points", name, len(v), n)
+		return nil, invalidf("field %s has %d entries for %d points", name, len(v), n)
 	}
-	for i, x := range v {
-		if x == nil {
-			return invalidf("field %s[%d] is null", name, i)
+	if bytes.Contains(raw, []byte("null")) { // json leaves a null element as 0: find it to say so
+		var p []*float64
+		_ = json.Unmarshal(raw, &p)
+		for i, x := range p {
+			if x == nil {
+				return nil, invalidf("field %s[%d] is null", name, i)
+			}
 		}
 	}
-	return nil
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, invalidf("field %s[%d] is not finite", name, i)
+		}
+	}
+	return v, nil
+}
+
+func boolArray(name string, raw json.RawMessage, n int, required bool) ([]bool, error) {
+	if isNull(raw) {
+		if required {
+			return nil, invalidf("field %s is missing", name)
+		}
+		return nil, nil
+	}
+	var v []bool
+	if err := json.Unmarshal(raw, &v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return nil, invalidf("field %s: expected an array of booleans, got JSON %s", name, typeErr.Value)
+		}
+		return nil, invalidf("field %s: %v", name, err)
+	}
+	if len(v) != n {
+		return nil, invalidf("field %s has %d entries for %d points", name, len(v), n)
+	}
+	if bytes.Contains(raw, []byte("null")) {
+		var p []*bool
+		_ = json.Unmarshal(raw, &p)
+		for i, x := range p {
+			if x == nil {
+				return nil, invalidf("field %s[%d] is null", name, i)
+			}
+		}
+	}
+	return v, nil
 }
