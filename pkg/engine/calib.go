@@ -5,27 +5,29 @@ import "math"
 // tailCalibrator widens the band to each series' own tail. It keeps a
 // decaying histogram of past |z| *spikes* (a run of at most maxSpikeLen
 // large deviations counts once, at its peak; longer runs such as outages do
-// not count at all) and finds the
-// smallest z whose rarity — the share of past events at least that large,
-// shrunk towards the Gaussian tail and ignoring the last few events — is
-// below the Gaussian rarity of the band k. On Gaussian noise that is k
-// itself; on a series where 10-sigma spikes happen every hour it is more
-// than 10, so routine spikes stop paging while a never-seen deviation
-// still does. Because the first eventsFree events never count, one or two
-// past outages cannot hide the next one.
+// not count at all) and finds the smallest z whose rarity — the share of
+// past spikes at least that large, shrunk towards the Gaussian tail and
+// ignoring the last few spikes — is below the Gaussian rarity of the band k.
+// On Gaussian noise that is k itself; on a series where 10-sigma spikes
+// happen every hour it is more than 10, so routine spikes stop paging while
+// a never-seen deviation still does. Because the first eventsFree spikes
+// never count, one or two past incidents cannot hide the next one.
+//
+// The per-point cost is a counter and two comparisons: spikes are weighted
+// by exp(decay·(n−epoch)) when they end, and the decayed point count is
+// computed in closed form when the threshold is refitted.
 type tailCalibrator struct {
-	bins     [tailBins]float64
-	total    float64 // decayed weight of all points
-	w        float64 // weight of the newest point (grows instead of decaying the rest)
+	bins     [tailBins]float64 // spike weights relative to epoch
+	n, epoch int
 	runLen   int
 	runMax   float64
-	sinceFit int
+	lastFit  int
+	nextFit  int
 	zThr     float64 // band half-width in robust SDs (>= k) from the last fit
 	usedThr  float64 // the half-width that applied to the latest point
 	usedGain float64 // k/usedThr
 	k, pK    float64
 	maxBin   int // highest bin ever used
-	dirty    bool
 }
 
 // tailEdges and tailGauss are read-only tables: the lower |z| edge of each
@@ -45,15 +47,16 @@ const (
 	tailBins    = tailSub * tailOctaves
 	tailDecay   = 1.0 / 20000 // per point: memory of ~20k points
 	tailPrior   = 1000.0      // Gaussian pseudo-points
-	eventsFree  = 3.0         // past events that never make a deviation "normal"
-	eventZ      = 3.0         // |z| that starts an event
-	maxSpikeLen = 10          // longest event (points) that counts as a routine spike
-	refitEvery  = 32
-	refitIdle   = 1024
+	eventsFree  = 3.0         // past spikes that never make a deviation "normal"
+	eventZ      = 3.0         // |z| that starts a spike
+	maxSpikeLen = 10          // longest run (points) that counts as a routine spike
+	refitEvery  = 32          // refit this soon after a new spike
+	refitIdle   = 1024        // and at least this often (past spikes grow rarer)
+	maxExponent = 300.0       // rescale the weights before exp(decay·(n−epoch)) gets near overflow
 )
 
 func newTailCalibrator(k float64) tailCalibrator {
-	return tailCalibrator{w: 1, zThr: k, usedThr: k, usedGain: 1, k: k, pK: math.Erfc(k / math.Sqrt2)}
+	return tailCalibrator{zThr: k, usedThr: k, usedGain: 1, k: k, pK: math.Erfc(k / math.Sqrt2), nextFit: refitIdle}
 }
 
 func tailBin(z float64) int {
@@ -68,55 +71,62 @@ func (c *tailCalibrator) observe(az float64) {
 	if c.usedThr != c.zThr {
 		c.usedThr, c.usedGain = c.zThr, c.k/c.zThr
 	}
-	c.total += c.w
+	c.n++
 	if az >= eventZ {
 		c.runLen++
 		c.runMax = max(c.runMax, az)
 	} else if c.runLen > 0 {
-		// Only short events (spikes) teach the series' tail: a sustained
-		// deviation such as an outage never makes the next one look normal.
-		if c.runLen <= maxSpikeLen {
-			b := tailBin(c.runMax)
-			c.bins[b] += c.w
-			c.maxBin = max(c.maxBin, b)
-			c.dirty = true
-		}
-		c.runLen, c.runMax = 0, 0
+		c.endRun()
 	}
-	c.w *= 1 + tailDecay
-	if c.w > 1e100 {
-		for i := range c.bins {
-			c.bins[i] /= c.w
-		}
-		c.total /= c.w
-		c.w = 1
-	}
-	// Refit soon after a new event, and now and then as the point count
-	// grows (which makes past events rarer).
-	c.sinceFit++
-	if (c.dirty && c.sinceFit >= refitEvery) || c.sinceFit >= refitIdle {
-		c.sinceFit, c.dirty = 0, false
+	if c.n >= c.nextFit {
 		c.fit()
 	}
 }
 
+// endRun records a finished run of large deviations if it was a spike.
+func (c *tailCalibrator) endRun() {
+	if c.runLen <= maxSpikeLen {
+		c.rescale()
+		b := tailBin(c.runMax)
+		c.bins[b] += math.Exp(tailDecay * float64(c.n-c.epoch))
+		c.maxBin = max(c.maxBin, b)
+		c.nextFit = min(c.nextFit, c.lastFit+refitEvery)
+	}
+	c.runLen, c.runMax = 0, 0
+}
+
+// rescale moves the epoch to now before the weights could overflow.
+func (c *tailCalibrator) rescale() {
+	if tailDecay*float64(c.n-c.epoch) < maxExponent {
+		return
+	}
+	f := math.Exp(-tailDecay * float64(c.n-c.epoch))
+	for i := range c.bins[:c.maxBin+1] {
+		c.bins[i] *= f
+	}
+	c.epoch = c.n
+}
+
 // fit finds the smallest bin edge z >= k whose calibrated rarity is below pK.
 func (c *tailCalibrator) fit() {
-	n := c.total/c.w + tailPrior
-	free := eventsFree
+	c.lastFit, c.nextFit = c.n, c.n+refitIdle
+	c.rescale()
+	// decayed number of points seen: sum of exp(-decay·i) for i < n
+	points := -math.Expm1(-tailDecay*float64(c.n)) / -math.Expm1(-tailDecay)
+	n := points + tailPrior
+	toNow := math.Exp(-tailDecay * float64(c.n-c.epoch))
 	// suffix sums from the top; the rarity falls as z grows, so the
 	// threshold is just above the highest bin that is still too common.
 	suffix := 0.0
 	thr := c.k
-	inv := 1 / c.w
 	limit := c.pK * n
 	for b := c.maxBin; b >= 0; b-- {
-		suffix += c.bins[b] * inv
+		suffix += c.bins[b] * toNow
 		if tailEdges[b+1] <= c.k {
 			break // any threshold found below here would be under k anyway
 		}
-		if math.Max(0, suffix-free)+tailPrior*tailGauss[b] > limit {
-			thr = math.Max(c.k, tailEdges[b+1])
+		if max(0, suffix-eventsFree)+tailPrior*tailGauss[b] > limit {
+			thr = max(c.k, tailEdges[b+1])
 			break
 		}
 	}

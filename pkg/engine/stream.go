@@ -100,7 +100,7 @@ func NewStream(opt Options) (*Stream, error) {
 func newStream(opt Options, cfg modelConfig) *Stream {
 	k := bandK(opt.Sensitivity)
 	st := &Stream{opt: opt, k: k, m: newModel(cfg), minDurMs: opt.MinDuration.Milliseconds(),
-		tail: newTailCalibrator(k), useTail: cfg.method != MethodBasic, flat: newFlatline()}
+		tail: newTailCalibrator(k), useTail: true, flat: newFlatline()}
 	if cfg.method == MethodAuto {
 		o2 := opt
 		o2.Method = MethodAgile
@@ -128,11 +128,16 @@ func (st *Stream) Clone() *Stream {
 // whose time does not follow the previous one is rejected with Err set.
 func (st *Stream) Push(t int64, v float64) PointResult {
 	if st.count > 0 && t <= st.lastT {
-		return PointResult{Time: t, Value: v, Err: fmt.Errorf("point at %d does not follow the previous point at %d", t, st.lastT)}
+		return st.reject(t, v)
 	}
 	o := st.next(t, v)
 	return PointResult{Time: t, Value: v, Expected: o.expected, Lower: o.lower, Upper: o.upper,
 		Score: o.score, Anomaly: o.anomaly, Direction: o.direction}
+}
+
+// reject is Push's error path, kept out of line so Push itself can inline.
+func (st *Stream) reject(t int64, v float64) PointResult {
+	return PointResult{Time: t, Value: v, Err: fmt.Errorf("point at %d does not follow the previous point at %d", t, st.lastT)}
 }
 
 // pointOut is next's result: a PointResult without the echo and the error,
