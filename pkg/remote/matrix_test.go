@@ -386,8 +386,8 @@ func realMatrix(t *testing.T, table *matrixTable) {
 		elapsed := time.Since(start)
 		o := outs[0]
 		pass := describe(first[0]) == "fallback (circuit_open)" && first[0].Attempts == 3 &&
-			describe(o) == "fallback (circuit_open)" && o.Attempts == 0 && elapsed < 100*time.Millisecond && c.BreakerState() == BreakerOpen
-		table.add(matrixRow{server: "real", name: "--fault-error-rate 1, breaker threshold 3: next call", want: "fallback (circuit_open), 0 attempts, < 100 ms",
+			describe(o) == "fallback (circuit_open)" && o.Attempts == 0 && elapsed < 250*time.Millisecond && c.BreakerState() == BreakerOpen
+		table.add(matrixRow{server: "real", name: "--fault-error-rate 1, breaker threshold 3: next call", want: "fallback (circuit_open), 0 attempts, < 250 ms",
 			got: describe(o), attempts: o.Attempts, elapsed: elapsed, pass: pass})
 		if !pass {
 			t.Errorf("first %s/%d (%v), then %s/%d in %s, breaker %s", describe(first[0]), first[0].Attempts, first[0].Err, describe(o), o.Attempts, elapsed, c.BreakerState())
