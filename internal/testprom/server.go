@@ -73,10 +73,12 @@ func Start(t testing.TB, opt Options) *Server {
 	}
 
 	tsdb := filepath.Join(dir, "tsdb")
-	backfill := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", input, tsdb)
+	began := time.Now()
+	backfill := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", input, tsdb)
 	if out, err := backfill.CombinedOutput(); err != nil {
 		t.Fatalf("testprom: promtool backfill failed: %v\n%s", err, out)
 	}
+	backfilled := time.Since(began)
 
 	config := filepath.Join(dir, "prometheus.yml")
 	// No scrape jobs: the server serves only the backfilled blocks.
@@ -104,6 +106,8 @@ func Start(t testing.TB, opt Options) *Server {
 	if err := srv.checkLoaded(); err != nil {
 		t.Fatalf("testprom: %v\n%s", err, srv.LogTail())
 	}
+	t.Logf("testprom: %d series × %d points backfilled in %s; Prometheus serving them at %s after %s",
+		len(data.Series), len(data.Series[0].Times), backfilled.Round(time.Millisecond), srv.URL, time.Since(began).Round(time.Millisecond))
 	return srv
 }
 
