@@ -487,3 +487,27 @@ func TestSuggestedHistory(t *testing.T) {
 		t.Errorf("after the suggested history the period is %v", r.Info.Periods)
 	}
 }
+
+// TestBatchSeedsSeasonality: batch mode knows the season from the start, so
+// its band on the first day is much tighter than the causal one (which must
+// first see three cycles) and a clean series raises nothing.
+func TestBatchSeedsSeasonality(t *testing.T) {
+	for _, m := range []Method{MethodRobust, MethodAuto} {
+		s := seasonalSeries(3*1440, 77)
+		batch, causal := mustDetect(t, s, Options{Method: m}), mustDetect(t, s, Options{Method: m, Causal: true})
+		var wb, wc float64
+		for i := 100; i < 1440; i++ {
+			wb += batch.Upper[i] - batch.Lower[i]
+			wc += causal.Upper[i] - causal.Lower[i]
+		}
+		if wb > 0.7*wc {
+			t.Errorf("%s: first-day band %.3g in batch mode, %.3g causal", m, wb/1340, wc/1340)
+		}
+		if f := flagged(batch); len(f) > 0 {
+			t.Errorf("%s: batch flags on a clean seasonal series: %v", m, f)
+		}
+		if len(batch.Info.Notes) == 0 || !strings.Contains(strings.Join(batch.Info.Notes, ";"), "seeded") {
+			t.Errorf("%s: batch notes %v do not say the profile was seeded", m, batch.Info.Notes)
+		}
+	}
+}

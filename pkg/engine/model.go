@@ -18,11 +18,12 @@ type modelConfig struct {
 	seasonal  bool    // detect and model seasonality
 	follow    bool    // take the period from another model (adoptPeriod) instead of scanning
 	period    time.Duration
-	clip      float64 // residuals beyond clip robust SDs are winsorised before they update the state
-	shiftRun  int     // outliers in a row on one side that mean a new level (0 never re-levels)
-	cusum     bool    // accumulate small persistent deviations (level shifts)
-	cusumK    float64 // CUSUM allowance, robust SDs
-	cusumH    float64 // CUSUM decision threshold, robust SDs
+	seed      []float64 // batch mode: seasonal profile over one period from the whole series (read-only)
+	clip      float64   // residuals beyond clip robust SDs are winsorised before they update the state
+	shiftRun  int       // outliers in a row on one side that mean a new level (0 never re-levels)
+	cusum     bool      // accumulate small persistent deviations (level shifts)
+	cusumK    float64   // CUSUM allowance, robust SDs
+	cusumH    float64   // CUSUM decision threshold, robust SDs
 }
 
 const (
@@ -45,7 +46,7 @@ type model struct {
 	lastT    int64 // time of the last finite point
 	interval float64
 	init     []float64
-	initDt   []int64
+	initT    []int64
 
 	level, trend, scale float64
 	resolution          float64 // smallest non-zero step between consecutive values
@@ -76,14 +77,14 @@ type model struct {
 func newModel(cfg modelConfig) *model {
 	m := &model{cfg: cfg, lastV: math.NaN(), resolution: math.Inf(1)}
 	m.init = make([]float64, 0, initPoints)
-	m.initDt = make([]int64, 0, initPoints)
+	m.initT = make([]int64, 0, initPoints)
 	return m
 }
 
 func (m *model) clone() *model {
 	c := *m
 	c.init = slices.Clone(m.init)
-	c.initDt = slices.Clone(m.initDt)
+	c.initT = slices.Clone(m.initT)
 	c.season = slices.Clone(m.season)
 	if m.hist != nil {
 		c.hist = m.hist.clone()
@@ -322,9 +323,9 @@ func (m *model) stepInit(t int64, v float64) (expected, scale, z float64) {
 			return expected, scale, 0
 		}
 		z = math.Max(-zLimit, math.Min(zLimit, (v-expected)/scale))
-		m.initDt = append(m.initDt, t-m.lastT)
 	}
 	m.init = append(m.init, v)
+	m.initT = append(m.initT, t)
 	m.observeRaw(t, v)
 	if m.n == initPoints {
 		m.start()
@@ -334,20 +335,34 @@ func (m *model) stepInit(t int64, v float64) (expected, scale, z float64) {
 
 func (m *model) start() {
 	m.level, m.scale = medianMAD(m.init)
-	dts := slices.Clone(m.initDt)
+	dts := make([]int64, 0, len(m.initT)-1)
+	for i := 1; i < len(m.initT); i++ {
+		dts = append(dts, m.initT[i]-m.initT[i-1])
+	}
 	slices.Sort(dts)
 	m.interval = float64(dts[len(dts)/2])
 	if m.interval <= 0 {
 		m.interval = 1
 	}
-	m.init, m.initDt = nil, nil
 	m.cacheDt = -1
 	if m.cfg.seasonal && m.cfg.period > 0 {
 		m.setPeriod(m.cfg.period.Milliseconds(), nil)
+		if m.season != nil && m.cfg.seed != nil {
+			// batch mode: start from the profile of the whole series, and
+			// from the level of the first points net of it
+			for j := range m.season {
+				m.season[j] = m.cfg.seed[min(len(m.cfg.seed)-1, (2*j+1)*len(m.cfg.seed)/(2*len(m.season)))]
+			}
+			for i, t := range m.initT {
+				m.init[i] -= m.season[m.bucket(t)]
+			}
+			m.level, m.scale = medianMAD(m.init)
+		}
 	} else if m.cfg.seasonal && !m.cfg.follow {
 		m.hist = newHistory()
 		m.nextScan = m.scanAfter(m.n)
 	}
+	m.init, m.initT = nil, nil
 }
 
 func (m *model) setPeriod(periodMs int64, profile []float64) {

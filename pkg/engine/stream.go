@@ -105,7 +105,7 @@ func newStream(opt Options, cfg modelConfig) *Stream {
 		o2 := opt
 		o2.Method = MethodAgile
 		c2 := configFor(o2)
-		c2.period = cfg.period
+		c2.period, c2.seed = cfg.period, cfg.seed
 		c2.seasonal = cfg.seasonal
 		c2.follow = cfg.period == 0
 		st.alt = newModel(c2)
@@ -264,9 +264,10 @@ func Detect(ctx context.Context, s Series, opt Options) (*Result, error) {
 	cfg := configFor(opt)
 	var notes []string
 	if !opt.Causal && cfg.seasonal && cfg.period == 0 {
-		if p := seriesPeriod(s); p > 0 {
+		if p, profile := seriesPeriod(s); p > 0 {
 			cfg.period = time.Duration(p) * time.Millisecond
-			notes = append(notes, "batch: period detected on the whole series")
+			cfg.seed = profile
+			notes = append(notes, "batch: period detected on the whole series, seasonal profile seeded from it")
 		} else {
 			cfg.seasonal = false
 			notes = append(notes, "batch: no period found in the whole series")
@@ -341,10 +342,10 @@ func (st *Stream) run(ctx context.Context, s Series) (*Result, error) {
 }
 
 // seriesPeriod detects the period of a whole series (batch mode).
-func seriesPeriod(s Series) int64 {
+func seriesPeriod(s Series) (int64, []float64) {
 	iv := medianStep(s.Times)
 	if iv <= 0 {
-		return 0
+		return 0, nil
 	}
 	h := newHistory()
 	for i, v := range s.Values {
@@ -353,12 +354,12 @@ func seriesPeriod(s Series) int64 {
 		}
 	}
 	if h.used == 0 {
-		return 0
+		return 0, nil
 	}
 	sc := &scratch{}
 	x, width := h.values(sc)
-	p, _ := detectPeriod(x, h.start, width, sc)
-	return p
+	p, profile := detectPeriod(x, h.start, width, sc)
+	return p, slices.Clone(profile)
 }
 
 func medianStep(times []int64) int64 {
