@@ -31,6 +31,8 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	dfparser "github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -186,31 +188,55 @@ func checkServiceURL(t *testing.T, p *types.Project, raw, svc string, port int) 
 	service(t, p, svc)
 }
 
-var reStage = regexp.MustCompile(`(?im)^FROM\s+\S+\s+AS\s+([A-Za-z0-9_.-]+)\s*$`)
-var reCopyFrom = regexp.MustCompile(`(?im)^COPY\s+.*--from=([A-Za-z0-9_.-]+)`)
-
-func dockerfileStages(t testing.TB) map[string]bool {
+// parseDockerfile parses the Dockerfile with BuildKit's own parser, as
+// `docker build` would: syntax, flags and heredocs.
+func parseDockerfile(t testing.TB) []instructions.Stage {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "Dockerfile"))
+	f, err := os.Open(filepath.Join(repoRoot(t), "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	stages := map[string]bool{}
-	for _, m := range reStage.FindAllStringSubmatch(string(data), -1) {
-		if stages[m[1]] {
-			t.Errorf("Dockerfile: stage %s defined twice", m[1])
-		}
-		stages[m[1]] = true
+	defer f.Close()
+	res, err := dfparser.Parse(f)
+	if err != nil {
+		t.Fatalf("Dockerfile: %v", err)
 	}
-	for _, m := range reCopyFrom.FindAllStringSubmatch(string(data), -1) {
-		if !stages[m[1]] {
-			t.Errorf("Dockerfile: COPY --from=%s names no stage", m[1])
+	for _, w := range res.Warnings {
+		t.Errorf("Dockerfile: %s", w.Short)
+	}
+	stages, _, err := instructions.Parse(res.AST, nil)
+	if err != nil {
+		t.Fatalf("Dockerfile: %v", err)
+	}
+	return stages
+}
+
+func dockerfileStages(t testing.TB) map[string]bool {
+	t.Helper()
+	stages := map[string]bool{}
+	installsPlugin := false
+	for _, st := range parseDockerfile(t) {
+		if stages[st.Name] {
+			t.Errorf("Dockerfile: stage %s defined twice", st.Name)
 		}
+		for _, c := range st.Commands {
+			cp, ok := c.(*instructions.CopyCommand)
+			if !ok {
+				continue
+			}
+			if cp.From != "" && !stages[cp.From] {
+				t.Errorf("Dockerfile: stage %s copies --from=%s, not an earlier stage", st.Name, cp.From)
+			}
+			if st.Name == "grafana" && cp.DestPath == "/opt/sheepdog/plugins/sheepdog-anomaly-datasource/" {
+				installsPlugin = true
+			}
+		}
+		stages[st.Name] = true
 	}
 	// The grafana stage must bake the plugin under its id, the way the
 	// entrypoint's GF_PATHS_PLUGINS expects.
-	if !strings.Contains(string(data), "/opt/sheepdog/plugins/sheepdog-anomaly-datasource/") {
-		t.Error("Dockerfile: the grafana stage does not install the plugin at /opt/sheepdog/plugins/sheepdog-anomaly-datasource")
+	if !installsPlugin {
+		t.Error("Dockerfile: the grafana stage does not install the plugin at /opt/sheepdog/plugins/sheepdog-anomaly-datasource/")
 	}
 	return stages
 }
@@ -1132,15 +1158,15 @@ func TestNativeGrafanaScript(t *testing.T) {
 // dockerfileScript returns the heredoc script the Dockerfile installs at path.
 func dockerfileScript(t *testing.T, path string) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
+	for _, st := range parseDockerfile(t) {
+		for _, c := range st.Commands {
+			if cp, ok := c.(*instructions.CopyCommand); ok && cp.DestPath == path && len(cp.SourceContents) == 1 {
+				return cp.SourceContents[0].Data
+			}
+		}
 	}
-	m := regexp.MustCompile(`(?s)COPY --chmod=0755 <<'SH' ` + regexp.QuoteMeta(path) + `\n(.*?)\nSH\n`).FindStringSubmatch(string(data))
-	if m == nil {
-		t.Fatalf("Dockerfile: no heredoc script for %s", path)
-	}
-	return m[1]
+	t.Fatalf("Dockerfile: no heredoc script for %s", path)
+	return ""
 }
 
 // TestDockerfileScripts runs the images' two shell scripts with /bin/sh,
