@@ -4,6 +4,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -177,5 +178,69 @@ func TestCallResourceDetectors(t *testing.T) {
 	}
 	if res.Status != http.StatusNotFound {
 		t.Errorf("unknown resource status = %d", res.Status)
+	}
+}
+
+// TestCSVLimitsAndEmpty: empty and oversized inline CSV get clear errors.
+func TestCSVLimitsAndEmpty(t *testing.T) {
+	in := harness.Instance{}
+	var big strings.Builder
+	big.WriteString("timestamp,value\n")
+	for i := 0; big.Len() < 4<<20+1000; i++ {
+		big.WriteString("1700000000,1.000000\n")
+	}
+	resp, err := plugin.QueryData(ctxT(t), in.QueryRequest(false,
+		csvQuery("EMPTY", " \n"), csvQuery("BIG", big.String()), csvQuery("ONLYHEADER", "timestamp,value\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, want := range map[string]string{"EMPTY": "empty", "BIG": "limit"} {
+		e := resp.Responses[ref].Error
+		if e == nil || !strings.Contains(e.Error(), want) {
+			t.Errorf("%s: error %v, want it to mention %q", ref, e, want)
+		}
+	}
+	// A header without rows is not an error, but the panel is told why it is empty.
+	r := resp.Responses["ONLYHEADER"]
+	if r.Error == nil && (len(r.Frames) == 0 || r.Frames[0].Meta == nil || len(r.Frames[0].Meta.Notices) == 0) {
+		t.Errorf("header-only CSV: no error and no notice: %+v", r)
+	}
+}
+
+// TestInlineCSVDetection: a spike in inline CSV is flagged and shown as a window.
+func TestInlineCSVDetection(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("timestamp,cpu\n")
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 300; i++ {
+		v := 50 + 2*float64(i%7) - 6
+		if i == 200 {
+			v = 120
+		}
+		fmt.Fprintf(&b, "%s,%.1f\n", start.Add(time.Duration(i)*time.Minute).Format(time.RFC3339), v)
+	}
+	q := csvQuery("A", b.String())
+	q.JSON.(map[string]any)["outputs"] = []string{"bands", "score", "flags", "windows"}
+	resp, err := plugin.QueryData(ctxT(t), harness.Instance{}.QueryRequest(false, q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := mustOK(t, resp, "A")
+	f := seriesFrames(fs)[0]
+	flags := floats(mustField(t, f, "cpu anomaly"))
+	if flags[200] != 1 {
+		t.Errorf("the spike at row 200 is not flagged")
+	}
+	n := 0
+	for _, v := range flags {
+		n += int(v)
+	}
+	if n > 5 {
+		t.Errorf("%d points flagged, want the spike and little else", n)
+	}
+	ws := windows(t, annotationFrame(t, fs))
+	spikeAt := start.Add(200 * time.Minute)
+	if len(overlapping(ws, spikeAt, spikeAt, 0, "series:cpu")) != 1 {
+		t.Errorf("no window at the spike among %+v", ws)
 	}
 }
