@@ -147,6 +147,9 @@ func decodeEntire(body []byte, s engine.Series, opt engine.Options, step time.Du
 		if a.upper[i] < 0 || a.lower[i] < 0 {
 			return nil, invalidf("margins at point %d are negative", i)
 		}
+		if math.IsInf(a.expected[i]+a.upper[i], 0) || math.IsInf(a.expected[i]-a.lower[i], 0) {
+			return nil, invalidf("band at point %d overflows", i)
+		}
 		if a.severity != nil && (a.severity[i] < 0 || a.severity[i] > 1) {
 			return nil, invalidf("severity at point %d is %v, outside 0..1", i, a.severity[i])
 		}
