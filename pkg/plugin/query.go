@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -237,13 +236,4 @@ func withNotices(refID string, out data.Frames, notes *noticeSet) data.Frames {
 	}
 	out[0].AppendNotices(notes.list...)
 	return out
-}
-
-// describeSeries lists series names for logs and notices.
-func describeSeries(series []source.Series) string {
-	names := make([]string, len(series))
-	for i, s := range series {
-		names[i] = displayOf(s)
-	}
-	return strings.Join(names, ", ")
 }
