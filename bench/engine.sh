@@ -32,7 +32,7 @@ for sens in 25 50 75; do
 done
 
 echo "benchmarking (benchtime $benchtime) ..." >&2
-nice go test -run '^$' -bench 'BenchmarkPush|BenchmarkDetectCausal|BenchmarkDetectPeriod|BenchmarkCalibrationEWMA' -benchmem -benchtime "$benchtime" ./pkg/engine/ >"$tmp/bench.txt"
+nice go test -run '^$' -bench 'BenchmarkPush|BenchmarkDetectCausal|BenchmarkDetectPeriod|BenchmarkCalibrationEWMA' -benchmem -cpu 1 -benchtime "$benchtime" ./pkg/engine/ >"$tmp/bench.txt"
 
 # Benchmark lines look like:
 # BenchmarkPush/auto/n=10000-2  5  1234 ns/op  201.3 cpu-ns/point  150.1 ns/point  6662225 points/s  5104 B/op  21 allocs/op
@@ -88,7 +88,7 @@ cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || t
   echo
   echo "## Throughput"
   echo
-  echo "Causal, one goroutine, synthetic minutely series with a daily cycle, spikes and level shifts"
+  echo "Causal, one goroutine on one core (-cpu 1), synthetic minutely series with a daily cycle, spikes and level shifts"
   echo "(\`go test -bench . -benchmem ./pkg/engine/\`). cpu-ns/point is process CPU time per point and is the"
   echo "figure to trust on a shared machine. Targets: basic ≥ 20 M points/s, auto ≥ 5 M points/s."
   echo
