@@ -6,13 +6,13 @@
 #   bench/engine.sh [manifest] [benchtime]
 #
 # manifest defaults to ../shared/datasets/manifest.json (relative to the repo
-# root); benchtime (go test -benchtime) defaults to 5x. Run it on a quiet
+# root); benchtime (go test -benchtime) defaults to 1s. Run it on a quiet
 # machine: wall-clock figures include time stolen by other processes (the
 # cpu-ns/point column does not).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 manifest=${1:-../shared/datasets/manifest.json}
-benchtime=${2:-5x}
+benchtime=${2:-1s}
 out=docs/engine-results.md
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -47,7 +47,7 @@ awk '
   /^BenchmarkDetectPeriod/ {
     delete f
     for (i = 3; i < NF; i++) f[$(i+1)] = $i
-    period = sprintf("One period scan (512 bins, FFT autocorrelation + seasonal strength of each candidate): %.0f µs, %s B, %s allocs.", f["ns/op"]/1000, f["B/op"], f["allocs/op"])
+    period = sprintf("One period scan (512 bins, FFT autocorrelation + seasonal strength of each candidate): %.0f µs CPU (%.0f µs wall), %s B, %s allocs.", f["cpu-ns/op"]/1000, f["ns/op"]/1000, f["B/op"], f["allocs/op"])
   }
   /^BenchmarkCalibrationEWMA/ {
     delete f
