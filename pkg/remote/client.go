@@ -432,7 +432,13 @@ func (c *Client) call(ctx context.Context, endpoint, method string, body []byte)
 			c.breaker.done(probe, breakerSuccess, time.Now())
 			return respBody, attempt + 1, nil
 		}
+		var notSent *notSentError
 		switch {
+		case errors.As(err, &notSent):
+			// The deadline ran out while queued behind the in-flight cap: the
+			// remote was never asked, so this says nothing about its health.
+			c.breaker.done(probe, breakerNeutral, time.Now())
+			return nil, attempt, fmt.Errorf("no request sent before the deadline (queued behind %d in-flight requests): %w", c.cfg.MaxInFlight, notSent.err)
 		case ctx.Err() != nil && classify(err) == classCanceled:
 			c.breaker.done(probe, breakerNeutral, time.Now())
 		case countsAgainstBreaker(err):
@@ -499,10 +505,13 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 
 // attempt is one HTTP exchange under the per-attempt timeout and the host's in-flight cap.
 func (c *Client) attempt(ctx context.Context, endpoint, method string, body []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &notSentError{err}
+	}
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, &notSentError{ctx.Err()}
 	}
 	defer func() { <-c.sem }()
 	inFlight := c.m.inFlight.WithLabelValues(c.host)
@@ -572,6 +581,12 @@ func (c *Client) exchange(ctx context.Context, endpoint, method string, body []b
 	}
 	return data, resp.StatusCode, nil
 }
+
+// notSentError is a deadline or cancellation that struck before the request left.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }
 
 // unwrapURLError drops net/http's "Post "url": " prefix; the URL is already
 // in our message and repeating it adds noise.

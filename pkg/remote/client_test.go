@@ -554,3 +554,31 @@ func TestTLSVerification(t *testing.T) {
 		})
 	}
 }
+
+// TestQueuedPastDeadlineDoesNotTripBreaker: series still queued behind the
+// in-flight cap when the deadline passes were never sent; they fall back but
+// do not count as failures of the remote.
+func TestQueuedPastDeadlineDoesNotTripBreaker(t *testing.T) {
+	var hits atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1); hang(w, r) }))
+	defer ts.Close()
+	cfg := matrixConfig(ts.URL)
+	cfg.Timeout, cfg.MaxInFlight, cfg.BreakerThreshold, cfg.MaxRetries = 5*time.Second, 1, 2, 0
+	c, _ := New(cfg)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	series := []engine.Series{wave(30, -1), wave(30, -1), wave(30, -1), wave(30, -1), wave(30, -1)}
+	outs, _ := c.Detect(ctx, series, engine.Options{})
+	for i, o := range outs {
+		if !o.FellBack || o.Result == nil {
+			t.Fatalf("series %d: %+v", i, o)
+		}
+		if i > 0 && (o.Attempts != 0 || !strings.Contains(o.Err.Error(), "no request sent")) {
+			t.Fatalf("series %d: %d attempts, %v", i, o.Attempts, o.Err)
+		}
+	}
+	if hits.Load() != 1 || c.BreakerState() != BreakerClosed {
+		t.Fatalf("%d requests, breaker %s; want 1 and closed", hits.Load(), c.BreakerState())
+	}
+}
