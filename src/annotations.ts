@@ -1,9 +1,9 @@
 /*
  * Turns the backend's anomaly-window frames into annotation events.
  *
- * Expected frame (pkg/frames, output "windows"): meta.dataTopic "annotations" or a "timeEnd" field; fields
- * time (window start), timeEnd (window end), and optionally text/title, tags (string[] or comma list),
- * score/maxScore, direction, series/name. Frames without a time field are ignored.
+ * The frame (pkg/frames.Windows, output "windows") is named "anomalies", has meta.dataTopic "annotations" and
+ * the fields time (window start), timeEnd, title, text, tags (comma-separated), score and severity. Frames
+ * that carry neither that topic nor a timeEnd field are series, not windows, and are skipped.
  */
 import { AnnotationEvent, DataFrame, Field, FieldType } from '@grafana/data';
 
@@ -76,17 +76,20 @@ export function framesToEvents(frames: DataFrame[]): AnnotationEvent[] {
       const stop = end ? toMillis(end.values[i]) : undefined;
       const s = score?.values[i];
       const who = series?.values[i] ?? frame.name;
-      const parts = [
-        text?.values[i] ?? `Anomaly${who ? ` in ${who}` : ''}`,
-        typeof s === 'number' && Number.isFinite(s) ? `score ${s.toFixed(2)}` : undefined,
-      ].filter(Boolean);
+      const scoreText = typeof s === 'number' && Number.isFinite(s) ? `score ${s.toFixed(2)}` : undefined;
+      const given = text?.values[i];
+      const description =
+        typeof given === 'string' && given !== ''
+          ? given
+          : [`Anomaly${who ? ` in ${who}` : ''}`, scoreText].filter(Boolean).join(', ');
+      const frameTags = [...toTags(tags?.values[i]), ...toTags(direction?.values[i])];
       const ev: AnnotationEvent = {
         time: start,
         timeEnd: stop !== undefined && stop > start ? stop : start,
         isRegion: stop !== undefined && stop > start,
         title: title?.values[i] ?? 'Sheepdog anomaly',
-        text: parts.join(' — '),
-        tags: Array.from(new Set(['anomaly', ...toTags(tags?.values[i]), ...toTags(direction?.values[i])])),
+        text: description,
+        tags: frameTags.length ? Array.from(new Set(frameTags)) : ['sheepdog', 'anomaly'],
       };
       events.push(ev);
     }

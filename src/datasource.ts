@@ -9,8 +9,7 @@ import {
   ScopedVars,
 } from '@grafana/data';
 import { DataSourceWithBackend, getDataSourceSrv, getTemplateSrv } from '@grafana/runtime';
-import { from, Observable, of } from 'rxjs';
-import { mergeMap } from 'rxjs/operators';
+import { from, mergeMap, Observable, of } from 'rxjs';
 
 import { framesToEvents } from './annotations';
 import { AnnotationEditor } from './components/AnnotationEditor';
@@ -64,6 +63,14 @@ export class DataSource extends DataSourceWithBackend<SheepdogQuery, SheepdogOpt
 
   /** Loads the source data sources of the request first, so their own variable formatting can be applied. */
   query(request: DataQueryRequest<SheepdogQuery>): Observable<DataQueryResponse> {
+    // Grafana's query runners filter too; Explore and direct callers may not.
+    const targets = request.targets.filter((t) => this.filterQuery(t));
+    if (targets.length === 0) {
+      return of({ data: [] });
+    }
+    if (targets.length !== request.targets.length) {
+      request = { ...request, targets };
+    }
     const replace = (s: string) => getTemplateSrv().replace(s, request.scopedVars);
     const uids = new Set<string>();
     for (const t of request.targets) {

@@ -175,8 +175,11 @@ export function migrateQuery(input: unknown): SheepdogQuery {
     ...(rest as Partial<SheepdogQuery>),
     refId: str(raw.refId) ?? 'A',
     source,
-    detector: migrateDetector(raw, raw.detector),
   };
+  const detector = migrateDetector(raw, raw.detector);
+  if (isObject(raw.detector) || Object.keys(detector).length) {
+    q.detector = detector;
+  }
   const outputs = migrateOutputs(raw);
   if (outputs) {
     q.outputs = outputs;
@@ -297,27 +300,39 @@ export function interpolateDeep<T>(value: T, replace: (s: string) => string): T 
 /** Interpolates the Sheepdog-owned string fields of a query (not the nested query). */
 export function interpolateOwnFields(q: SheepdogQuery, replace: (s: string) => string): SheepdogQuery {
   const s = q.source;
-  const r = (v: string | undefined) => (v === undefined ? undefined : replace(v));
   const source: SheepdogSource = { ...s };
   if (s.type === 'prometheus') {
-    source.expr = r(s.expr);
-    source.legendFormat = r(s.legendFormat);
+    if (s.expr !== undefined) {
+      source.expr = replace(s.expr);
+    }
+    if (s.legendFormat !== undefined) {
+      source.legendFormat = replace(s.legendFormat);
+    }
   }
   if (s.datasource?.uid) {
     source.datasource = { ...s.datasource, uid: replace(s.datasource.uid) };
   }
-  const det = q.detector ?? {};
-  const detector: DetectorOptions = { ...det };
-  for (const k of ['method', 'direction', 'seasonality', 'minDuration', 'history'] as const) {
-    if (typeof det[k] === 'string') {
-      (detector as Record<string, unknown>)[k] = replace(det[k] as string);
+  const out: SheepdogQuery = { ...q, source };
+  if (q.detector) {
+    const detector: DetectorOptions = { ...q.detector };
+    for (const k of ['method', 'direction', 'seasonality', 'minDuration', 'history'] as const) {
+      const v = q.detector[k];
+      if (typeof v === 'string') {
+        (detector as Record<string, unknown>)[k] = replace(v);
+      }
     }
+    // A dashboard variable may stand for the sensitivity ("$sens"); the backend wants a number.
+    const sens: unknown = q.detector.sensitivity;
+    if (typeof sens === 'string') {
+      const n = Number(replace(sens));
+      if (Number.isFinite(n)) {
+        detector.sensitivity = n;
+      } else {
+        delete detector.sensitivity;
+      }
+    }
+    out.detector = detector;
   }
-  if (typeof det.sensitivity === 'string') {
-    const n = Number(replace(det.sensitivity));
-    detector.sensitivity = Number.isFinite(n) ? n : undefined;
-  }
-  const out: SheepdogQuery = { ...q, source, detector };
   if (q.alert?.window) {
     out.alert = { ...q.alert, window: replace(q.alert.window) };
   }

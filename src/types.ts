@@ -159,3 +159,43 @@ export const ALERT_DEFAULTS: Required<Pick<AlertOptions, 'mode' | 'window'>> = {
 
 /** Largest inline CSV the backend accepts (models.MaxCSVBytes). */
 export const MAX_CSV_BYTES = 4 << 20;
+
+/*
+ * JSON keys of each model, at run time. The fixture-parity test compares them with the json tags of the Go
+ * structs in pkg/models, so a field added on one side only fails the tests.
+ */
+export const QUERY_KEYS = ['source', 'detector', 'outputs', 'alert'] as const;
+export const SOURCE_KEYS = ['type', 'datasource', 'query', 'expr', 'legendFormat', 'csv'] as const;
+export const DATASOURCE_REF_KEYS = ['uid', 'type'] as const;
+export const DETECTOR_KEYS = ['method', 'sensitivity', 'direction', 'seasonality', 'minDuration', 'history'] as const;
+export const ALERT_KEYS = ['enabled', 'mode', 'window'] as const;
+export const SETTINGS_KEYS = [
+  'engine',
+  'remoteUrl',
+  'remoteTimeout',
+  'remoteRetries',
+  'remoteBackoffBase',
+  'remoteBackoffMax',
+  'remoteBreakerThreshold',
+  'remoteBreakerCooldown',
+  'remoteMaxInFlight',
+  'remoteFallback',
+  'remoteTlsSkipVerify',
+  'sourceAccess',
+  'allowedDatasources',
+  'prometheusUrl',
+  'prometheusAuth',
+  'prometheusUser',
+  'prometheusTlsSkipVerify',
+] as const;
+
+// Compile-time checks that the key lists and the interfaces agree.
+type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const _queryKeys: Exact<(typeof QUERY_KEYS)[number], Exclude<keyof SheepdogQuery, keyof DataQuery>> = true;
+const _sourceKeys: Exact<(typeof SOURCE_KEYS)[number], keyof SheepdogSource> = true;
+const _refKeys: Exact<(typeof DATASOURCE_REF_KEYS)[number], keyof SourceDataSourceRef> = true;
+const _detectorKeys: Exact<(typeof DETECTOR_KEYS)[number], keyof DetectorOptions> = true;
+const _alertKeys: Exact<(typeof ALERT_KEYS)[number], keyof AlertOptions> = true;
+const _settingsKeys: Exact<(typeof SETTINGS_KEYS)[number], Exclude<keyof SheepdogOptions, keyof DataSourceJsonData>> =
+  true;
+export const KEY_LISTS_MATCH_TYPES = [_queryKeys, _sourceKeys, _refKeys, _detectorKeys, _alertKeys, _settingsKeys];
