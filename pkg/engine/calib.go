@@ -23,6 +23,7 @@ type tailCalibrator struct {
 	runMax   float64
 	lastFit  int
 	nextFit  int
+	slowAt   int // observe takes its slow path from this point count
 	zThr     float64 // band half-width in robust SDs (>= k) from the last fit
 	usedThr  float64 // the half-width that applied to the latest point
 	usedGain float64 // k/usedThr
@@ -56,7 +57,7 @@ const (
 )
 
 func newTailCalibrator(k float64) tailCalibrator {
-	return tailCalibrator{zThr: k, usedThr: k, usedGain: 1, k: k, pK: math.Erfc(k / math.Sqrt2), nextFit: refitIdle}
+	return tailCalibrator{zThr: k, usedThr: k, usedGain: 1, k: k, pK: math.Erfc(k / math.Sqrt2), nextFit: refitIdle, slowAt: refitIdle}
 }
 
 func tailBin(z float64) int {
@@ -66,12 +67,19 @@ func tailBin(z float64) int {
 }
 
 // observe records a point's |z|; usedThr/usedGain give the band that
-// applied to it (fitted before it was seen).
+// applied to it (fitted before it was seen). The common case — a small
+// deviation, nothing to refit — is a counter and a few comparisons, inlined.
 func (c *tailCalibrator) observe(az float64) {
+	c.n++
+	if az >= eventZ || c.n >= c.slowAt {
+		c.observeSlow(az)
+	}
+}
+
+func (c *tailCalibrator) observeSlow(az float64) {
 	if c.usedThr != c.zThr {
 		c.usedThr, c.usedGain = c.zThr, c.k/c.zThr
 	}
-	c.n++
 	if az >= eventZ {
 		c.runLen++
 		c.runMax = max(c.runMax, az)
@@ -80,6 +88,12 @@ func (c *tailCalibrator) observe(az float64) {
 	}
 	if c.n >= c.nextFit {
 		c.fit()
+	}
+	// the next point takes the slow path too while a run is open or a new
+	// threshold is waiting to apply, otherwise only at the next refit
+	c.slowAt = c.nextFit
+	if c.runLen > 0 || c.usedThr != c.zThr {
+		c.slowAt = c.n + 1
 	}
 }
 
