@@ -71,6 +71,7 @@ type Stream struct {
 	altTail tailCalibrator
 	usedAlt int
 	flat    flatline
+	dir     int8 // +1 up only, -1 down only, 0 both
 }
 
 // score steps one model and returns its forecast, scale, z and the band
@@ -101,6 +102,12 @@ func newStream(opt Options, cfg modelConfig) *Stream {
 	k := bandK(opt.Sensitivity)
 	st := &Stream{opt: opt, k: k, m: newModel(cfg), minDurMs: opt.MinDuration.Milliseconds(),
 		tail: newTailCalibrator(k), useTail: true, flat: newFlatline()}
+	switch opt.Direction {
+	case DirectionUp:
+		st.dir = 1
+	case DirectionDown:
+		st.dir = -1
+	}
 	if cfg.method == MethodAuto {
 		o2 := opt
 		o2.Method = MethodAgile
@@ -196,10 +203,10 @@ func (st *Stream) next(t int64, v float64) (p pointOut) {
 		// a value stuck for longer than this series ever sticks
 		zn = math.Copysign(zf, v-exp)
 	}
-	switch st.opt.Direction {
-	case DirectionUp:
+	switch st.dir { // an int, not the option's string: this runs per point
+	case 1:
 		zn = max(zn, 0)
-	case DirectionDown:
+	case -1:
 		zn = min(zn, 0)
 	}
 	if st.seen <= st.opt.WarmUp {
