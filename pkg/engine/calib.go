@@ -23,7 +23,7 @@ type tailCalibrator struct {
 	runMax   float64
 	lastFit  int
 	nextFit  int
-	slowAt   int // observe takes its slow path from this point count
+	slowAt   int     // observe takes its slow path from this point count
 	zThr     float64 // band half-width in robust SDs (>= k) from the last fit
 	usedThr  float64 // the half-width that applied to the latest point
 	usedGain float64 // k/usedThr

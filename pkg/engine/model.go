@@ -147,7 +147,7 @@ func (m *model) step(t int64, v float64) (expected, scale, z float64) {
 	if f := m.floor(); scale < f {
 		scale = f
 	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if v != v { // missing (the stream turns ±Inf into NaN)
 		return expected, scale, 0
 	}
 	r := v - expected

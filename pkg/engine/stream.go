@@ -159,11 +159,13 @@ type pointOut struct {
 func (st *Stream) next(t int64, v float64) (p pointOut) {
 	st.count++
 	st.lastT = t
-	missing := math.IsNaN(v) || math.IsInf(v, 0)
-	if v > maxValue { // keeps every sum below overflow
-		v = maxValue
-	} else if v < -maxValue {
-		v = -maxValue
+	missing := false
+	if !(math.Abs(v) <= maxValue) { // NaN, ±Inf, or too large to sum safely
+		if math.IsInf(v, 0) || v != v {
+			missing, v = true, math.NaN() // the models read NaN as missing
+		} else {
+			v = math.Copysign(maxValue, v)
+		}
 	}
 	exp, sc, z, thr, gain := st.score(st.m, &st.tail, t, v, missing)
 	lower, upper := exp-thr*sc, exp+thr*sc
