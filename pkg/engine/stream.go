@@ -65,7 +65,6 @@ type Stream struct {
 	runStart int64
 	inRun    bool
 	tail     tailCalibrator
-	useTail  bool
 	// auto also runs an agile model next to the robust one (see next)
 	alt     *model
 	altTail tailCalibrator
@@ -79,9 +78,6 @@ type Stream struct {
 // k is the threshold; a cached ratio saves a division per point).
 func (st *Stream) score(m *model, tail *tailCalibrator, t int64, v float64, missing bool) (exp, sc, z, thr, gain float64) {
 	exp, sc, z = m.step(t, v)
-	if !st.useTail {
-		return exp, sc, z, st.k, 1
-	}
 	if !missing {
 		tail.observe(math.Abs(z))
 	}
@@ -101,7 +97,7 @@ func NewStream(opt Options) (*Stream, error) {
 func newStream(opt Options, cfg modelConfig) *Stream {
 	k := bandK(opt.Sensitivity)
 	st := &Stream{opt: opt, k: k, m: newModel(cfg), minDurMs: opt.MinDuration.Milliseconds(),
-		tail: newTailCalibrator(k), useTail: true, flat: newFlatline()}
+		tail: newTailCalibrator(k), flat: newFlatline()}
 	switch opt.Direction {
 	case DirectionUp:
 		st.dir = 1
@@ -167,7 +163,12 @@ func (st *Stream) next(t int64, v float64) (p pointOut) {
 			v = math.Copysign(maxValue, v)
 		}
 	}
-	exp, sc, z, thr, gain := st.score(st.m, &st.tail, t, v, missing)
+	// st.score written out for the primary model: one call less per point
+	exp, sc, z := st.m.step(t, v)
+	if !missing {
+		st.tail.observe(math.Abs(z))
+	}
+	thr, gain := st.tail.usedThr, st.tail.usedGain
 	lower, upper := exp-thr*sc, exp+thr*sc
 	zn := z * gain // z in units where k is the threshold
 	if st.alt != nil {
