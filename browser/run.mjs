@@ -1,0 +1,309 @@
+/*
+ * Real-browser test of the BUILT plugin (npm run test:browser).
+ *
+ * Serves a test page on 127.0.0.1 that loads dist/module.js through an AMD loader with Grafana's shared
+ * packages (browser/app.jsx), drives Debian's Chromium with playwright-core, types into the config, query and
+ * annotation editors, and checks the options and queries they emit, and that the console stays clean.
+ *
+ * Env: CHROMIUM_PATH (default /usr/bin/chromium), BROWSER_SCREENSHOTS=1 to keep PNGs in browser/.out/.
+ */
+import assert from 'node:assert/strict';
+import { execSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+import { buildHarness } from './build.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const dist = path.join(root, 'dist');
+const out = path.join(here, '.out');
+const icons = path.join(root, 'node_modules', '@grafana', 'ui', 'dist', 'public', 'img', 'icons');
+
+if (!fs.existsSync(path.join(dist, 'module.js'))) {
+  console.log('dist/module.js is missing: running npm run build:frontend');
+  execSync('npm run build:frontend', { cwd: root, stdio: 'inherit' });
+}
+const bundleMs = await buildHarness();
+console.log(`harness bundle: ${bundleMs} ms`);
+
+const types = {
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.html': 'text/html',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.map': 'application/json',
+};
+function serveFile(res, file) {
+  if (!file || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+    res.writeHead(404).end('not found');
+    return;
+  }
+  res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' });
+  fs.createReadStream(file).pipe(res);
+}
+const inside = (base, rel) => {
+  const p = path.resolve(base, '.' + path.sep + rel);
+  return p.startsWith(base + path.sep) ? p : undefined;
+};
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://127.0.0.1');
+  const p = decodeURIComponent(url.pathname);
+  if (p === '/' || p === '/index.html') {
+    return serveFile(res, path.join(here, 'index.html'));
+  }
+  if (p.startsWith('/dist/')) {
+    return serveFile(res, inside(dist, p.slice('/dist/'.length)));
+  }
+  if (p.startsWith('/out/')) {
+    return serveFile(res, inside(out, p.slice('/out/'.length)));
+  }
+  if (p.startsWith('/public/build/img/icons/')) {
+    const file = inside(icons, p.slice('/public/build/img/icons/'.length));
+    if (file && fs.existsSync(file)) {
+      return serveFile(res, file);
+    }
+    // Grafana serves a few more icons than @grafana/ui ships (e.g. unicons/spinner.svg): answer with a blank one.
+    res.writeHead(200, { 'content-type': 'image/svg+xml' });
+    return res.end('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"></svg>');
+  }
+  res.writeHead(404).end('not found');
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const base = `http://127.0.0.1:${server.address().port}`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+  ],
+});
+
+const results = [];
+async function withPage(name, pageName, fn) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1400 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') {
+      problems.push(`console.error: ${msg.text()}`);
+    }
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('requestfailed', (r) => {
+    // An icon fetch aborted because its component unmounted (a spinner replaced by content) is not a failure.
+    if (!/ERR_ABORTED/.test(r.failure()?.errorText ?? '')) {
+      problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+    }
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) {
+      problems.push(`HTTP ${r.status()}: ${r.url()}`);
+    }
+  });
+  const started = Date.now();
+  try {
+    await page.goto(`${base}/?page=${pageName}`);
+    await page.waitForFunction(() => window.__harness && (window.__harness.ready || window.__harness.error), null, {
+      timeout: 60000,
+    });
+    const error = await page.evaluate(() => window.__harness.error);
+    assert.equal(error, undefined, `harness failed: ${error}`);
+    await fn(page);
+    await page.waitForTimeout(300); // let late effects log
+    assert.deepEqual(problems, [], 'the console must stay clean');
+    results.push({ name, ok: true, ms: Date.now() - started });
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name}\n     ${String(e.message).split('\n').join('\n     ')}`);
+    if (problems.length) {
+      console.log(`     console: ${problems.join('\n              ')}`);
+    }
+  } finally {
+    if (process.env.BROWSER_SCREENSHOTS) {
+      await page.screenshot({ path: path.join(out, `${pageName}.png`), fullPage: true }).catch(() => {});
+    }
+    await context.close();
+  }
+}
+
+const harness = (page, expr) => page.evaluate(expr);
+
+try {
+  await withPage('dist/module.js loads through the AMD loader and exports the plugin', 'none', async (page) => {
+    const info = await harness(page, () => ({
+      config: typeof window.__harness.plugin.components.ConfigEditor,
+      query: typeof window.__harness.plugin.components.QueryEditor,
+      anno: typeof window.__harness.datasource.annotations?.QueryEditor,
+      defaults: window.__harness.datasource.getDefaultQuery('panel-editor'),
+    }));
+    assert.deepEqual(info, {
+      config: 'function',
+      query: 'function',
+      anno: 'function',
+      defaults: {
+        source: { type: 'datasource' },
+        detector: { method: 'auto', sensitivity: 50, direction: 'both', seasonality: 'auto' },
+        outputs: ['bands', 'windows'],
+      },
+    });
+  });
+
+  await withPage('config editor: remote engine, secret key, numbers, allow-list', 'config', async (page) => {
+    const cfg = page.getByTestId('config-page');
+    await cfg.getByRole('radio', { name: 'Remote API' }).click();
+    await cfg.getByLabel(/^API URL/).fill('ftp://nope');
+    await cfg.getByText(/must start with http/).waitFor();
+    await cfg.getByLabel(/^API URL/).fill('http://sheepdog-api:8080');
+    await cfg.getByLabel(/^API key/).fill('k-123-secret');
+    await cfg.getByText('Resilience').click();
+    await cfg.getByLabel(/^Retries/).fill('4');
+    await cfg.getByLabel(/^Timeout/).fill('3 s');
+    await cfg.getByText(/is not a duration/).waitFor();
+    await cfg.getByLabel(/^Timeout/).fill('3s');
+    await cfg.getByLabel(/^In-flight cap/).fill('16');
+
+    // Allow-list: the MultiCombobox is fed by getDataSourceSrv().getList(); Sheepdog itself is not offered.
+    await cfg.getByRole('combobox', { name: 'Allowed data sources' }).click();
+    const options = page.getByRole('option');
+    await options.first().waitFor();
+    const labels = await options.allInnerTexts();
+    assert.ok(
+      labels.some((l) => l.includes('Test Prometheus')),
+      `options: ${labels}`
+    );
+    assert.ok(!labels.some((l) => l.includes('Sheepdog')), `Sheepdog must not allow itself: ${labels}`);
+    await page.getByRole('option', { name: /Test Prometheus/ }).click();
+    await page.keyboard.press('Escape');
+
+    // The bearer token configured before is shown as configured; reset clears it.
+    await cfg.getByRole('radio', { name: 'Bearer token' }).click();
+    await cfg.getByRole('button', { name: 'Reset' }).click();
+
+    const o = await harness(page, () => window.__harness.options);
+    assert.deepEqual(o.jsonData, {
+      engine: 'remote',
+      remoteUrl: 'http://sheepdog-api:8080',
+      remoteRetries: 4,
+      remoteTimeout: '3s',
+      remoteMaxInFlight: 16,
+      allowedDatasources: ['test-prom'],
+      prometheusAuth: 'bearer',
+    });
+    assert.deepEqual(o.secureJsonData, { remoteApiKey: 'k-123-secret', prometheusToken: '' });
+    assert.deepEqual(o.secureJsonFields, { prometheusToken: false });
+  });
+
+  await withPage(
+    'query editor: defaults, picked data source with its own editor, detector, outputs',
+    'query',
+    async (page) => {
+      const qe = page.getByTestId('query-page');
+      await page.waitForFunction(() => window.__harness.query?.source?.type === 'datasource');
+      await qe.getByText('Pick a data source').click({ force: true });
+      const opts = await page.getByRole('option').allInnerTexts();
+      assert.ok(
+        opts.some((l) => l.includes('Test Prometheus')),
+        `picker options: ${opts}`
+      );
+      assert.ok(
+        !opts.some((l) => l.includes('Loki') || l.includes('Sheepdog')),
+        `picker must follow the allow-list: ${opts}`
+      );
+      await page.getByRole('option', { name: /Test Prometheus/ }).click();
+      const nested = qe.getByLabel('Test Prometheus expr');
+      await nested.waitFor();
+      assert.equal(await nested.inputValue(), 'up', "starts from the data source's default query");
+      await nested.fill('rate(http_requests_total{job="$job"}[$__interval])');
+
+      await qe.getByLabel('Detection method').click();
+      await page.getByRole('option', { name: /Robust/ }).click();
+      await qe.getByLabel('Sensitivity').fill('70');
+      await qe.getByRole('radio', { name: 'Up' }).click();
+      await qe.getByLabel('Seasonality').click();
+      await page.getByRole('option', { name: /Daily/ }).click();
+      await qe.getByLabel('History').fill('3d');
+      await qe.getByText('Score', { exact: true }).click();
+
+      const q = await harness(page, () => window.__harness.query);
+      assert.deepEqual(q, {
+        refId: 'A',
+        source: {
+          type: 'datasource',
+          datasource: { uid: 'test-prom', type: 'prometheus' },
+          query: {
+            expr: 'rate(http_requests_total{job="$job"}[$__interval])',
+            range: true,
+            refId: 'A',
+            datasource: { uid: 'test-prom', type: 'prometheus' },
+          },
+        },
+        detector: { method: 'robust', sensitivity: 70, direction: 'up', seasonality: 'daily', history: '3d' },
+        outputs: ['bands', 'score', 'windows'],
+      });
+
+      // What the data source sends for that query: variables resolved inside the nested query.
+      const sent = await harness(page, async () =>
+        window.__harness.runQuery([window.__harness.query], { __interval: { text: '30s', value: '30s' } })
+      );
+      assert.equal(sent.length, 1);
+      assert.match(sent[0].url, /^\/api\/ds\/query/);
+      const body = sent[0].data.queries[0];
+      assert.equal(body.source.query.expr, 'rate(http_requests_total{job="api"}[30s])');
+      assert.deepEqual(body.datasource, { type: 'sheepdog-anomaly-datasource', uid: 'sheepdog' });
+    }
+  );
+
+  await withPage('query editor: PromQL and inline CSV sources', 'query', async (page) => {
+    const qe = page.getByTestId('query-page');
+    await qe.getByRole('radio', { name: 'Prometheus URL' }).click();
+    await qe.getByLabel('PromQL expression').fill('sum(rate(errors_total[5m]))');
+    await qe.getByLabel('Legend format').fill('{{instance}}');
+    let q = await harness(page, () => window.__harness.query);
+    assert.deepEqual(q.source, {
+      type: 'prometheus',
+      expr: 'sum(rate(errors_total[5m]))',
+      legendFormat: '{{instance}}',
+    });
+    await qe.getByRole('radio', { name: 'Inline CSV' }).click();
+    await qe.getByRole('textbox', { name: 'Inline CSV' }).fill('timestamp,value\n2024-01-01 00:00:00,1\n');
+    await qe.getByRole('textbox', { name: 'Inline CSV' }).blur();
+    q = await harness(page, () => window.__harness);
+    assert.deepEqual(q.query.source, { type: 'csv', csv: 'timestamp,value\n2024-01-01 00:00:00,1\n' });
+    assert.ok(q.runs >= 1, 'leaving a field runs the query');
+  });
+
+  await withPage('annotation editor: same editor without outputs', 'annotation', async (page) => {
+    const ae = page.getByTestId('annotation-page');
+    await ae.getByLabel('PromQL expression').waitFor();
+    assert.equal(await ae.getByRole('group', { name: 'Outputs' }).count(), 0);
+    assert.equal(await ae.getByLabel('Alert frames').count(), 0);
+    await ae.getByRole('radio', { name: 'Down' }).click();
+    const a = await harness(page, () => window.__harness.annotation);
+    assert.deepEqual(a, { refId: 'Anno', source: { type: 'prometheus', expr: 'up' }, detector: { direction: 'down' } });
+    const prepared = await harness(page, () =>
+      window.__harness.datasource.annotations.prepareQuery({ target: window.__harness.annotation })
+    );
+    assert.deepEqual(prepared.outputs, ['windows']);
+  });
+} finally {
+  await browser.close();
+  server.close();
+}
+
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
