@@ -12,9 +12,16 @@ type flatline struct {
 	last    float64
 	run     int     // repeats of last so far
 	longest float64 // longest unflagged run seen, decaying
-	n       int
-	changes float64 // value changes seen, decaying
+	n       int // finite points seen (as of the last slow-path call)
 	flagged bool
+
+	// Value changes are counted per block of flatDecayAt points (points
+	// minus repeats), so a new value costs the fast path nothing but a store.
+	changes      float64 // changes up to blockStart, decaying
+	blockStart   int
+	blockRepeats int
+	decayAt      int // point count that closes the block
+	slowAt       int // observe's fast path applies below this point count
 }
 
 const (
@@ -28,34 +35,49 @@ const (
 // flatBlockDecay is (1-flatForget)^flatDecayAt.
 var flatBlockDecay = math.Pow(1-flatForget, flatDecayAt)
 
-func newFlatline() flatline { return flatline{last: math.NaN()} }
+func newFlatline() flatline {
+	return flatline{last: math.NaN(), decayAt: flatDecayAt, slowAt: flatDecayAt}
+}
 
 // observe takes the next finite value and returns a z-like score for the
 // current run of repeats: scoreZ0 at the threshold, growing with the run.
-// The common cases are kept small enough to inline.
-func (f *flatline) observe(v float64) float64 {
-	f.n++
-	if f.n&(flatDecayAt-1) == 0 {
-		f.decay()
+// A new value with no run open and no block to close is the inlined fast path.
+// n is the stream's count of finite points, this one included.
+func (f *flatline) observe(v float64, n int) float64 {
+	if v != f.last && n < f.slowAt {
+		f.last = v
+		return 0
 	}
+	return f.observeSlow(v, n)
+}
+
+//go:noinline // keeps observe small enough to inline
+func (f *flatline) observeSlow(v float64, n int) float64 {
+	f.n = n
+	if f.n >= f.decayAt {
+		f.changes = (f.changes + float64(f.n-1-f.blockStart-f.blockRepeats)) * flatBlockDecay
+		f.longest *= flatBlockDecay
+		f.blockStart, f.blockRepeats = f.n-1, 0
+		f.decayAt = f.n - 1 + flatDecayAt
+	}
+	z := 0.0
 	if v != f.last {
 		f.last = v
-		f.changes++
 		if f.run > 0 {
 			f.endRun()
 		}
-		return 0
+	} else {
+		f.blockRepeats++
+		f.run++
+		if f.run >= flatMinRun/2 {
+			z = f.judge()
+		}
 	}
-	f.run++
-	if f.run < flatMinRun/2 {
-		return 0
+	f.slowAt = f.decayAt
+	if f.run > 0 {
+		f.slowAt = 0 // while a run is open every point takes the slow path
 	}
-	return f.judge()
-}
-
-func (f *flatline) decay() {
-	f.longest *= flatBlockDecay
-	f.changes *= flatBlockDecay
+	return z
 }
 
 func (f *flatline) endRun() {
@@ -66,7 +88,8 @@ func (f *flatline) endRun() {
 }
 
 func (f *flatline) judge() float64 {
-	if f.n < flatWarm || f.changes < flatLively {
+	changes := f.changes + float64(f.n-f.blockStart-f.blockRepeats)
+	if f.n < flatWarm || changes < flatLively {
 		f.longest = max(f.longest, float64(f.run))
 		return 0
 	}

@@ -202,7 +202,7 @@ func (st *Stream) next(t int64, v float64) (p pointOut) {
 		return p // missing: forecast only; a run of flags bridges it
 	}
 	st.seen++
-	if zf := st.flat.observe(v); zf > math.Abs(zn) {
+	if zf := st.flat.observe(v, st.seen); zf > math.Abs(zn) {
 		// a value stuck for longer than this series ever sticks
 		zn = math.Copysign(zf, v-exp)
 	}
