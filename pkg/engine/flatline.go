@@ -12,7 +12,7 @@ type flatline struct {
 	last    float64
 	run     int     // repeats of last so far
 	longest float64 // longest unflagged run seen, decaying
-	n       int // finite points seen (as of the last slow-path call)
+	n       int     // finite points seen (as of the last slow-path call)
 	flagged bool
 
 	// Value changes are counted per block of flatDecayAt points (points
