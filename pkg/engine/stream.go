@@ -73,17 +73,6 @@ type Stream struct {
 	dir     int8 // +1 up only, -1 down only, 0 both
 }
 
-// score steps one model and returns its forecast, scale, z and the band
-// half-width thr in robust SDs with gain = k/thr (z*gain is z in units where
-// k is the threshold; a cached ratio saves a division per point).
-func (st *Stream) score(m *model, tail *tailCalibrator, t int64, v float64, missing bool) (exp, sc, z, thr, gain float64) {
-	exp, sc, z = m.step(t, v)
-	if !missing {
-		tail.observe(math.Abs(z))
-	}
-	return exp, sc, z, tail.usedThr, tail.usedGain
-}
-
 // NewStream starts an empty causal stream.
 func NewStream(opt Options) (*Stream, error) {
 	opt, err := normalise(opt)
@@ -163,7 +152,9 @@ func (st *Stream) next(t int64, v float64) (p pointOut) {
 			v = math.Copysign(maxValue, v)
 		}
 	}
-	// st.score written out for the primary model: one call less per point
+	// the model's forecast, scale and z, then the band its tail calibration
+	// set before this point (gain = k/thr turns z into units where k is the
+	// threshold; the cached ratio saves a division per point)
 	exp, sc, z := st.m.step(t, v)
 	if !missing {
 		st.tail.observe(math.Abs(z))
@@ -181,7 +172,11 @@ func (st *Stream) next(t int64, v float64) (p pointOut) {
 		if st.alt.periodMs != st.m.periodMs {
 			st.alt.adoptPeriod(st.m)
 		}
-		e2, s2, z2, t2, g2 := st.score(st.alt, &st.altTail, t, v, missing)
+		e2, s2, z2 := st.alt.step(t, v)
+		if !missing {
+			st.altTail.observe(math.Abs(z2))
+		}
+		t2, g2 := st.altTail.usedThr, st.altTail.usedGain
 		w1, w2 := 1/(sc*sc), 1/(s2*s2)
 		if w := w1 + w2; w > 0 && !math.IsInf(w, 0) {
 			exp = (w1*exp + w2*e2) / w
