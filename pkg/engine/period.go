@@ -150,11 +150,13 @@ func (m *model) scanAfter(n int) int {
 	if n < 1600 {
 		growth = 2 // short periods (tens to hundreds of points) are found early
 	}
-	next := max(n*growth, firstScan)
+	regular := max(n*growth, firstScan)
+	next := regular
 	for _, c := range calendarPeriods {
 		for _, cycles := range []float64{3.05, 6.1} { // first chance, and again with twice the data
 			at := int(cycles*float64(c.Milliseconds())/m.interval) + initPoints
-			if at > n && at >= firstScan && at < next {
+			// a calendar scan just before a regular one is left to the latter
+			if at > n && at >= firstScan && at < next && float64(at) < 0.75*float64(regular) {
 				next = at
 			}
 		}
