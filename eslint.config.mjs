@@ -19,6 +19,8 @@ export default defineConfig([
     ],
   },
   ...baseConfig,
+  // Lint TypeScript outside src/ too (flat config only picks up .ts files some block names).
+  { files: ['tests/**/*.ts', 'playwright.config.ts', '.config/**/*.ts'] },
   {
     files: ['browser/**/*.{js,mjs}', '.config/**/*.js', '*.js', '*.mjs'],
     languageOptions: { globals: { ...globals.node, ...globals.browser } },

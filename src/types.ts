@@ -196,6 +196,8 @@ const _sourceKeys: Exact<(typeof SOURCE_KEYS)[number], keyof SheepdogSource> = t
 const _refKeys: Exact<(typeof DATASOURCE_REF_KEYS)[number], keyof SourceDataSourceRef> = true;
 const _detectorKeys: Exact<(typeof DETECTOR_KEYS)[number], keyof DetectorOptions> = true;
 const _alertKeys: Exact<(typeof ALERT_KEYS)[number], keyof AlertOptions> = true;
-const _settingsKeys: Exact<(typeof SETTINGS_KEYS)[number], Exclude<keyof SheepdogOptions, keyof DataSourceJsonData>> =
-  true;
+const _settingsKeys: Exact<
+  (typeof SETTINGS_KEYS)[number],
+  Exclude<keyof SheepdogOptions, keyof DataSourceJsonData>
+> = true;
 export const KEY_LISTS_MATCH_TYPES = [_queryKeys, _sourceKeys, _refKeys, _detectorKeys, _alertKeys, _settingsKeys];
