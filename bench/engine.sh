@@ -79,7 +79,8 @@ cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || t
   echo "merged into runs of consecutive points, are *false alarms*. Precision = found / (found + false alarms),"
   echo "recall = found / windows. False alarms per day count days of unlabelled data. The delay is from a window's"
   echo "start to its first flag (median). \`zscore-1d-3sigma\` is the plain baseline: a point more than 3 standard"
-  echo "deviations from the mean of the preceding day. points/s is per core, including result building."
+  echo "deviations from the mean of the preceding day. points/s here is wall-clock per series with two workers,"
+  echo "including result building and, on short series, the period scans; see Throughput for the per-core figures."
   echo
   echo "Reproduce: \`go run ./cmd/sheepdog eval --manifest $manifest --method auto,basic,robust,agile,changepoint\`."
   echo
