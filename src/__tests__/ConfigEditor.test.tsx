@@ -8,7 +8,7 @@ import React, { useState } from 'react';
 
 import { ConfigEditor, parseSimpleDuration } from '../components/ConfigEditor';
 import { PLUGIN_ID, SheepdogOptions, SheepdogSecureJsonData } from '../types';
-import { fakeDataSourceSrv, promLikeDataSource } from './helpers';
+import { fakeDataSourceSrv, promLikeDataSource } from '../testing/helpers';
 
 type Settings = DataSourceSettings<SheepdogOptions, SheepdogSecureJsonData>;
 

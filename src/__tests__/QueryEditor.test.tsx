@@ -7,7 +7,7 @@ import React, { useState } from 'react';
 import { AnnotationEditor } from '../components/AnnotationEditor';
 import { QueryEditor } from '../components/QueryEditor';
 import { SheepdogOptions, SheepdogQuery } from '../types';
-import { fakeDataSourceSrv, FakeTemplateSrv, newDataSource, promLikeDataSource } from './helpers';
+import { fakeDataSourceSrv, FakeTemplateSrv, newDataSource, promLikeDataSource } from '../testing/helpers';
 
 function renderEditor(
   initial: SheepdogQuery,

@@ -1,5 +1,5 @@
 import { css } from '@emotion/css';
-import { DataSourceApi, GrafanaTheme2, QueryEditorProps } from '@grafana/data';
+import { CoreApp, DataSourceApi, GrafanaTheme2, QueryEditorProps } from '@grafana/data';
 import { DataSourcePicker, getDataSourceSrv } from '@grafana/runtime';
 import {
   Alert,
@@ -250,7 +250,7 @@ function DatasourceSource(props: {
     // Start from the data source's own default query, as a panel would.
     try {
       const ds = await getDataSourceSrv().get({ uid, type });
-      const initial = ds.getDefaultQuery?.(app ?? ('panel-editor' as never)) ?? {};
+      const initial = ds.getDefaultQuery?.(app ?? CoreApp.PanelEditor) ?? {};
       onSource({ datasource: { uid, type }, query: { ...initial, refId: query.refId } as NestedQuery });
     } catch {
       // The nested editor reports load errors.
