@@ -50,6 +50,10 @@ export class DataSource extends DataSourceWithBackend<SheepdogQuery, SheepdogOpt
         return isRunnable(q) ? q : undefined;
       },
       processEvents: (_anno, frames) => of(framesToEvents(frames)),
+      getDefaultQuery: () => {
+        const { outputs: _outputs, ...rest } = defaultQuery(this.settings);
+        return rest;
+      },
     };
   }
 

@@ -156,6 +156,13 @@ describe('annotations', () => {
     expect(q).toEqual({ refId: 'Anno', source: { type: 'prometheus', expr: 'up' }, outputs: ['windows'] });
   });
 
+  it('starts a new annotation from the query defaults without outputs', () => {
+    expect(newDataSource({ prometheusUrl: 'http://p:9090' }).annotations!.getDefaultQuery!()).toEqual({
+      source: { type: 'prometheus' },
+      detector: { method: 'auto', sensitivity: 50, direction: 'both', seasonality: 'auto' },
+    });
+  });
+
   it('skips an annotation without a usable source', () => {
     expect(ds.annotations!.prepareQuery!({ target: { refId: 'A', source: { type: 'csv' } } } as never)).toBeUndefined();
   });
