@@ -23,8 +23,18 @@ const dist = path.join(root, 'dist');
 const out = path.join(here, '.out');
 const icons = path.join(root, 'node_modules', '@grafana', 'ui', 'dist', 'public', 'img', 'icons');
 
-if (!fs.existsSync(path.join(dist, 'module.js'))) {
-  console.log('dist/module.js is missing: running npm run build:frontend');
+// Test what src/ says: (re)build when dist/module.js is missing or older than any source file.
+function newestSourceMtime(dir) {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSourceMtime(p) : fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+const moduleJs = path.join(dist, 'module.js');
+if (!fs.existsSync(moduleJs) || fs.statSync(moduleJs).mtimeMs < newestSourceMtime(path.join(root, 'src'))) {
+  console.log('dist/module.js is missing or older than src/: running npm run build:frontend');
   execSync('npm run build:frontend', { cwd: root, stdio: 'inherit' });
 }
 const bundleMs = await buildHarness();
