@@ -3,7 +3,13 @@ import { setBackendSrv, setDataSourceSrv, setTemplateSrv } from '@grafana/runtim
 import { lastValueFrom } from 'rxjs';
 
 import { SheepdogQuery } from '../types';
-import { fakeDataSourceSrv, FakeTemplateSrv, newDataSource, promLikeDataSource, recordingBackendSrv } from '../testing/helpers';
+import {
+  fakeDataSourceSrv,
+  FakeTemplateSrv,
+  newDataSource,
+  promLikeDataSource,
+  recordingBackendSrv,
+} from '../testing/helpers';
 
 const scopedVars = {
   __interval: { text: '30s', value: '30s' },
