@@ -109,6 +109,15 @@ func (c *tailCalibrator) endRun() {
 	c.runLen, c.runMax = 0, 0
 }
 
+// levelShift tells the calibrator that the open run of large deviations was a
+// new level (the model re-levelled on it), not a spike: it must never count
+// as routine, or every level shift would widen the band for the next one.
+func (c *tailCalibrator) levelShift() {
+	if c.runLen > 0 {
+		c.runLen = maxSpikeLen + 1
+	}
+}
+
 // rescale moves the epoch to now before the weights could overflow.
 func (c *tailCalibrator) rescale() {
 	if tailDecay*float64(c.n-c.epoch) < maxExponent {

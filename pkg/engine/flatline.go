@@ -4,14 +4,15 @@ import "math"
 
 // flatline notices a lively series getting stuck: a value repeated for much
 // longer than the series has ever repeated one. The threshold is three times
-// the longest run of repeats seen in normal data (slowly forgotten), and at
-// least flatMinRun. Runs that were flagged do not raise it, so one stuck
+// the second longest run of repeats seen in normal data (slowly forgotten),
+// and at least flatMinRun. Runs that were flagged do not raise it, so one stuck
 // episode does not hide the next; a series that rarely changes (a constant,
 // a step) is never judged.
 type flatline struct {
 	last    float64
 	run     int     // repeats of last so far
 	longest float64 // longest unflagged run seen, decaying
+	second  float64 // second longest, decaying: the one the threshold uses
 	n       int     // finite points seen (as of the last slow-path call)
 	flagged bool
 
@@ -57,6 +58,7 @@ func (f *flatline) observeSlow(v float64, n int) float64 {
 	if f.n >= f.decayAt {
 		f.changes = (f.changes + float64(f.n-1-f.blockStart-f.blockRepeats)) * flatBlockDecay
 		f.longest *= flatBlockDecay
+		f.second *= flatBlockDecay
 		f.blockStart, f.blockRepeats = f.n-1, 0
 		f.decayAt = f.n - 1 + flatDecayAt
 	}
@@ -82,18 +84,29 @@ func (f *flatline) observeSlow(v float64, n int) float64 {
 
 func (f *flatline) endRun() {
 	if !f.flagged || f.n < flatWarm {
-		f.longest = max(f.longest, float64(f.run))
+		f.record(float64(f.run))
 	}
 	f.run, f.flagged = 0, false
+}
+
+// record keeps the two longest runs. The threshold follows the second, so a
+// single past stuck episode (one that could not be judged yet, e.g. in the
+// first points of a series) never hides the next one, and the result does not
+// depend on whether the series happened to start before such an episode.
+func (f *flatline) record(run float64) {
+	if run > f.longest {
+		f.longest, f.second = run, f.longest
+	} else {
+		f.second = max(f.second, run)
+	}
 }
 
 func (f *flatline) judge() float64 {
 	changes := f.changes + float64(f.n-f.blockStart-f.blockRepeats)
 	if f.n < flatWarm || changes < flatLively {
-		f.longest = max(f.longest, float64(f.run))
-		return 0
+		return 0 // recorded when the run ends
 	}
-	limit := max(flatMinRun, 3*f.longest+1)
+	limit := max(flatMinRun, 3*f.second+1)
 	if float64(f.run) < limit/2 {
 		return 0
 	}

@@ -65,6 +65,8 @@ type model struct {
 	lastNorm     int64
 	hist         *history
 	nextScan     int
+	settleN      int // the seasonal profile learns only from this point count on
+	seasonAge    int // periods the profile has learned for (seeded profiles count as learned)
 
 	// level shifts
 	cusumPos, cusumNeg float64
@@ -72,6 +74,9 @@ type model struct {
 	runLen             int
 	recent             [recentSize]float64
 	recentN            int
+	shifted            bool // re-levelled at the latest point (the stream reads and clears it)
+	lastShiftDir       int8 // direction of the run that caused the latest re-level
+	frozen             bool // forecast and score but learn nothing (level, trend, profile, scale)
 }
 
 func newModel(cfg modelConfig) *model {
@@ -167,19 +172,26 @@ func (m *model) step(t int64, v float64) (expected, scale, z float64) {
 	} else if rc < -lim {
 		rc = -lim
 	}
+	if m.frozen {
+		rc = 0 // a held level shift (see Stream.hold): do not learn it
+	}
 	m.level = level + m.aL*rc
 	if m.cfg.trendWin > 0 {
 		m.trend += m.trendGain * rc
 	}
 	if b >= 0 {
-		m.season[b] += m.seasonGain * rc
+		if m.n >= m.settleN {
+			m.season[b] += m.seasonGain * rc
+		}
 		m.phase = phase
 	}
 	ar := math.Abs(r)
 	if ar > lim {
 		ar = lim
 	}
-	m.scale += m.aS * (gauss*ar - m.scale)
+	if !m.frozen {
+		m.scale += m.aS * (gauss*ar - m.scale)
+	}
 
 	if m.cfg.cusum {
 		// one point adds at most shiftZ, so a lone spike cannot trip it
@@ -247,6 +259,7 @@ func (m *model) relevel(b int) {
 	}
 	m.level = med
 	m.trend = 0
+	m.shifted, m.lastShiftDir = true, m.runDir
 	m.cusumPos, m.cusumNeg = 0, 0
 	m.runDir, m.runLen = 0, 0
 }
@@ -298,7 +311,10 @@ func (m *model) setRates(dt int64) {
 	}
 	if m.season != nil {
 		m.aSeaDt = -math.Expm1(-1 / m.cfg.seasonWin)
-		m.seasonGain = m.aSeaDt * (1 - m.aL)
+		// A profile learning from scratch averages its first periods
+		// (gain 1/periods so far) before it settles into the EW: the band
+		// is right after a couple of periods rather than after seasonWin.
+		m.seasonGain = max(m.aSeaDt, 1/float64(m.seasonAge+1)) * (1 - m.aL)
 	}
 }
 
@@ -345,11 +361,18 @@ func (m *model) start() {
 		m.interval = 1
 	}
 	m.cacheDt = -1
+	// The level starts from the first few points, which may be mid-incident;
+	// until it has settled (three level time constants) its residuals would
+	// write the error into the seasonal profile, where it would come back at
+	// the same phase every period. So the profile starts learning then, and
+	// a series that starts during an incident scores like one that does not.
+	m.settleN = m.n + int(3*m.cfg.levelWin)
 	if m.cfg.seasonal && m.cfg.period > 0 {
 		m.setPeriod(m.cfg.period.Milliseconds(), nil)
 		if m.season != nil && m.cfg.seed != nil {
 			// batch mode: start from the profile of the whole series, and
 			// from the level of the first points net of it
+			m.seasonAge = learnedAge
 			for j := range m.season {
 				m.season[j] = m.cfg.seed[min(len(m.cfg.seed)-1, (2*j+1)*len(m.cfg.seed)/(2*len(m.season)))]
 			}
@@ -378,8 +401,10 @@ func (m *model) setPeriod(periodMs int64, profile []float64) {
 		m.phase += periodMs
 	}
 	m.season = make([]float64, nb)
+	m.seasonAge = 0
 	if profile != nil {
 		copy(m.season, profile)
+		m.seasonAge = learnedAge
 	}
 	m.lastNorm = m.lastT
 	m.cacheDt = -1
@@ -397,6 +422,7 @@ func (m *model) adoptPeriod(src *model) {
 	}
 	m.setPeriod(src.periodMs, src.season)
 	if m.season != nil {
+		m.seasonAge = src.seasonAge
 		m.level += old - m.season[m.bucket(m.lastT)]
 	}
 }
@@ -413,7 +439,15 @@ func (m *model) normaliseSeason() {
 		m.season[i] -= mean
 	}
 	m.level += mean
+	if m.seasonAge < learnedAge {
+		m.seasonAge++
+		m.cacheDt = -1 // the profile's gain changes with its age
+	}
 }
+
+// learnedAge is the age (in periods) of a profile seeded from history: past
+// the running-mean start, so it learns at the EW rate at once.
+const learnedAge = 64
 
 func (m *model) periods() []time.Duration {
 	if m.periodMs > 0 {

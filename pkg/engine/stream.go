@@ -47,6 +47,13 @@ func configFor(opt Options) modelConfig {
 	return cfg
 }
 
+// holdSteps is how long, in sampling steps, a sustained level shift stays
+// judged by auto's long-term model after its adaptive model re-levelled: long
+// enough for a one-hour incident on minutely data to stay flagged, bounded so a
+// lasting new normal is accepted (the long-term model re-levels after
+// shiftRun=120 steps anyway).
+const holdSteps = 60
+
 // maxValue bounds input magnitudes (larger finite values are clamped) so the
 // model's sums and the band never overflow.
 const maxValue = 1e300
@@ -69,8 +76,13 @@ type Stream struct {
 	alt     *model
 	altTail tailCalibrator
 	usedAlt int
-	flat    flatline
-	dir     int8 // +1 up only, -1 down only, 0 both
+	// a sustained level shift that the adaptive model has adapted to is
+	// judged by the long-term model alone for up to hold more points
+	hold     int
+	holdDir  int8
+	usedHold int
+	flat     flatline
+	dir      int8 // +1 up only, -1 down only, 0 both
 }
 
 // NewStream starts an empty causal stream.
@@ -155,9 +167,16 @@ func (st *Stream) next(t int64, v float64) (p pointOut) {
 	// the model's forecast, scale and z, then the band its tail calibration
 	// set before this point (gain = k/thr turns z into units where k is the
 	// threshold; the cached ratio saves a division per point)
+	if st.alt != nil {
+		st.m.frozen = st.hold > 0
+	}
 	exp, sc, z := st.m.step(t, v)
 	if !missing {
 		st.tail.observe(math.Abs(z))
+		if st.m.shifted {
+			st.m.shifted = false
+			st.tail.levelShift()
+		}
 	}
 	thr, gain := st.tail.usedThr, st.tail.usedGain
 	lower, upper := exp-thr*sc, exp+thr*sc
@@ -173,19 +192,45 @@ func (st *Stream) next(t int64, v float64) (p pointOut) {
 			st.alt.adoptPeriod(st.m)
 		}
 		e2, s2, z2 := st.alt.step(t, v)
+		altShifted := false
 		if !missing {
 			st.altTail.observe(math.Abs(z2))
+			if st.alt.shifted {
+				st.alt.shifted, altShifted = false, true
+				st.altTail.levelShift()
+			}
 		}
-		t2, g2 := st.altTail.usedThr, st.altTail.usedGain
-		w1, w2 := 1/(sc*sc), 1/(s2*s2)
-		if w := w1 + w2; w > 0 && !math.IsInf(w, 0) {
-			exp = (w1*exp + w2*e2) / w
+		if st.hold > 0 && !missing {
+			st.hold--
+			if zn*float64(st.holdDir) < st.k {
+				st.hold = 0 // back inside the long-term band
+			}
 		}
-		lower, upper = min(lower, e2-t2*s2), max(upper, e2+t2*s2)
-		if zn2 := z2 * g2; math.Abs(zn2) < math.Abs(zn) {
-			zn = zn2
+		if altShifted && zn*float64(st.alt.lastShiftDir) >= st.k {
+			// The adaptive model has just re-levelled on a run that the
+			// long-term model also finds far off: a sustained level shift.
+			// The long-term model alone judges it for a while, so it stays
+			// flagged as long as it lasts (up to holdSteps points) instead
+			// of for the fast model's few points before it adapted.
+			st.hold, st.holdDir = holdSteps, st.alt.lastShiftDir
+		}
+		if st.hold > 0 {
+			// long-term model's band and forecast: the points judged are
+			// outside the drawn band, and the residuals keep one sign
 			if !missing {
-				st.usedAlt++
+				st.usedHold++
+			}
+		} else {
+			w1, w2 := 1/(sc*sc), 1/(s2*s2)
+			if w := w1 + w2; w > 0 && !math.IsInf(w, 0) {
+				exp = (w1*exp + w2*e2) / w
+			}
+			lower, upper = min(lower, e2-st.altTail.usedThr*s2), max(upper, e2+st.altTail.usedThr*s2)
+			if zn2 := z2 * st.altTail.usedGain; math.Abs(zn2) < math.Abs(zn) {
+				zn = zn2
+				if !missing {
+					st.usedAlt++
+				}
 			}
 		}
 	}
