@@ -147,6 +147,58 @@ describe('query', () => {
   });
 });
 
+describe('query edge cases', () => {
+  const base = {
+    requestId: 'r2',
+    interval: '30s',
+    intervalMs: 30000,
+    range: { from: dateTime(0), to: dateTime(3600_000), raw: { from: 'now-1h', to: 'now' } },
+    scopedVars,
+    timezone: 'utc',
+    app: CoreApp.Explore,
+    startTime: 0,
+  };
+
+  it('sends nothing when no query is runnable', async () => {
+    const { srv, requests } = recordingBackendSrv();
+    setBackendSrv(srv);
+    const res = await lastValueFrom(
+      newDataSource().query({
+        ...base,
+        targets: [{ refId: 'A', source: { type: 'csv', csv: '' } }],
+      } as unknown as DataQueryRequest<SheepdogQuery>)
+    );
+    expect(res.data).toEqual([]);
+    expect(requests).toHaveLength(0);
+  });
+
+  it('still sends a query whose source data source cannot be loaded, interpolated generically', async () => {
+    const { srv, requests } = recordingBackendSrv();
+    setBackendSrv(srv);
+    await lastValueFrom(
+      newDataSource().query({
+        ...base,
+        targets: [
+          {
+            refId: 'A',
+            source: {
+              type: 'datasource',
+              datasource: { uid: 'missing' },
+              query: { refId: 'A', expr: 'up[$__interval]' },
+            },
+          },
+        ],
+      } as unknown as DataQueryRequest<SheepdogQuery>)
+    );
+    const body = requests[0].data as { queries: SheepdogQuery[] };
+    expect(body.queries[0].source.query).toEqual({
+      refId: 'A',
+      expr: 'up[30s]',
+      datasource: { uid: 'missing' },
+    });
+  });
+});
+
 describe('annotations', () => {
   const ds = newDataSource();
 
