@@ -54,6 +54,12 @@ func configFor(opt Options) modelConfig {
 // shiftRun=120 steps anyway).
 const holdSteps = 60
 
+// sustainRun is how many points in a row outside auto's long-term band make
+// a sustained deviation (a level shift or a drift the adaptive model follows):
+// twice the adaptive model's re-level run, so a brief excursion is still
+// judged by the consensus of both models.
+const sustainRun = 20
+
 // maxValue bounds input magnitudes (larger finite values are clamped) so the
 // model's sums and the band never overflow.
 const maxValue = 1e300
@@ -81,6 +87,7 @@ type Stream struct {
 	hold     int
 	holdDir  int8
 	usedHold int
+	outRun   int // signed run of points outside the long-term band
 	flat     flatline
 	dir      int8 // +1 up only, -1 down only, 0 both
 }
@@ -204,6 +211,22 @@ func (st *Stream) next(t int64, v float64) (p pointOut) {
 			st.hold--
 			if zn*float64(st.holdDir) < st.k {
 				st.hold = 0 // back inside the long-term band
+			}
+		}
+		if !missing {
+			switch {
+			case zn >= st.k:
+				st.outRun = max(st.outRun, 0) + 1
+			case zn <= -st.k:
+				st.outRun = min(st.outRun, 0) - 1
+			default:
+				st.outRun = 0
+			}
+		}
+		if st.hold == 0 && (st.outRun >= sustainRun || st.outRun <= -sustainRun) {
+			st.hold, st.holdDir = holdSteps, 1
+			if st.outRun < 0 {
+				st.holdDir = -1
 			}
 		}
 		if altShifted && zn*float64(st.alt.lastShiftDir) >= st.k {
