@@ -223,7 +223,7 @@ func (st *Stream) next(t int64, v float64) (p pointOut) {
 				st.outRun = 0
 			}
 		}
-		if st.hold == 0 && (st.outRun >= sustainRun || st.outRun <= -sustainRun) {
+		if st.hold == 0 && (st.outRun == sustainRun || st.outRun == -sustainRun) { // once per run: a new normal is accepted after the hold
 			st.hold, st.holdDir = holdSteps, 1
 			if st.outRun < 0 {
 				st.holdDir = -1
