@@ -184,3 +184,43 @@ func TestCausalStartMidIncident(t *testing.T) {
 		})
 	}
 }
+
+// An alert's cached stream has seen more history than a fresh evaluation of
+// the same range. With a fixed period their flags agree once both have warmed
+// up, whatever incidents the longer history held.
+func TestCausalStartIndependence(t *testing.T) {
+	const n = 5 * 1440
+	s := seasonalSeries(n, 31)
+	incidents := []struct {
+		at, length int
+		delta      float64
+	}{
+		{30, 20, 25}, {900, 10, -20}, {1600, 45, 15}, {2500, 20, 0}, {3300, 5, 30}, {4000, 45, -15}, {5200, 10, 20}, {6000, 20, 0},
+	}
+	for _, in := range incidents {
+		for i := in.at; i < in.at+in.length; i++ {
+			if in.delta == 0 {
+				s.Values[i] = s.Values[in.at] // a freeze
+			} else {
+				s.Values[i] += in.delta
+			}
+		}
+	}
+	opt := Options{Causal: true, Period: 24 * time.Hour}
+	long := mustDetect(t, s, opt)
+	for _, from := range []int{1000, 1605, 2490} { // before, inside a level shift, just before a freeze
+		short := mustDetect(t, Series{Times: s.Times[from:], Values: s.Values[from:]}, opt)
+		differ := 0
+		for i := 4 * 1440; i < n; i++ {
+			if long.Anomaly[i] != short.Anomaly[i-from] {
+				differ++
+			}
+		}
+		if differ > 0 {
+			t.Errorf("started at %d: %d of the last day's flags differ from the stream started at 0", from, differ)
+		}
+		if c := countFlags(long, 5200, 5210) + countFlags(long, 6000, 6020); c < 15 {
+			t.Errorf("only %d of the last day's 30 incident points flagged", c)
+		}
+	}
+}
