@@ -228,6 +228,10 @@ func (m *model) step(t int64, v float64) (expected, scale, z float64) {
 	}
 	if (m.cfg.shiftRun > 0 && m.runLen >= m.cfg.shiftRun) ||
 		(m.cfg.cusum && (m.cusumPos >= m.cfg.cusumH || m.cusumNeg >= m.cfg.cusumH)) {
+		// a run of shiftRun outliers on one side is a level shift (the
+		// stream tells its tail calibrator); a CUSUM trip can come from a
+		// few moderate points and is not
+		m.shifted, m.lastShiftDir = m.runLen >= m.cfg.shiftRun && m.cfg.shiftRun > 0, m.runDir
 		m.relevel(b)
 	}
 	if d := math.Abs(v - m.lastV); d < m.resolution && d > 0 {
@@ -259,7 +263,6 @@ func (m *model) relevel(b int) {
 	}
 	m.level = med
 	m.trend = 0
-	m.shifted, m.lastShiftDir = true, m.runDir
 	m.cusumPos, m.cusumNeg = 0, 0
 	m.runDir, m.runLen = 0, 0
 }
