@@ -141,9 +141,9 @@ func (st *Stream) Push(t int64, v float64) PointResult {
 	if st.count > 0 && t <= st.lastT {
 		return st.reject(t, v)
 	}
-	o := st.next(t, v)
-	return PointResult{Time: t, Value: v, Expected: o.expected, Lower: o.lower, Upper: o.upper,
-		Score: o.score, Anomaly: o.anomaly, Direction: o.direction}
+	exp, lo, hi, score, anom, dir := st.next(t, v)
+	return PointResult{Time: t, Value: v, Expected: exp, Lower: lo, Upper: hi,
+		Score: score, Anomaly: anom, Direction: dir}
 }
 
 // reject is Push's error path, kept out of line so Push itself can inline.
@@ -151,16 +151,10 @@ func (st *Stream) reject(t int64, v float64) PointResult {
 	return PointResult{Time: t, Value: v, Err: fmt.Errorf("point at %d does not follow the previous point at %d", t, st.lastT)}
 }
 
-// pointOut is next's result: a PointResult without the echo and the error,
-// small enough to travel in registers.
-type pointOut struct {
-	expected, lower, upper, score float64
-	anomaly                       bool
-	direction                     int8
-}
-
 // next scores a point whose time is known to follow the previous one.
-func (st *Stream) next(t int64, v float64) (p pointOut) {
+// It returns scalars, not a struct: a struct result is spilled and copied
+// through the stack on every point.
+func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float64, outAnom bool, outDir int8) {
 	st.count++
 	st.lastT = t
 	missing := false
@@ -260,9 +254,9 @@ func (st *Stream) next(t int64, v float64) (p pointOut) {
 	if !(math.Abs(lower) <= math.MaxFloat64 && math.Abs(upper) <= math.MaxFloat64) {
 		lower, upper = -math.MaxFloat64, math.MaxFloat64
 	}
-	p.expected, p.lower, p.upper = exp, lower, upper
+	outExp, outLo, outHi = exp, lower, upper
 	if missing {
-		return p // missing: forecast only; a run of flags bridges it
+		return // missing: forecast only; a run of flags bridges it
 	}
 	st.seen++
 	if zf := st.flat.observe(v, st.seen); zf > math.Abs(zn) {
@@ -277,22 +271,22 @@ func (st *Stream) next(t int64, v float64) (p pointOut) {
 	}
 	if st.seen <= st.opt.WarmUp {
 		st.inRun = false
-		return p // cold start: no score, no flag until the warm-up is met
+		return // cold start: no score, no flag until the warm-up is met
 	}
-	p.score = squash(zn)
+	outScore = squash(zn)
 	if zn >= st.k {
-		p.direction = 1
+		outDir = 1
 	} else if zn <= -st.k {
-		p.direction = -1
+		outDir = -1
 	} else {
 		st.inRun = false
-		return p
+		return
 	}
 	if !st.inRun {
 		st.inRun, st.runStart = true, t
 	}
-	p.anomaly = st.minDurMs == 0 || t-st.runStart+int64(st.m.interval) >= st.minDurMs
-	return p
+	outAnom = st.minDurMs == 0 || t-st.runStart+int64(st.m.interval) >= st.minDurMs
+	return
 }
 
 // Info says what the stream has used so far.
@@ -408,8 +402,7 @@ func (st *Stream) run(ctx context.Context, s Series) (*Result, error) {
 		if st.count > 0 && t <= st.lastT {
 			return nil, fmt.Errorf("point %d: time %d does not follow the stream's last point at %d", i, t, st.lastT)
 		}
-		p := st.next(t, values[i])
-		exp[i], lo[i], hi[i], score[i], anom[i], dir[i] = p.expected, p.lower, p.upper, p.score, p.anomaly, p.direction
+		exp[i], lo[i], hi[i], score[i], anom[i], dir[i] = st.next(t, values[i])
 	}
 	return r, nil
 }
