@@ -117,11 +117,15 @@ func fromAlert(req *backend.QueryDataRequest) bool {
 }
 
 func queryMode(req *backend.QueryDataRequest, q backend.DataQuery, pq *models.ParsedQuery) mode {
+	// Alerting always gets alert frames; an annotation query always gets
+	// annotations, even when its panel query model has alert.enabled set.
 	switch {
-	case fromAlert(req) || pq.Alert.Enabled:
+	case fromAlert(req):
 		return modeAlert
 	case q.QueryType == QueryTypeAnnotations || q.RefID == "Anno":
 		return modeAnnotations
+	case pq.Alert.Enabled:
+		return modeAlert
 	}
 	return modePanel
 }
