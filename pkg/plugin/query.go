@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,16 +24,41 @@ import (
 // also sends annotation queries with refId "Anno".
 const QueryTypeAnnotations = "annotations"
 
+// PluginType is Sheepdog's plugin id, the type of its data sources.
+const PluginType = "sheepdog-anomaly-datasource"
+
+// DepthHeader marks requests Sheepdog makes to Grafana's /api/ds/query. A
+// request that arrives carrying it was sent by a Sheepdog query, so answering
+// it could loop through Grafana without end; it is refused.
+const DepthHeader = "X-Sheepdog-Depth"
+
 func maxWorkers() int { return max(1, runtime.GOMAXPROCS(0)) }
 
 // QueryData answers each query independently: one query's error never hides
 // another query's frames.
 func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
 	resp := backend.NewQueryDataResponse()
+	// Responses are keyed by refId: a second query with the same refId would
+	// silently replace the first one's answer, so both get an error instead.
+	refs := make(map[string]int, len(req.Queries))
+	for _, q := range req.Queries {
+		refs[q.RefID]++
+	}
+	nested := nestedRequest(req)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxWorkers())
 	for _, q := range req.Queries {
+		if n := refs[q.RefID]; n > 1 {
+			resp.Responses[q.RefID] = backend.ErrDataResponse(backend.StatusBadRequest,
+				fmt.Sprintf("refId %q is used by %d queries in this request: give each query its own refId", q.RefID, n))
+			continue
+		}
+		if nested {
+			resp.Responses[q.RefID] = backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream,
+				fmt.Sprintf("query %s: this request came from a Sheepdog query (header %s): a Sheepdog query cannot use a Sheepdog data source as its source", q.RefID, DepthHeader))
+			continue
+		}
 		wg.Add(1)
 		go func(q backend.DataQuery) {
 			defer wg.Done()
@@ -106,6 +132,28 @@ func (q *queryContext) fetch(ctx context.Context, r source.Range) ([]source.Seri
 	return series, err
 }
 
+// nestedRequest reports whether another Sheepdog query sent the request.
+func nestedRequest(req *backend.QueryDataRequest) bool {
+	for k := range req.Headers {
+		if strings.EqualFold(k, DepthHeader) || strings.EqualFold(k, "http_"+DepthHeader) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkNotSelf refuses a data-source source that is Sheepdog itself: the
+// nested /api/ds/query would call this plugin again, and again.
+func (d *Datasource) checkNotSelf(src models.Source) error {
+	if src.Type != models.SourceDatasource || src.Datasource == nil {
+		return nil
+	}
+	if src.Datasource.UID == d.uid || src.Datasource.Type == PluginType {
+		return fmt.Errorf("source.datasource %q is a Sheepdog data source: pick the data source that holds the series, not Sheepdog itself", src.Datasource.UID)
+	}
+	return nil
+}
+
 // fromAlert reports whether Grafana's alerting engine sent the request.
 func fromAlert(req *backend.QueryDataRequest) bool {
 	v := req.Headers[backend.FromAlertHeaderName]
@@ -139,7 +187,11 @@ func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest
 		return nil, badRequest(err)
 	}
 	*sourceType = pq.Raw.Source.Type
-	qc := &queryContext{d: d, refID: q.RefID, pq: pq, mode: queryMode(req, q, pq), notes: &noticeSet{}, headers: map[string]string{}}
+	if err := d.checkNotSelf(pq.Raw.Source); err != nil {
+		return nil, badRequest(err)
+	}
+	qc := &queryContext{d: d, refID: q.RefID, pq: pq, mode: queryMode(req, q, pq), notes: &noticeSet{},
+		headers: map[string]string{DepthHeader: "1"}}
 	if qc.mode == modeAlert {
 		qc.headers[backend.FromAlertHeaderName] = "true"
 	}

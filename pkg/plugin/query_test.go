@@ -1,9 +1,13 @@
 package plugin
 
 import (
+	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 )
@@ -44,3 +48,83 @@ func TestQueryModeOrder(t *testing.T) {
 	}
 }
 
+func TestSheepdogCannotBeItsOwnSource(t *testing.T) {
+	to := time.Date(2026, 1, 6, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		js      string
+		headers map[string]string
+		wantErr string // empty: the query is answered
+	}{
+		{"own uid", `{"source":{"type":"datasource","datasource":{"uid":"bench"},"query":{}}}`, nil, "Sheepdog data source"},
+		{"another sheepdog", `{"source":{"type":"datasource","datasource":{"uid":"other","type":"sheepdog-anomaly-datasource"},"query":{}}}`, nil, "Sheepdog data source"},
+		{"request from a sheepdog query", `{"source":{"type":"prometheus","expr":"x"}}`, map[string]string{DepthHeader: "1"}, DepthHeader},
+		{"forwarded hop header", `{"source":{"type":"prometheus","expr":"x"}}`, map[string]string{"http_" + DepthHeader: "1"}, DepthHeader},
+		{"ordinary source", `{"source":{"type":"prometheus","expr":"x"}}`, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &recordingFetcher{memFetcher: memFetcher{series: genSeries(1, 600)}}
+			d := benchDatasource(f)
+			d.cfg.AllowedDatasources = []string{"*"}
+			resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Headers: tt.headers,
+				Queries: []backend.DataQuery{query("A", tt.js, to.Add(-time.Hour), to)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := resp.Responses["A"].Error
+			if tt.wantErr == "" {
+				if e != nil {
+					t.Fatalf("error %v", e)
+				}
+				if len(f.reqs) != 1 || f.reqs[0].Headers[DepthHeader] != "1" {
+					t.Errorf("fetches %+v: want one carrying %s", f.reqs, DepthHeader)
+				}
+				return
+			}
+			if e == nil || !strings.Contains(e.Error(), tt.wantErr) {
+				t.Errorf("error %v, want one mentioning %q", e, tt.wantErr)
+			}
+			if len(f.reqs) != 0 {
+				t.Errorf("%d fetches made for a refused query", len(f.reqs))
+			}
+		})
+	}
+}
+
+func TestDuplicateRefIDsAnswerErrors(t *testing.T) {
+	f := &memFetcher{series: genSeries(1, 600)}
+	d := benchDatasource(f)
+	times := f.series[0].Times
+	from, to := time.UnixMilli(times[300]), time.UnixMilli(times[599])
+	js := `{"source":{"type":"prometheus","expr":"x"},"detector":{"history":"0"}}`
+	tests := []struct {
+		name   string
+		refIDs []string
+		errs   map[string]bool // refId -> want an error
+	}{
+		{"distinct", []string{"A", "B"}, map[string]bool{"A": false, "B": false}},
+		{"duplicate", []string{"A", "A", "B"}, map[string]bool{"A": true, "B": false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := &backend.QueryDataRequest{}
+			for _, r := range tt.refIDs {
+				req.Queries = append(req.Queries, query(r, js, from, to))
+			}
+			resp, _ := d.QueryData(context.Background(), req)
+			for ref, wantErr := range tt.errs {
+				r := resp.Responses[ref]
+				if gotErr := r.Error != nil; gotErr != wantErr {
+					t.Errorf("%s: error %v, want error %v", ref, r.Error, wantErr)
+				}
+				if wantErr && !strings.Contains(r.Error.Error(), "refId") {
+					t.Errorf("%s: error %q does not name the refId problem", ref, r.Error)
+				}
+				if !wantErr && (len(r.Frames) == 0 || r.Frames[0].Meta.Type != data.FrameTypeTimeSeriesWide) {
+					t.Errorf("%s: frames %v", ref, r.Frames)
+				}
+			}
+		})
+	}
+}
