@@ -60,6 +60,7 @@ const (
 // outputs (expected, lower, upper with fillBelowTo = lower, score, anomaly).
 func Panel(refID string, series []Series, out models.Outputs) data.Frames {
 	frames := make(data.Frames, len(series))
+	disps := uniqueDisplays(series)
 	axes := timeAxes{}
 	times := make([][]time.Time, len(series))
 	for i, s := range series {
@@ -73,7 +74,7 @@ func Panel(refID string, series []Series, out models.Outputs) data.Frames {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				frames[i] = panelFrame(refID, series[i], out, times[i])
+				frames[i] = panelFrame(refID, series[i], disps[i], out, times[i])
 			}
 		}()
 	}
@@ -110,8 +111,70 @@ func (a timeAxes) of(ms []int64) []time.Time {
 	return t
 }
 
-func panelFrame(refID string, s Series, out models.Outputs, times []time.Time) *data.Frame {
-	disp := s.display()
+// uniqueDisplays gives each series a display name no other series has:
+// Grafana resolves fillBelowTo by display name across all frames, so two
+// series called the same would fill each other's bands. A duplicate gets its
+// labels appended, then "#n" if that is still not enough.
+func uniqueDisplays(series []Series) []string {
+	out := make([]string, len(series))
+	count := make(map[string]int, len(series))
+	for i, s := range series {
+		out[i] = s.display()
+		count[out[i]]++
+	}
+	for i, s := range series {
+		if count[out[i]] > 1 && len(s.Labels) > 0 {
+			out[i] += " " + labelString(s.Labels)
+		}
+	}
+	seen := make(map[string]int, len(series))
+	for i := range out {
+		seen[out[i]]++
+	}
+	taken := make(map[string]bool, len(series))
+	for i := range out {
+		if seen[out[i]] == 1 {
+			taken[out[i]] = true
+		}
+	}
+	next := map[string]int{}
+	for i, d := range out {
+		if seen[d] == 1 {
+			continue
+		}
+		for {
+			next[d]++
+			c := fmt.Sprintf("%s #%d", d, next[d])
+			if !taken[c] {
+				out[i] = c
+				taken[c] = true
+				break
+			}
+		}
+	}
+	return out
+}
+
+// labelString renders labels as {k="v", ...} with sorted keys.
+func labelString(l map[string]string) string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s=%q", k, l[k])
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+func panelFrame(refID string, s Series, disp string, out models.Outputs, times []time.Time) *data.Frame {
 	base := s.base()
 	labels := data.Labels(copyLabels(s.Labels))
 	n := len(s.Times)

@@ -208,3 +208,42 @@ func TestAlertLabelsAndGrouping(t *testing.T) {
 		}
 	}
 }
+
+func TestPanelFillBelowToNamesOwnLowerField(t *testing.T) {
+	named := func(disp string, labels map[string]string) Series {
+		s := testSeries()
+		s.DisplayName, s.Labels = disp, labels
+		return s
+	}
+	tests := []struct {
+		name   string
+		series []Series
+	}{
+		{"one series", []Series{named("web-1", map[string]string{"host": "web-1"})}},
+		{"distinct names", []Series{named("a", map[string]string{"host": "a"}), named("b", map[string]string{"host": "b"})}},
+		{"same name, different labels", []Series{named("cpu", map[string]string{"host": "a"}), named("cpu", map[string]string{"host": "b"})}},
+		{"same name, same labels", []Series{named("cpu", map[string]string{"host": "a"}), named("cpu", map[string]string{"host": "a"})}},
+		{"same name, no labels", []Series{named("cpu", nil), named("cpu", nil), named("cpu #1", nil)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := Panel("A", tt.series, models.Outputs{Bands: true})
+			lowers := map[string]int{}
+			for _, f := range fs {
+				lower, upper := f.Fields[3], f.Fields[4]
+				if !strings.HasSuffix(lower.Name, SuffixLower) || !strings.HasSuffix(upper.Name, SuffixUpper) {
+					t.Fatalf("fields %q %q", lower.Name, upper.Name)
+				}
+				if got := upper.Config.Custom["fillBelowTo"]; got != lower.Config.DisplayNameFromDS {
+					t.Errorf("frame %q: fillBelowTo %v, lower field's display name %q", f.Name, got, lower.Config.DisplayNameFromDS)
+				}
+				lowers[lower.Config.DisplayNameFromDS]++
+			}
+			for name, n := range lowers {
+				if n > 1 {
+					t.Errorf("%d lower fields are displayed as %q: fillBelowTo is ambiguous", n, name)
+				}
+			}
+		})
+	}
+}
