@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 const testKey = "hs_main_test_0123456789abcdef"
@@ -47,11 +50,33 @@ func startRun(t *testing.T, ctx context.Context, env map[string]string, args ...
 	return strings.TrimSpace(strings.TrimPrefix(line, "listening on ")), done, &logs
 }
 
+// inFlight reads the server's sheepdog_api_in_flight_requests gauge from
+// /metrics (which is not itself counted).
+func inFlight(base string) (float64, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return 0, fmt.Errorf("parse /metrics: %w", err)
+	}
+	f, ok := fams["sheepdog_api_in_flight_requests"]
+	if !ok || len(f.Metric) != 1 {
+		return 0, fmt.Errorf("/metrics has no sheepdog_api_in_flight_requests gauge")
+	}
+	return f.Metric[0].GetGauge().GetValue(), nil
+}
+
 // TestGracefulShutdown: a request in flight when shutdown starts is answered.
 func TestGracefulShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	url, done, logs := startRun(t, ctx, map[string]string{"SHEEPDOG_API_KEYS": testKey}, "--fault-latency", "500ms")
+	// The injected latency keeps the request in flight long enough to see it
+	// on /metrics and to cancel while it is still being served.
+	url, done, logs := startRun(t, ctx, map[string]string{"SHEEPDOG_API_KEYS": testKey}, "--fault-latency", "3s")
 	type result struct {
 		status int
 		err    error
@@ -68,14 +93,38 @@ func TestGracefulShutdown(t *testing.T) {
 		resp.Body.Close()
 		got <- result{status: resp.StatusCode}
 	}()
-	time.Sleep(150 * time.Millisecond)
+	// Shut down only once the server counts the request as in flight.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := inFlight(url)
+		if err == nil && n >= 1 {
+			break
+		}
+		select {
+		case r := <-got:
+			t.Fatalf("request finished (%d %v) before it was seen in flight", r.status, r.err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("request not in flight after 30s (gauge %v, %v)", n, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	cancel()
-	r := <-got
+	var r result
+	select {
+	case r = <-got:
+	case <-time.After(60 * time.Second):
+		t.Fatal("in-flight request not answered within 60s of shutdown")
+	}
 	if r.err != nil || r.status != 200 {
 		t.Fatalf("in-flight request during shutdown: %d %v", r.status, r.err)
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
+	}
+	if !strings.Contains(logs.String(), "shutting down") {
+		t.Errorf("no shutdown log line: %s", logs.String())
 	}
 	if _, err := http.Get(url + "/v1/health"); err == nil {
 		t.Fatal("server still answering after shutdown")
