@@ -34,10 +34,20 @@ type Range struct {
 	// Step is the wanted interval between points (a panel's interval). Zero lets
 	// MaxDataPoints decide.
 	Step time.Duration
-	// MaxDataPoints caps the points per series across From..To; 0 means no cap.
+	// MaxDataPoints caps the points per series across From..To; 0 means no
+	// cap when Step is set, DefaultMaxDataPoints when it is not.
 	// When Step would give more points, the step grows to a rounded interval.
 	MaxDataPoints int64
 }
+
+// DefaultMaxDataPoints bounds the points of a range with neither a step nor
+// maxDataPoints (an API call, a hand-written request), which would otherwise
+// be fetched at the smallest step.
+const DefaultMaxDataPoints = 1000
+
+// MinStep is the smallest step ever asked of a source: finer steps only repeat
+// samples, and multiply the points fetched.
+const MinStep = time.Second
 
 // Validate reports a range that cannot be queried.
 func (r Range) Validate() error {
@@ -57,19 +67,24 @@ func (r Range) Validate() error {
 }
 
 // Interval is the step to fetch at: Step, widened when Step would give more
-// than MaxDataPoints over the range to the next "nice" interval (1m, 2m, 5m,
-// ...) that does not, never below one millisecond.
+// than MaxDataPoints (DefaultMaxDataPoints when neither is set) over the range
+// to the next "nice" interval (1m, 2m, 5m, ...) that does not, never below
+// MinStep.
 func (r Range) Interval() time.Duration {
 	step := r.Step
-	if r.MaxDataPoints > 0 {
+	mdp := r.MaxDataPoints
+	if mdp <= 0 && step <= 0 {
+		mdp = DefaultMaxDataPoints
+	}
+	if mdp > 0 {
 		span := r.To.Sub(r.From)
-		byPoints := time.Duration(math.Ceil(float64(span) / float64(r.MaxDataPoints)))
+		byPoints := time.Duration(math.Ceil(float64(span) / float64(mdp)))
 		if byPoints > step {
 			step = ceilInterval(byPoints)
 		}
 	}
-	if step < time.Millisecond {
-		step = time.Millisecond
+	if step < MinStep {
+		step = MinStep
 	}
 	return step.Truncate(time.Millisecond)
 }
