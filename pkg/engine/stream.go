@@ -312,6 +312,9 @@ func (st *Stream) info() Info {
 		}
 		in.Periods = st.m.periods()
 		in.Notes = append(in.Notes, fmt.Sprintf("auto: consensus of robust (seasonal) and agile (adaptive): a point is flagged only outside both bands; agile was the less surprised for %.0f%% of points", 100*share))
+		if st.usedHold > 0 {
+			in.Notes = append(in.Notes, fmt.Sprintf("auto: %d points of sustained deviations (level shifts, drifts) judged by the long-term model alone", st.usedHold))
+		}
 	}
 	return in
 }
