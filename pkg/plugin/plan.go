@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -20,12 +21,19 @@ const (
 	// noSeasonHistoryPoints is fetched (in steps, at least minNoSeasonHistory) without seasonality.
 	noSeasonHistoryPoints = 200
 	minNoSeasonHistory    = time.Hour
-	// maxHistoryPoints caps the history per series, in steps.
+	// maxHistory caps the history before the range. It is a duration, not a
+	// number of steps, so a panel and an alert rule on the same query (which
+	// ask for different steps) see the same history: 3 weekly seasons fit.
+	maxHistory = 28 * 24 * time.Hour
+	// maxHistoryPoints bounds the history per series in steps: when the
+	// history would need more, the step is widened rather than the history cut.
 	maxHistoryPoints = 20_000
-	// minPrometheusStep is the smallest step asked of a Prometheus URL, as
-	// Grafana's Prometheus data source does by default: alert rules send a 1s
-	// interval, which would only repeat samples scraped every 15s or so.
-	minPrometheusStep = 15 * time.Second
+	// minSourceStep is the smallest step asked of any source but inline CSV,
+	// as Grafana's Prometheus data source does by default: alert rules send a
+	// 1s interval, which would only repeat samples scraped every 15s or so.
+	minSourceStep = 15 * time.Second
+	// minPrometheusStep is kept for the Prometheus source's documentation and tests.
+	minPrometheusStep = minSourceStep
 )
 
 // plan is what a query fetches and shows.
@@ -33,7 +41,8 @@ type plan struct {
 	From, To      time.Time     // the panel's range
 	Step          time.Duration // the interval points are fetched at
 	History       time.Duration // fetched before From
-	HistoryCapped bool          // History was cut to maxHistoryPoints steps
+	HistoryCapped bool          // History was cut to maxHistory
+	StepWidened   bool          // Step was widened so the history fits in maxHistoryPoints steps
 	Trim          bool          // outputs are trimmed to From..To (not for inline CSV, which is shown whole)
 }
 
@@ -56,13 +65,14 @@ func makePlan(pq *models.ParsedQuery, q backend.DataQuery) (plan, error) {
 	if err := visible.Validate(); err != nil {
 		return p, badRequest(fmt.Errorf("time range: %w", err))
 	}
-	p.Step = visible.Interval()
-	if pq.Raw.Source.Type == models.SourcePrometheus && p.Step < minPrometheusStep {
-		p.Step = minPrometheusStep
-	}
+	p.Step = max(visible.Interval(), minSourceStep)
 	p.History = historyFor(pq.Detector, p.Step)
-	if limit := time.Duration(maxHistoryPoints) * p.Step; p.History > limit {
-		p.History, p.HistoryCapped = limit, true
+	if p.History > maxHistory {
+		p.History, p.HistoryCapped = maxHistory, true
+	}
+	if time.Duration(maxHistoryPoints)*p.Step < p.History {
+		p.Step = source.RoundUpInterval(time.Duration(math.Ceil(float64(p.History) / maxHistoryPoints)))
+		p.StepWidened = true
 	}
 	return p, nil
 }

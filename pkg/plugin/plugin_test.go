@@ -111,8 +111,10 @@ func TestHistoryFor(t *testing.T) {
 	pq, _ := models.ParseQuery([]byte(`{"source":{"type":"prometheus","expr":"x"},"detector":{"seasonality":"weekly"}}`))
 	to := time.Now()
 	p, _ := makePlan(pq, backend.DataQuery{Interval: time.Second, MaxDataPoints: 100_000, TimeRange: backend.TimeRange{From: to.Add(-time.Hour), To: to}})
-	if !p.HistoryCapped || p.History != maxHistoryPoints*minPrometheusStep {
-		t.Errorf("3 weeks at 1s not capped: %+v", p)
+	// Finding 1: the history is no longer cut to 20,000 steps at the step
+	// asked for; three weeks are kept whole and the step widens instead.
+	if p.HistoryCapped || p.History != 3*7*24*time.Hour || !p.StepWidened || p.Step != 2*time.Minute {
+		t.Errorf("3 weeks at 1s: want the whole history at a 2m step, got %+v", p)
 	}
 }
 

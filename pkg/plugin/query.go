@@ -202,8 +202,11 @@ func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest
 		return nil, err
 	}
 	if qc.plan.HistoryCapped {
-		qc.notes.add(data.NoticeSeverityInfo, "history before the range cut to %s (%d points at the %s step)",
-			qc.plan.History, maxHistoryPoints, qc.plan.Step)
+		qc.notes.add(data.NoticeSeverityInfo, "history before the range cut to %s, the longest fetched", qc.plan.History)
+	}
+	if qc.plan.StepWidened {
+		qc.notes.add(data.NoticeSeverityInfo, "step widened to %s so the %s of history fits in %d points per series",
+			qc.plan.Step, qc.plan.History, maxHistoryPoints)
 	}
 	// Alerts need each point judged only on what came before it, as it will be
 	// when the rule re-evaluates; panels get the better-informed batch view.

@@ -104,7 +104,10 @@ func historyPreview(body []byte) (*Preview, error) {
 		out.Explanation = fmt.Sprintf("no seasonality: %d steps, at least %s", noSeasonHistoryPoints, minNoSeasonHistory)
 	}
 	if p.HistoryCapped {
-		out.Explanation += fmt.Sprintf(", cut to %d steps", maxHistoryPoints)
+		out.Explanation += fmt.Sprintf(", cut to %s", maxHistory)
+	}
+	if p.StepWidened {
+		out.Explanation += fmt.Sprintf("; step widened to %s to keep it within %d points", p.Step, maxHistoryPoints)
 	}
 	return out, nil
 }

@@ -119,6 +119,9 @@ func RoundInterval(d time.Duration) time.Duration {
 	return niceIntervals[len(niceIntervals)-1]
 }
 
+// RoundUpInterval is the smallest nice interval not below d.
+func RoundUpInterval(d time.Duration) time.Duration { return ceilInterval(d) }
+
 // ceilInterval is the smallest nice interval not below d (d itself beyond a year).
 func ceilInterval(d time.Duration) time.Duration {
 	for _, n := range niceIntervals {
