@@ -193,16 +193,22 @@ func (c *Config) Allows(uid string) bool {
 	return false
 }
 
+// checkHTTPURL validates a URL setting. Its errors are logged and shown in
+// health messages and query errors, so they never repeat the input: a URL may
+// carry a password (url.Parse errors quote it too).
 func checkHTTPURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("%q is not a URL: %w", raw, err)
+		return errors.New("is not a valid URL")
+	}
+	if u.User != nil {
+		return errors.New("must not contain a user name or password: use the authentication settings instead")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q must start with http:// or https://", raw)
+		return errors.New("must start with http:// or https://")
 	}
 	if u.Host == "" {
-		return fmt.Errorf("%q has no host", raw)
+		return errors.New("has no host")
 	}
 	return nil
 }

@@ -209,3 +209,26 @@ func TestSettingsErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestURLSettingErrorsNeverEchoTheURL(t *testing.T) {
+	const secret = "s3cr3t-pw"
+	tests := []struct{ name, field, url, want string }{
+		{"user info refused", "remoteUrl", "http://admin:" + secret + "@api.example.com", "must not contain a user name or password"},
+		{"prometheus user info refused", "prometheusUrl", "https://admin:" + secret + "@prom.example.com", "must not contain a user name or password"},
+		{"unparseable", "remoteUrl", "http://admin:" + secret + "@[::1", "is not a valid URL"},
+		{"bad scheme", "prometheusUrl", "ftp://admin:" + secret + "@x", "must"},
+		{"no host", "remoteUrl", "http:///" + secret, "has no host"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			js, _ := json.Marshal(map[string]string{tt.field: tt.url})
+			_, err := ParseSettings(js, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.field) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want %s: ...%s", err, tt.field, tt.want)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error repeats the URL's secret: %v", err)
+			}
+		})
+	}
+}

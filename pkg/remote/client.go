@@ -119,9 +119,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MinPoints > cfg.MaxPoints {
 		return nil, fmt.Errorf("remote: min points %d exceeds max points %d", cfg.MinPoints, cfg.MaxPoints)
 	}
+	// The URL is never repeated in errors (nor url.Parse's, which quote it):
+	// it may carry a password, and these errors reach logs and health messages.
 	base, err := url.Parse(strings.TrimSpace(cfg.URL))
 	if err != nil || base.Host == "" || (base.Scheme != "http" && base.Scheme != "https") {
-		return nil, fmt.Errorf("remote: URL %q must be an absolute http(s) URL such as https://anomaly.example.com", cfg.URL)
+		return nil, errors.New("remote: the URL must be an absolute http(s) URL such as https://anomaly.example.com")
 	}
 	if base.User != nil || base.RawQuery != "" || base.Fragment != "" {
 		return nil, errors.New("remote: URL must not contain credentials, a query or a fragment; put the key in the API key setting")
