@@ -217,13 +217,16 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 				st.outRun = 0
 			}
 		}
-		if st.hold == 0 && (st.outRun == sustainRun || st.outRun == -sustainRun) { // once per run: a new normal is accepted after the hold
+		// A hold starts once per run (when it reaches sustainRun points, not
+		// at every point after), so a lasting new normal is accepted once
+		// the hold has run out.
+		if st.hold == 0 && (st.outRun == sustainRun || st.outRun == -sustainRun) {
 			st.hold, st.holdDir = holdSteps, 1
 			if st.outRun < 0 {
 				st.holdDir = -1
 			}
 		}
-		if altShifted && zn*float64(st.alt.lastShiftDir) >= st.k {
+		if st.hold == 0 && altShifted && zn*float64(st.alt.lastShiftDir) >= st.k {
 			// The adaptive model has just re-levelled on a run that the
 			// long-term model also finds far off: a sustained level shift.
 			// The long-term model alone judges it for a while, so it stays
