@@ -39,6 +39,17 @@ type Options struct {
 	TLS bool
 	// BasicAuth makes the server demand BasicAuthUser / BasicAuthPassword.
 	BasicAuth bool
+
+	// OpenMetrics, when set, writes the OpenMetrics text to backfill instead
+	// of the generated dataset (Server.Data is then nil): e.g. another
+	// generator's history, or a command's own backfill output. End, Duration,
+	// Interval and Seed are then unused.
+	OpenMetrics func(w io.Writer) error
+	// ScrapeConfigs is the YAML list under scrape_configs (default none: the
+	// server serves only the backfill), scraped every ScrapeInterval
+	// (default 1h, i.e. never within a test).
+	ScrapeConfigs  string
+	ScrapeInterval time.Duration
 }
 
 func (o Options) withDefaults(now time.Time) Options {

@@ -13,10 +13,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Default binaries, from Debian's prometheus package.
@@ -25,11 +28,14 @@ const (
 	DefaultPromtool   = "/usr/bin/promtool"
 )
 
-// Server is a running Prometheus serving a generated Dataset.
+// Server is a running Prometheus serving a generated Dataset, or the
+// OpenMetrics text given in Options.OpenMetrics.
 type Server struct {
 	URL  string   // http://127.0.0.1:<port>, https:// with Options.TLS
-	Data *Dataset // the ground truth it serves
+	Data *Dataset // the ground truth it serves; nil with Options.OpenMetrics
 	Dir  string   // temp dir holding the OpenMetrics input, the TSDB and the log
+	// BackfillEnd is the time of the last backfilled sample.
+	BackfillEnd time.Time
 	// CACertPEM is the server's self-signed certificate (Options.TLS), to trust as a CA.
 	CACertPEM string
 	// BasicAuth is set when the server demands BasicAuthUser/BasicAuthPassword.
@@ -42,9 +48,10 @@ type Server struct {
 	stop    sync.Once
 }
 
-// Start generates data for opt, backfills it with promtool, starts Prometheus
-// on a free 127.0.0.1 port and waits until it serves the data. It stops the
-// server when t ends. A missing binary fails the test: CI installs the Debian
+// Start writes the OpenMetrics input (the generated data for opt, or
+// opt.OpenMetrics), backfills it with promtool, starts Prometheus on a free
+// 127.0.0.1 port and waits until it serves the backfill. It stops the server
+// when t ends. A missing binary fails the test: CI installs the Debian
 // prometheus package, and a skipped integration test would hide that.
 func Start(t testing.TB, opt Options) *Server {
 	t.Helper()
@@ -58,13 +65,18 @@ func Start(t testing.TB, opt Options) *Server {
 	}
 
 	dir := t.TempDir()
-	data := Generate(opt)
+	var data *Dataset
+	write := opt.OpenMetrics
+	if write == nil {
+		data = Generate(opt)
+		write = data.WriteOpenMetrics
+	}
 	input := filepath.Join(dir, "data.om")
 	f, err := os.Create(input)
 	if err != nil {
 		t.Fatalf("testprom: %v", err)
 	}
-	if err := data.WriteOpenMetrics(f); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		t.Fatalf("testprom: write OpenMetrics: %v", err)
 	}
@@ -79,10 +91,13 @@ func Start(t testing.TB, opt Options) *Server {
 		t.Fatalf("testprom: promtool backfill failed: %v\n%s", err, out)
 	}
 	backfilled := time.Since(began)
+	end, err := blocksEnd(tsdb)
+	if err != nil {
+		t.Fatalf("testprom: %v", err)
+	}
 
 	config := filepath.Join(dir, "prometheus.yml")
-	// No scrape jobs: the server serves only the backfilled blocks.
-	if err := os.WriteFile(config, []byte("global:\n  scrape_interval: 1h\nscrape_configs: []\n"), 0o600); err != nil {
+	if err := os.WriteFile(config, []byte(promConfig(opt)), 0o600); err != nil {
 		t.Fatalf("testprom: %v", err)
 	}
 
@@ -102,13 +117,57 @@ func Start(t testing.TB, opt Options) *Server {
 	if lastErr != nil {
 		t.Fatalf("testprom: %v", lastErr)
 	}
+	srv.BackfillEnd = end
 	t.Cleanup(srv.Stop)
 	if err := srv.checkLoaded(); err != nil {
 		t.Fatalf("testprom: %v\n%s", err, srv.LogTail())
 	}
-	t.Logf("testprom: %d series × %d points backfilled in %s; Prometheus serving them at %s after %s",
-		len(data.Series), len(data.Series[0].Times), backfilled.Round(time.Millisecond), srv.URL, time.Since(began).Round(time.Millisecond))
+	what := "the given OpenMetrics"
+	if data != nil {
+		what = fmt.Sprintf("%d series × %d points", len(data.Series), len(data.Series[0].Times))
+	}
+	t.Logf("testprom: %s backfilled in %s; Prometheus serving them at %s after %s",
+		what, backfilled.Round(time.Millisecond), srv.URL, time.Since(began).Round(time.Millisecond))
 	return srv
+}
+
+// promConfig is prometheus.yml: no scrape jobs unless opt asks for some.
+func promConfig(opt Options) string {
+	interval := opt.ScrapeInterval
+	if interval <= 0 {
+		interval = time.Hour
+	}
+	jobs := strings.TrimSpace(opt.ScrapeConfigs)
+	if jobs == "" {
+		jobs = "[]"
+	} else {
+		jobs = "\n" + jobs
+	}
+	return fmt.Sprintf("global:\n  scrape_interval: %s\nscrape_configs: %s\n", model.Duration(interval), jobs)
+}
+
+// blocksEnd is the end of the newest block promtool wrote: one past the last
+// backfilled sample, in block meta's exclusive maxTime.
+func blocksEnd(tsdb string) (time.Time, error) {
+	metas, err := filepath.Glob(filepath.Join(tsdb, "*", "meta.json"))
+	if err != nil || len(metas) == 0 {
+		return time.Time{}, fmt.Errorf("promtool wrote no blocks into %s (empty OpenMetrics input?)", tsdb)
+	}
+	var maxT int64
+	for _, p := range metas {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("read block meta: %w", err)
+		}
+		var meta struct {
+			MaxTime int64 `json:"maxTime"`
+		}
+		if err := json.Unmarshal(b, &meta); err != nil {
+			return time.Time{}, fmt.Errorf("decode block meta %s: %w", p, err)
+		}
+		maxT = max(maxT, meta.MaxTime)
+	}
+	return time.UnixMilli(maxT - 1).UTC(), nil
 }
 
 func binary(explicit, env, def string) string {
@@ -194,11 +253,13 @@ func freePort() (int, error) {
 }
 
 // checkLoaded makes sure the backfilled blocks are served, not silently
-// dropped (out of retention or outside the queryable window).
+// dropped (out of retention or outside the queryable window): every
+// generated series, or with Options.OpenMetrics at least one series, at the
+// last backfilled sample.
 func (s *Server) checkLoaded() error {
 	q := url.Values{
 		"query": {"count({__name__=~\".+\"})"},
-		"time":  {strconv.FormatInt(s.Data.End.Unix(), 10)},
+		"time":  {strconv.FormatFloat(float64(s.BackfillEnd.UnixMilli())/1000, 'f', -1, 64)},
 	}
 	resp, err := s.HTTPClient().Get(s.URL + "/api/v1/query?" + q.Encode())
 	if err != nil {
@@ -216,9 +277,18 @@ func (s *Server) checkLoaded() error {
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		return fmt.Errorf("decode the check query: %w", err)
 	}
-	want := strconv.Itoa(len(s.Data.Series))
-	if body.Status != "success" || len(body.Data.Result) != 1 || body.Data.Result[0].Value[1] != want {
-		return fmt.Errorf("prometheus does not serve the %s backfilled series at %s (answer %+v)", want, s.Data.End.Format(time.RFC3339), body)
+	var got string
+	if body.Status == "success" && len(body.Data.Result) == 1 {
+		got, _ = body.Data.Result[0].Value[1].(string)
+	}
+	if s.Data != nil {
+		if want := strconv.Itoa(len(s.Data.Series)); got != want {
+			return fmt.Errorf("prometheus does not serve the %s backfilled series at %s (answer %+v)", want, s.BackfillEnd.Format(time.RFC3339), body)
+		}
+		return nil
+	}
+	if n, err := strconv.Atoi(got); err != nil || n < 1 {
+		return fmt.Errorf("prometheus serves no backfilled series at %s (answer %+v)", s.BackfillEnd.Format(time.RFC3339), body)
 	}
 	return nil
 }

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -111,4 +115,63 @@ func TestStartServesTheBackfilledSeries(t *testing.T) {
 func formatValue(v float64) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestStartWithGivenOpenMetricsAndScrape: Options.OpenMetrics replaces the
+// generated data, and Options.ScrapeConfigs adds live scrapes on top of it.
+func TestStartWithGivenOpenMetricsAndScrape(t *testing.T) {
+	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "# TYPE live_gauge gauge\nlive_gauge 7")
+	}))
+	defer exporter.Close()
+	end := time.Now().Add(-time.Hour).Truncate(time.Minute)
+	srv := Start(t, Options{
+		OpenMetrics: func(w io.Writer) error {
+			fmt.Fprintln(w, "# HELP given_gauge A hand-written series.\n# TYPE given_gauge gauge")
+			for i := 120; i >= 0; i-- {
+				fmt.Fprintf(w, "given_gauge{k=\"v\"} %d %d\n", i, end.Add(-time.Duration(i)*time.Minute).Unix())
+			}
+			_, err := fmt.Fprintln(w, "# EOF")
+			return err
+		},
+		ScrapeConfigs:  fmt.Sprintf("- job_name: live\n  static_configs: [{targets: [%q]}]", strings.TrimPrefix(exporter.URL, "http://")),
+		ScrapeInterval: time.Second,
+	})
+	if srv.Data != nil || !srv.BackfillEnd.Equal(end) {
+		t.Fatalf("Data %v, BackfillEnd %s, want nil and %s", srv.Data, srv.BackfillEnd, end)
+	}
+	value := func(expr string, at time.Time) (string, error) {
+		raw, err := srv.Query(context.Background(), expr, at)
+		if err != nil {
+			return "", err
+		}
+		var body struct {
+			Data struct {
+				Result []struct {
+					Value [2]any `json:"value"`
+				} `json:"result"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(raw, &body); err != nil {
+			return "", err
+		}
+		if len(body.Data.Result) != 1 {
+			return "", fmt.Errorf("want 1 series, got %s", raw)
+		}
+		return fmt.Sprint(body.Data.Result[0].Value[1]), nil
+	}
+	if got, err := value(`given_gauge{k="v"}`, end.Add(-30*time.Minute)); err != nil || got != "30" {
+		t.Fatalf("given_gauge 30 minutes before the end = %q (%v), want 30", got, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := value(`live_gauge{job="live"}`, time.Now())
+		if err == nil && got == "7" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("live_gauge not scraped within 30s: %q %v\n%s", got, err, srv.LogTail())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
