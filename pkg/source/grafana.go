@@ -330,6 +330,8 @@ func (c *GrafanaClient) CheckDataSource(ctx context.Context, uid string) (DataSo
 		return DataSourceInfo{}, fmt.Errorf("%w %q: the service account may not read data source settings (HTTP 403); queries need only datasources:query", ErrCannotVerify, uid)
 	case resp.StatusCode == http.StatusNotFound:
 		return DataSourceInfo{}, fmt.Errorf("allowed data source %q does not exist in Grafana (HTTP 404): remove it from the allow-list or fix its UID", uid)
+	case resp.StatusCode/100 == 3:
+		return DataSourceInfo{}, fmt.Errorf("look up data source %q: Grafana answered with a redirect (HTTP %d): the URL the plugin reaches Grafana at (root_url / GF_APP_URL) is probably not Grafana's own (scheme, host or sub-path)", uid, resp.StatusCode)
 	case resp.StatusCode/100 != 2:
 		return DataSourceInfo{}, fmt.Errorf("look up data source %q: HTTP %d: %s", uid, resp.StatusCode, snippet(raw))
 	}
@@ -341,4 +343,40 @@ func (c *GrafanaClient) CheckDataSource(ctx context.Context, uid string) (DataSo
 		info.UID = uid
 	}
 	return info, nil
+}
+
+// CheckToken makes one authenticated call (GET /api/user) to tell whether
+// Grafana is reachable and accepts the token, for health checks when no
+// particular data source can be looked up (an allow-list of only "*").
+// Any answer but 401 means the token was accepted: a service account may be
+// refused user details (403, 404) and still query data sources.
+func (c *GrafanaClient) CheckToken(ctx context.Context) error {
+	endpoint := c.endpoint("/api/user")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint.String(), nil)
+	if err != nil {
+		return fmt.Errorf("build token check request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return transportError(ctx, req.Method, endpoint, err)
+	}
+	defer resp.Body.Close()
+	raw, err := readBody(resp, 1<<20)
+	if err != nil {
+		return fmt.Errorf("check the token: %w", err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		var apiErr grafanaAPIError
+		_ = json.Unmarshal(raw, &apiErr)
+		return fmt.Errorf("%w: Grafana rejected the service-account token (HTTP 401: %s): check that the plugin's managed service account exists or that the stored token is valid and not expired", ErrSourceAccess, apiErr.Message)
+	case resp.StatusCode/100 == 3:
+		return fmt.Errorf("check the token: Grafana answered with a redirect (HTTP %d): the URL the plugin reaches Grafana at (root_url / GF_APP_URL) is probably not Grafana's own", resp.StatusCode)
+	case resp.StatusCode/100 == 5:
+		return fmt.Errorf("check the token: Grafana failed (HTTP %d): %s", resp.StatusCode, snippet(raw))
+	}
+	return nil
 }
