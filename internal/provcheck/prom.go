@@ -6,21 +6,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/sheepdog-anomaly/sheepdog/cmd/sheepdog-demo/demogen"
+	"github.com/sheepdog-anomaly/sheepdog/internal/testprom"
 )
 
-// DemoPrometheus is a real Prometheus (Debian's binary) serving the demo
-// generator's history, backfilled exactly as the compose stack does it.
+// DemoPrometheus is a real Prometheus (Debian's binary, started by
+// internal/testprom) serving the demo generator's history, backfilled
+// exactly as the compose stack does it.
 type DemoPrometheus struct {
 	URL string
 	Gen *demogen.Generator
@@ -33,71 +31,14 @@ type DemoPrometheus struct {
 // It stops Prometheus when t ends. Missing binaries fail the test.
 func StartDemoPrometheus(t testing.TB, gen *demogen.Generator, end time.Time, hours float64, labels map[string]string) *DemoPrometheus {
 	t.Helper()
-	prom, promtool := lookTool(t, "prometheus"), lookTool(t, "promtool")
-	dir := t.TempDir()
-	om := filepath.Join(dir, "history.om")
-	f, err := os.Create(om)
-	if err != nil {
-		t.Fatal(err)
-	}
 	from := end.Add(-time.Duration(hours * float64(time.Hour)))
-	if _, err := demogen.WriteOpenMetrics(context.Background(), f, gen, from, end, 15*time.Second, labels); err != nil {
-		t.Fatalf("write backfill: %v", err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	tsdb := filepath.Join(dir, "tsdb")
-	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", om, tsdb).CombinedOutput(); err != nil {
-		t.Fatalf("promtool: %v\n%s", err, out)
-	}
-	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte("global: {scrape_interval: 15s}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(prom, "--config.file="+cfg, "--storage.tsdb.path="+tsdb, "--web.listen-address="+addr,
-		"--storage.tsdb.retention.time=3650d")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
-		logf.Close()
+	srv := testprom.Start(t, testprom.Options{
+		OpenMetrics: func(w io.Writer) error {
+			_, err := demogen.WriteOpenMetrics(context.Background(), w, gen, from, end, 15*time.Second, labels)
+			return err
+		},
 	})
-	p := &DemoPrometheus{URL: "http://" + addr, Gen: gen, End: end}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		res, err := p.QueryRange(context.Background(), "count(cpu_usage)", end.Add(-time.Minute), end, 15*time.Second)
-		if err == nil && len(res) == 1 {
-			return p
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "prometheus.log"))
-			t.Fatalf("Prometheus did not serve the backfill within 60s (%v)\n%s", err, log)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-}
-
-func lookTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found: install Debian's prometheus package (apt-get install prometheus): %v", name, err)
-	}
-	return p
+	return &DemoPrometheus{URL: srv.URL, Gen: gen, End: end}
 }
 
 // Series is one series of a query_range answer.
