@@ -58,7 +58,9 @@ const (
 
 // Panel builds one wide frame per series: time, value, then the selected
 // outputs (expected, lower, upper with fillBelowTo = lower, score, anomaly).
-func Panel(refID string, series []Series, out models.Outputs) data.Frames {
+// An error means a frame could not be built (a bug); the query fails with it
+// instead of the plugin process.
+func Panel(refID string, series []Series, out models.Outputs) (data.Frames, error) {
 	frames := make(data.Frames, len(series))
 	disps := uniqueDisplays(series)
 	axes := timeAxes{}
@@ -67,23 +69,53 @@ func Panel(refID string, series []Series, out models.Outputs) data.Frames {
 		times[i] = axes.of(s.Times)
 	}
 	// Frames are independent: build them on every core, as detection was.
-	var wg sync.WaitGroup
+	err := parallel(len(series), func(i int) {
+		frames[i] = panelFrame(refID, series[i], disps[i], out, times[i])
+	})
+	if err != nil {
+		return nil, err
+	}
+	return frames, nil
+}
+
+// parallel runs fn(0..n-1) on every core. A panic in fn would kill the
+// plugin process, as goroutines cannot be recovered by their caller: it is
+// recovered in the worker and returned as the error of the first item that
+// panicked.
+func parallel(n int, fn func(i int)) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
 	next := make(chan int)
-	for w := 0; w < min(len(series), runtime.GOMAXPROCS(0)); w++ {
+	run := func(i int) {
+		defer func() {
+			if p := recover(); p != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("build frame %d: internal error: %v", i, p)
+				}
+				mu.Unlock()
+			}
+		}()
+		fn(i)
+	}
+	for w := 0; w < min(n, runtime.GOMAXPROCS(0)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				frames[i] = panelFrame(refID, series[i], disps[i], out, times[i])
+				run(i)
 			}
 		}()
 	}
-	for i := range series {
+	for i := range n {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	return frames
+	return firstErr
 }
 
 // timeAxes converts each distinct time axis once: series fetched together

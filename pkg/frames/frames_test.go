@@ -30,7 +30,7 @@ func testSeries() Series {
 
 func TestPanelLayout(t *testing.T) {
 	all := models.Outputs{Bands: true, Score: true, Flags: true, Windows: true}
-	f := Panel("A", []Series{testSeries()}, all)[0]
+	f := mustPanel(t, "A", []Series{testSeries()}, all)[0]
 	want := []struct{ name, display string }{
 		{"time", ""}, {"cpu_usage", "web-1"}, {"cpu_usage expected", "web-1 expected"}, {"cpu_usage lower", "web-1 lower"},
 		{"cpu_usage upper", "web-1 upper"}, {"cpu_usage score", "web-1 score"}, {"cpu_usage anomaly", "web-1 anomaly"},
@@ -84,7 +84,7 @@ func TestPanelOutputSelection(t *testing.T) {
 		{models.Outputs{Flags: true, Windows: true}, []string{"time", "cpu_usage", "cpu_usage anomaly"}},
 	}
 	for _, tt := range tests {
-		f := Panel("A", []Series{testSeries()}, tt.out)[0]
+		f := mustPanel(t, "A", []Series{testSeries()}, tt.out)[0]
 		var got []string
 		for _, fl := range f.Fields {
 			got = append(got, fl.Name)
@@ -227,7 +227,7 @@ func TestPanelFillBelowToNamesOwnLowerField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := Panel("A", tt.series, models.Outputs{Bands: true})
+			fs := mustPanel(t, "A", tt.series, models.Outputs{Bands: true})
 			lowers := map[string]int{}
 			for _, f := range fs {
 				lower, upper := f.Fields[3], f.Fields[4]
@@ -242,6 +242,52 @@ func TestPanelFillBelowToNamesOwnLowerField(t *testing.T) {
 			for name, n := range lowers {
 				if n > 1 {
 					t.Errorf("%d lower fields are displayed as %q: fillBelowTo is ambiguous", n, name)
+				}
+			}
+		})
+	}
+}
+
+func mustPanel(t *testing.T, refID string, series []Series, out models.Outputs) data.Frames {
+	t.Helper()
+	fs, err := Panel(refID, series, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+func TestParallelRecoversPanics(t *testing.T) {
+	tests := []struct {
+		name    string
+		n       int
+		panicAt int // -1: none
+		wantErr string
+	}{
+		{"no items", 0, -1, ""},
+		{"no panic", 50, -1, ""},
+		{"panic in one item", 50, 17, "build frame 17: internal error: boom"},
+		{"panic in the only item", 1, 0, "build frame 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			done := make([]bool, tt.n)
+			err := parallel(tt.n, func(i int) {
+				if i == tt.panicAt {
+					panic("boom")
+				}
+				done[i] = true
+			})
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+			for i, ok := range done {
+				if !ok && i != tt.panicAt {
+					t.Errorf("item %d not run", i)
 				}
 			}
 		})

@@ -76,6 +76,12 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			// A panic here would kill the plugin process: it becomes this series' error.
+			defer func() {
+				if p := recover(); p != nil {
+					errs[i] = fmt.Errorf("%s: internal error while keeping the alert state: %v", displayOf(s), p)
+				}
+			}()
 			res, stream, err := safeDetectStream(ctx, s, q.opt)
 			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", displayOf(s), err)

@@ -243,7 +243,9 @@ func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest
 		out = data.Frames{frames.Windows(q.RefID, toFrameSeries(results, qc.plan, true))}
 	default:
 		fs := toFrameSeries(results, qc.plan, true)
-		out = frames.Panel(q.RefID, fs, pq.Outputs)
+		if out, err = frames.Panel(q.RefID, fs, pq.Outputs); err != nil {
+			return nil, err
+		}
 		if pq.Outputs.Windows {
 			out = append(out, frames.Windows(q.RefID, fs))
 		}
