@@ -107,7 +107,7 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 	for i, st := range states {
 		if errs[i] != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, fmt.Errorf("causal detection for the alert of %d series: %w", len(series), ctx.Err())
 			}
 			return nil, errs[i]
 		}

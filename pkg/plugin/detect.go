@@ -152,7 +152,7 @@ func (d *Datasource) detect(ctx context.Context, series []source.Series, opt eng
 	for i, a := range out {
 		if errs[i] != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, fmt.Errorf("detection on %d series: %w", len(series), ctx.Err())
 			}
 			failed = append(failed, displayOf(series[i]))
 			if firstErr == nil {

@@ -128,3 +128,33 @@ func TestDuplicateRefIDsAnswerErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestCancelledQueriesSayWhatWasCancelled(t *testing.T) {
+	f := &memFetcher{series: genSeries(4, 3000)}
+	d := benchDatasource(f)
+	times := f.series[0].Times
+	from, to := time.UnixMilli(times[2000]), time.UnixMilli(times[2999])
+	js := `{"source":{"type":"prometheus","expr":"x"},"detector":{"history":"0"}}`
+	tests := []struct {
+		name    string
+		headers map[string]string
+		want    string
+	}{
+		{"panel", nil, "detection on 4 series: context canceled"},
+		{"alert", map[string]string{backend.FromAlertHeaderName: "true"}, "causal detection for the alert of 4 series: context canceled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			resp, _ := d.QueryData(ctx, &backend.QueryDataRequest{Headers: tt.headers, Queries: []backend.DataQuery{query("A", js, from, to)}})
+			r := resp.Responses["A"]
+			if r.Error == nil || !strings.Contains(r.Error.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", r.Error, tt.want)
+			}
+			if r.Status != backend.StatusTimeout {
+				t.Errorf("status %v, want timeout", r.Status)
+			}
+		})
+	}
+}
