@@ -7,15 +7,14 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/sheepdog-anomaly/sheepdog/cmd/sheepdog-demo/demogen"
+	"github.com/sheepdog-anomaly/sheepdog/internal/testprom"
 )
 
 func newGen(t *testing.T) *demogen.Generator {
@@ -136,28 +136,88 @@ func TestCommandErrors(t *testing.T) {
 	}
 }
 
+// logWatch is serve's stderr: it keeps the log and hands over the address
+// from the "sheepdog-demo serving" line, serve's ready signal.
+type logWatch struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	addr  chan string
+	found bool
+}
+
+func (l *logWatch) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	if !l.found {
+		for _, line := range strings.Split(l.buf.String(), "\n") {
+			var rec struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"addr"`
+			}
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "sheepdog-demo serving" && rec.Addr != "" {
+				l.found = true
+				l.addr <- rec.Addr
+				break
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func (l *logWatch) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
 func TestServeShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan error, 1)
-	var errb bytes.Buffer
-	go func() { done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, io.Discard, &errb) }()
-	time.Sleep(200 * time.Millisecond)
+	logs := &logWatch{addr: make(chan string, 1)}
+	go func() { done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, io.Discard, logs) }()
+	// Ready: serve logged its address and answers a scrape there.
+	var addr string
+	select {
+	case addr = <-logs.addr:
+	case err := <-done:
+		t.Fatalf("serve returned before serving: %v (%s)", err, logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not log its address within 30s: %s", logs)
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape the serving exporter: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: status %d", resp.StatusCode)
+	}
 	cancel()
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("serve: %v (%s)", err, errb.String())
+			t.Fatalf("serve: %v (%s)", err, logs)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop")
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop within 30s of cancel")
+	}
+	if !strings.Contains(logs.String(), "sheepdog-demo stopped") {
+		t.Errorf("no stop log line: %s", logs)
+	}
+	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		t.Error("exporter still answering after shutdown")
 	}
 }
 
+// needTool finds a Prometheus tool. A missing one fails the test: CI
+// installs the Debian prometheus package, and a skip would hide its absence.
 func needTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("%s not found (Debian package prometheus): %v", name, err)
+		t.Fatalf("%s not found: install the Debian package prometheus (apt-get install prometheus): %v", name, err)
 	}
 	return p
 }
@@ -207,33 +267,26 @@ func TestHistoryJoinsLiveInPrometheus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Prometheus")
 	}
-	promBin := needTool(t, "prometheus")
 	g := newGen(t)
 	now := time.Now().Truncate(time.Second)
-	data := t.TempDir()
 	exporter := httptest.NewServer(demogen.NewHandler(g, time.Now))
-	defer exporter.Close()
+	t.Cleanup(exporter.Close) // after Prometheus (registered later) has stopped scraping it
 	u, _ := url.Parse(exporter.URL)
-	backfillInto(t, data, now, 2, "job=demo,instance="+u.Host)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	promAddr := ln.Addr().String()
-	ln.Close()
-	cfg := filepath.Join(t.TempDir(), "prometheus.yml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("global: {scrape_interval: 1s}\nscrape_configs:\n- job_name: demo\n  static_configs: [{targets: [%q]}]\n", u.Host)), 0o644)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var plog bytes.Buffer
-	prom := exec.CommandContext(ctx, promBin, "--config.file="+cfg, "--storage.tsdb.path="+data, "--web.listen-address="+promAddr)
-	prom.Stdout, prom.Stderr = &plog, &plog
-	if err := prom.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); prom.Wait() }()
+	prom := testprom.Start(t, testprom.Options{
+		// The history is the backfill command's own output, as the stack makes it.
+		OpenMetrics: func(w io.Writer) error {
+			var errb bytes.Buffer
+			args := []string{"backfill", "--days", strconv.FormatFloat(2.0/24, 'f', -1, 64), "--end", strconv.FormatInt(now.Unix(), 10), "--out", "-", "--labels", "job=demo,instance=" + u.Host}
+			if err := run(context.Background(), args, w, &errb); err != nil {
+				return fmt.Errorf("backfill: %w (%s)", err, errb.String())
+			}
+			return nil
+		},
+		ScrapeConfigs:  fmt.Sprintf("- job_name: demo\n  static_configs: [{targets: [%q]}]", u.Host),
+		ScrapeInterval: time.Second,
+	})
 
-	api := "http://" + promAddr + "/api/v1/"
+	api := prom.URL + "/api/v1/"
 	query := func(path string, v url.Values) (model.Matrix, error) {
 		resp, err := http.Get(api + path + "?" + v.Encode())
 		if err != nil {
@@ -256,15 +309,16 @@ func TestHistoryJoinsLiveInPrometheus(t *testing.T) {
 		var m model.Matrix
 		return m, json.Unmarshal(r.Data.Result, &m)
 	}
-	// Wait for a few live scrapes.
-	deadline := time.Now().Add(20 * time.Second)
+	// Wait for a few live scrapes (every second; generous for a loaded CI machine).
+	const liveWait = 60 * time.Second
+	deadline := time.Now().Add(liveWait)
 	for {
 		m, err := query("query_range", url.Values{"query": {`cpu_usage{host="web-1"}`}, "start": {fmt.Sprint(now.Unix() + 1)}, "end": {fmt.Sprint(time.Now().Unix())}, "step": {"1"}})
 		if err == nil && len(m) == 1 && len(m[0].Values) >= 8 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no live samples after 60s (err %v, got %v)\nprometheus log:\n%s", err, m, plog.String())
+			t.Fatalf("no live samples after %s (err %v, got %v)\nprometheus log:\n%s", liveWait, err, m, prom.LogTail())
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
