@@ -1089,26 +1089,27 @@ func yamlToJSON(t testing.TB, path string, v any) error {
 	return provcheck.DecodeYAMLAsJSON(data, v)
 }
 
+// runNativeScript runs scripts/native-grafana.sh with its state in state.
+func runNativeScript(t *testing.T, state string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("bash", append([]string{filepath.Join(repoRoot(t), "scripts", "native-grafana.sh")}, args...)...)
+	cmd.Env = append(os.Environ(), "SHEEPDOG_NATIVE_DIR="+state)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("native-grafana.sh %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
 // TestNativeGrafanaScript checks scripts/native-grafana.sh without a Grafana
-// binary: the environment it gives Grafana expands every provisioning file,
-// and a dry run links ./dist and copies the provisioning where the GF_PATHS_*
-// it sets point.
+// binary: the environment it gives Grafana expands every provisioning file.
+// Its run and install dry runs need dist/ and are checked by
+// TestNativeGrafanaScriptDryRuns (build tag integration, after npm run build).
 func TestNativeGrafanaScript(t *testing.T) {
 	root := repoRoot(t)
-	script := filepath.Join(root, "scripts", "native-grafana.sh")
 	state := t.TempDir()
-	run := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("bash", append([]string{script}, args...)...)
-		cmd.Env = append(os.Environ(), "SHEEPDOG_NATIVE_DIR="+state)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("native-grafana.sh %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
 	env := map[string]string{}
-	for _, line := range strings.Split(run("env"), "\n") {
+	for _, line := range strings.Split(runNativeScript(t, state, "env"), "\n") {
 		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok {
 			env[k] = v
 		}
@@ -1131,27 +1132,6 @@ func TestNativeGrafanaScript(t *testing.T) {
 	}
 	if p, err := provcheck.LoadDashboardProviders(filepath.Join(root, "provisioning", "dashboards"), env); err != nil || p[0].Options.Path != filepath.Join(state, "provisioning", "dashboards") {
 		t.Errorf("dashboard provider with the native environment: %+v, %v", p, err)
-	}
-
-	if _, err := os.Stat(filepath.Join(root, "dist", "plugin.json")); err != nil {
-		t.Skip("no dist/ build: the run and install dry runs need one (npm run build)")
-	}
-	out := run("run", "--dry-run")
-	for _, want := range []string{
-		"ln -s " + filepath.Join(root, "dist") + " " + filepath.Join(state, "plugins", "sheepdog-anomaly-datasource"),
-		"GF_PATHS_PLUGINS=" + filepath.Join(state, "plugins"),
-		"GF_PATHS_PROVISIONING=" + filepath.Join(state, "provisioning"),
-		"anomalies-overview.json",
-		"rules.yaml",
-		"grafana",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("run --dry-run output lacks %q:\n%s", want, out)
-		}
-	}
-	out = run("install", "--dry-run", "--plugins-dir", filepath.Join(state, "p"), "--provisioning-dir", filepath.Join(state, "prov"))
-	if !strings.Contains(out, "allow_loading_unsigned_plugins = sheepdog-anomaly-datasource") {
-		t.Errorf("install does not print the grafana.ini settings:\n%s", out)
 	}
 }
 
