@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -63,7 +62,7 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 		return nil, err
 	}
 	series = dropShort(series, q.notes)
-	cq := &cachedQuery{key: key, series: make(map[string]*seriesState, len(series)), lastT: math.MaxInt64}
+	cq := &cachedQuery{key: key, series: make(map[string]*seriesState, len(series))}
 	states := make([]*seriesState, len(series))
 	errs := make([]error, len(series))
 	results := make([]*engine.Result, len(series))
@@ -117,7 +116,6 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 		}
 		cq.series[id] = st
 		cq.order = append(cq.order, id)
-		cq.lastT = min(cq.lastT, st.lastT)
 		full = append(full, analysed{src: series[i], result: results[i], engine: "embedded"})
 		metricSeries.WithLabelValues("embedded").Inc()
 	}
@@ -133,11 +131,20 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 // ok is false when the cache cannot serve the query (a new series appeared, a
 // gap too long to bridge); the caller then recomputes from scratch.
 func (d *Datasource) alertIncremental(ctx context.Context, q *queryContext, cq *cachedQuery, keepFrom int64) ([]frames.Series, bool, error) {
-	if cq.lastT < q.plan.FetchFrom().UnixMilli() || cq.lastT > q.plan.To.UnixMilli() {
+	// Each series is fed up to its own last point. A series silent since
+	// before the history window is left out (alerting reports it as no data;
+	// if it comes back it is new and gets a full computation), so it cannot
+	// drag every later evaluation's fetch back, nor force a recomputation.
+	cq.dropStale(q.plan.FetchFrom().UnixMilli())
+	if len(cq.series) == 0 {
 		return nil, false, nil
 	}
-	if q.plan.To.UnixMilli() > cq.lastT {
-		series, err := q.fetch(ctx, source.Range{From: time.UnixMilli(cq.lastT), To: q.plan.To, Step: q.plan.Step})
+	oldest, newest := cq.lastRange()
+	if newest > q.plan.To.UnixMilli() {
+		return nil, false, nil // the range moved back: the states are ahead of it
+	}
+	if q.plan.To.UnixMilli() > oldest {
+		series, err := q.fetch(ctx, source.Range{From: time.UnixMilli(oldest), To: q.plan.To, Step: q.plan.Step})
 		if err != nil {
 			return nil, false, err
 		}
@@ -147,7 +154,6 @@ func (d *Datasource) alertIncremental(ctx context.Context, q *queryContext, cq *
 				return nil, false, nil // a new series needs its history
 			}
 		}
-		newLast := int64(math.MaxInt64)
 		for _, s := range series {
 			st := cq.series[seriesID(s)]
 			if st == nil {
@@ -156,10 +162,6 @@ func (d *Datasource) alertIncremental(ctx context.Context, q *queryContext, cq *
 			if err := st.push(s.Times, s.Values); err != nil {
 				return nil, false, nil
 			}
-			newLast = min(newLast, st.lastT)
-		}
-		if newLast != math.MaxInt64 {
-			cq.lastT = max(cq.lastT, newLast)
 		}
 		metricEngineSeconds.WithLabelValues("embedded").Observe(time.Since(start).Seconds())
 	}

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"container/list"
+	"math"
 	"sync"
 	"time"
 
@@ -65,8 +66,29 @@ type cachedQuery struct {
 	key     string
 	series  map[string]*seriesState // by series identity
 	order   []string                // series identities in source order
-	lastT   int64                   // every series has been fed up to here
 	updated time.Time
+}
+
+// dropStale removes the series whose last point is before t (unix ms).
+func (cq *cachedQuery) dropStale(t int64) {
+	kept := cq.order[:0]
+	for _, id := range cq.order {
+		if cq.series[id].lastT < t {
+			delete(cq.series, id)
+			continue
+		}
+		kept = append(kept, id)
+	}
+	cq.order = kept
+}
+
+// lastRange is the oldest and newest last point over the series.
+func (cq *cachedQuery) lastRange() (oldest, newest int64) {
+	oldest, newest = math.MaxInt64, math.MinInt64
+	for _, st := range cq.series {
+		oldest, newest = min(oldest, st.lastT), max(newest, st.lastT)
+	}
+	return oldest, newest
 }
 
 // streamCache holds cachedQuery entries in LRU order, bounded by the total
