@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -98,6 +99,26 @@ func strs(f *data.Field) []string {
 	return out
 }
 
+// tagLists reads the annotations' tags field (a JSON string array per event)
+// as comma-joined strings, for substring checks.
+func tagLists(t *testing.T, f *data.Field) []string {
+	t.Helper()
+	out := make([]string, f.Len())
+	for i := range out {
+		v, _ := f.ConcreteAt(i)
+		raw, ok := v.(json.RawMessage)
+		if !ok {
+			t.Fatalf("tags field holds %T, want JSON string arrays", v)
+		}
+		var tags []string
+		if err := json.Unmarshal(raw, &tags); err != nil {
+			t.Fatalf("tags %s: %v", raw, err)
+		}
+		out[i] = strings.Join(tags, ",")
+	}
+	return out
+}
+
 func mustField(t *testing.T, f *data.Frame, name string) *data.Field {
 	t.Helper()
 	for _, fl := range f.Fields {
@@ -122,7 +143,7 @@ type window struct {
 
 func windows(t *testing.T, f *data.Frame) []window {
 	ts, te := times(mustField(t, f, "time")), times(mustField(t, f, "timeEnd"))
-	titles, texts, tags := strs(mustField(t, f, "title")), strs(mustField(t, f, "text")), strs(mustField(t, f, "tags"))
+	titles, texts, tags := strs(mustField(t, f, "title")), strs(mustField(t, f, "text")), tagLists(t, mustField(t, f, "tags"))
 	out := make([]window, len(ts))
 	for i := range ts {
 		out[i] = window{ts[i], te[i], titles[i], texts[i], tags[i]}

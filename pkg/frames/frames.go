@@ -4,6 +4,7 @@
 package frames
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"runtime"
@@ -263,7 +264,8 @@ func panelFrame(refID string, s Series, disp string, out models.Outputs, times [
 func Windows(refID string, series []Series) *data.Frame {
 	var (
 		starts, ends        []time.Time
-		titles, texts, tags []string
+		titles, texts       []string
+		tags                []json.RawMessage
 		scores              []float64
 		severities          []string
 	)
@@ -288,7 +290,11 @@ func Windows(refID string, series []Series) *data.Frame {
 		ends = append(ends, time.UnixMilli(w.End).UTC())
 		titles = append(titles, Title(s, w))
 		texts = append(texts, Text(s, w, method))
-		tags = append(tags, strings.Join(Tags(s, w, method), ","))
+		// A JSON string array: Grafana's panel annotations take tags as
+		// string[] as they come; only the annotation-query mapping splits a
+		// comma-joined string.
+		tg, _ := json.Marshal(Tags(s, w, method))
+		tags = append(tags, tg)
 		scores = append(scores, w.MaxScore)
 		severities = append(severities, string(w.Severity))
 	}
@@ -297,7 +303,7 @@ func Windows(refID string, series []Series) *data.Frame {
 		data.NewField("timeEnd", nil, nonNil(ends)),
 		data.NewField("title", nil, nonNilS(titles)),
 		data.NewField("text", nil, nonNilS(texts)),
-		data.NewField("tags", nil, nonNilS(tags)),
+		data.NewField("tags", nil, nonNilJ(tags)),
 		data.NewField("score", nil, nonNilF(scores)),
 		data.NewField("severity", nil, nonNilS(severities)),
 	)
@@ -406,6 +412,13 @@ func nonNil(t []time.Time) []time.Time {
 func nonNilS(s []string) []string {
 	if s == nil {
 		return []string{}
+	}
+	return s
+}
+
+func nonNilJ(s []json.RawMessage) []json.RawMessage {
+	if s == nil {
+		return []json.RawMessage{}
 	}
 	return s
 }

@@ -1,6 +1,7 @@
 package frames
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -120,9 +121,10 @@ func TestWindowsFrame(t *testing.T) {
 			t.Errorf("text %q lacks %q", text1, want)
 		}
 	}
-	tags, _ := f.Fields[4].ConcreteAt(1)
+	tagsRaw, _ := f.Fields[4].ConcreteAt(1)
+	tags := string(tagsRaw.(json.RawMessage))
 	for _, want := range []string{"severity:critical", "method:robust", "host:web-1", "type:spike"} {
-		if !strings.Contains(tags.(string), want) {
+		if !strings.Contains(tags, want) {
 			t.Errorf("tags %q lack %q", tags, want)
 		}
 	}
@@ -291,5 +293,39 @@ func TestParallelRecoversPanics(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestWindowTagsAreStringArrays(t *testing.T) {
+	tests := []struct {
+		name   string
+		labels map[string]string
+		want   []string
+	}{
+		{"labels", map[string]string{"host": "web-1"}, []string{"sheepdog", "severity:critical", "type:spike", "method:robust", "series:cpu_usage", "host:web-1"}},
+		{"comma in a label value", map[string]string{"hosts": "a,b"}, []string{"sheepdog", "severity:critical", "type:spike", "method:robust", "series:cpu_usage", "hosts:a;b"}},
+		{"no labels", nil, []string{"sheepdog", "severity:critical", "type:spike", "method:robust", "series:cpu_usage"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := testSeries()
+			s.Labels = tt.labels
+			f := Windows("A", []Series{s})
+			fl := f.Fields[4]
+			if fl.Name != "tags" || fl.Type() != data.FieldTypeJSON {
+				t.Fatalf("tags field %q of type %s, want JSON", fl.Name, fl.Type())
+			}
+			raw, _ := fl.ConcreteAt(0)
+			var got []string
+			if err := json.Unmarshal(raw.(json.RawMessage), &got); err != nil {
+				t.Fatalf("tags %s: %v", raw, err)
+			}
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("tags %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if e := Windows("A", nil); e.Fields[4].Type() != data.FieldTypeJSON {
+		t.Errorf("empty frame's tags field is %s", e.Fields[4].Type())
 	}
 }
