@@ -31,8 +31,20 @@ func (l CSVLimits) withDefaults() CSVLimits {
 	return l
 }
 
+// IsLabelColumn reports whether a CSV column holds ground-truth labels rather
+// than a series: the shared labelled-dataset format is timestamp,value,label,
+// and analysing 0/1 labels as a metric would only add noise.
+func IsLabelColumn(name string) bool {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "label", "is_anomaly":
+		return true
+	}
+	return false
+}
+
 // ParseCSV reads inline CSV ("timestamp,value[,more]"): the first column is the
-// time, every further column becomes a series named by its header.
+// time, every further column becomes a series named by its header, except
+// label columns (IsLabelColumn).
 func ParseCSV(text string, limits CSVLimits) ([]Series, error) {
 	limits = limits.withDefaults()
 	if int64(len(text)) > limits.MaxBytes {
@@ -46,9 +58,13 @@ func ParseCSV(text string, limits CSVLimits) ([]Series, error) {
 		return nil, fmt.Errorf("inline CSV: %w", err)
 	}
 	out := make([]Series, 0, len(table.Names))
+	first := true
 	for i, name := range table.Names {
+		if IsLabelColumn(name) {
+			continue
+		}
 		times := table.Times
-		if i > 0 {
+		if !first {
 			// Each series owns its slices, so trimming one cannot disturb another.
 			times = slices.Clone(table.Times)
 		}
@@ -63,6 +79,10 @@ func ParseCSV(text string, limits CSVLimits) ([]Series, error) {
 			return nil, fmt.Errorf("inline CSV: %w", err)
 		}
 		out = append(out, s)
+		first = false
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("inline CSV has no value column, only labels (%s): add a column of values after the timestamp", strings.Join(table.Names, ", "))
 	}
 	return out, nil
 }

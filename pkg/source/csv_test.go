@@ -64,3 +64,44 @@ func TestParseCSVDefaultLimit(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestParseCSVSkipsLabelColumns(t *testing.T) {
+	tests := []struct {
+		name, text string
+		want       []string // series names
+		wantErr    string
+	}{
+		{"shared dataset format", "timestamp,value,label\n1700000000,1,0\n1700000060,9,1\n", []string{"value"}, ""},
+		{"is_anomaly, any case", "timestamp,cpu,IS_ANOMALY,mem\n1700000000,1,0,5\n1700000060,2,1,6\n", []string{"cpu", "mem"}, ""},
+		{"label first", "timestamp,Label,value\n1700000000,0,1\n", []string{"value"}, ""},
+		{"labels only", "timestamp,label\n1700000000,0\n", nil, "no value column"},
+		{"no label column", "timestamp,labels\n1700000000,3\n", []string{"labels"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseCSV(tt.text, CSVLimits{})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, s := range got {
+				names = append(names, s.Name)
+			}
+			if fmt.Sprint(names) != fmt.Sprint(tt.want) {
+				t.Errorf("series %v, want %v", names, tt.want)
+			}
+			if len(got) > 1 {
+				got[0].Times[0] = 0
+				if got[1].Times[0] == 0 {
+					t.Error("series share their time slice")
+				}
+			}
+		})
+	}
+}
