@@ -183,15 +183,27 @@ func (s Settings) Resolve(secure map[string]string) (*Config, error) {
 	return c, nil
 }
 
-// Allows reports whether the data source uid is on the allow-list. "*" allows all.
-func (c *Config) Allows(uid string) bool {
-	for _, a := range c.AllowedDatasources {
-		if a == uid || a == "*" {
+// AllowAll in the allow-list lets Sheepdog read any data source the service
+// account can.
+const AllowAll = "*"
+
+// AllowListed reports whether the data source uid is on the allow-list; "*"
+// allows all, an empty uid none. It is the one allow-list rule: the source
+// package enforces it before any request is made.
+func AllowListed(uid string, allowed []string) bool {
+	if strings.TrimSpace(uid) == "" {
+		return false
+	}
+	for _, a := range allowed {
+		if a == uid || a == AllowAll {
 			return true
 		}
 	}
 	return false
 }
+
+// Allows reports whether the data source uid is on the allow-list. "*" allows all.
+func (c *Config) Allows(uid string) bool { return AllowListed(uid, c.AllowedDatasources) }
 
 // checkHTTPURL validates a URL setting. Its errors are logged and shown in
 // health messages and query errors, so they never repeat the input: a URL may

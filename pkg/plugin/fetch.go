@@ -19,7 +19,7 @@ func (f sourceFetcher) Fetch(ctx context.Context, fr FetchRequest) ([]source.Ser
 	src := fr.Query.Raw.Source
 	switch src.Type {
 	case models.SourceCSV:
-		s, err := source.ParseCSV(src.CSV, source.CSVLimits{MaxBytes: models.MaxCSVBytes, MaxRows: models.MaxCSVRows})
+		s, err := source.ParseCSV(src.CSV, source.CSVLimits{})
 		if err != nil {
 			return nil, badRequest(err)
 		}

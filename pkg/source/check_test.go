@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 )
 
 func TestGrafanaCheckDataSource(t *testing.T) {
@@ -49,5 +51,32 @@ func TestGrafanaCheckDataSource(t *testing.T) {
 	bad, _ := NewGrafanaClient(GrafanaConfig{AppURL: srv.URL, Token: "wrong", Allowed: []string{"prom-main"}})
 	if _, err := bad.CheckDataSource(ctx, "prom-main"); err == nil || !strings.Contains(err.Error(), "HTTP 401") {
 		t.Errorf("401: %v", err)
+	}
+}
+
+// One allow-list rule: CheckAllowed refuses exactly what models.AllowListed
+// (and so models.Config.Allows) does not allow.
+func TestCheckAllowedAgreesWithModels(t *testing.T) {
+	tests := []struct {
+		uid     string
+		allowed []string
+	}{
+		{"prom", []string{"prom"}},
+		{"prom", []string{"other"}},
+		{"prom", []string{"*"}},
+		{"prom", nil},
+		{"", []string{"*"}},
+		{" ", []string{" "}},
+		{"*", []string{"prom"}},
+	}
+	for _, tt := range tests {
+		want := models.AllowListed(tt.uid, tt.allowed)
+		cfg := models.Config{AllowedDatasources: tt.allowed}
+		if got := CheckAllowed(tt.uid, tt.allowed) == nil; got != want || cfg.Allows(tt.uid) != want {
+			t.Errorf("uid %q allowed %q: CheckAllowed ok=%v, Config.Allows=%v, AllowListed=%v", tt.uid, tt.allowed, got, cfg.Allows(tt.uid), want)
+		}
+	}
+	if DefaultCSVMaxBytes != models.MaxCSVBytes || DefaultCSVMaxRows != models.MaxCSVRows {
+		t.Errorf("CSV limits differ: source %d bytes/%d rows, models %d/%d", DefaultCSVMaxBytes, DefaultCSVMaxRows, models.MaxCSVBytes, models.MaxCSVRows)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/tscsv"
 )
 
@@ -15,10 +16,11 @@ type CSVLimits struct {
 	MaxRows  int   // 0 = DefaultCSVMaxRows
 }
 
-// Defaults for CSVLimits.
+// Defaults for CSVLimits: the query model's limits, so the size a query
+// may carry and the size parsed are the same.
 const (
-	DefaultCSVMaxBytes = 5 << 20 // 5 MiB
-	DefaultCSVMaxRows  = 1_000_000
+	DefaultCSVMaxBytes = models.MaxCSVBytes
+	DefaultCSVMaxRows  = models.MaxCSVRows
 )
 
 func (l CSVLimits) withDefaults() CSVLimits {

@@ -60,7 +60,7 @@ func TestParseCSVErrors(t *testing.T) {
 func TestParseCSVDefaultLimit(t *testing.T) {
 	text := "timestamp,value\n" + strings.Repeat("x", DefaultCSVMaxBytes)
 	_, err := ParseCSV(text, CSVLimits{})
-	if err == nil || !strings.Contains(err.Error(), "5.0 MiB limit") {
+	if err == nil || !strings.Contains(err.Error(), humanBytes(DefaultCSVMaxBytes)+" limit") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -65,8 +65,8 @@ func GrafanaConfigFromContext(ctx context.Context, access string, secure map[str
 }
 
 // AllowAll in the allow-list lets Sheepdog read any data source the service
-// account can (as models.Config.Allows).
-const AllowAll = "*"
+// account can.
+const AllowAll = models.AllowAll
 
 // CheckAllowed refuses a data source the admin did not put in the allow-list,
 // so no user can read, through Sheepdog, a data source they were not meant to.
@@ -77,7 +77,7 @@ func CheckAllowed(uid string, allowed []string) error {
 	if len(allowed) == 0 {
 		return errors.New("no source data sources are allowed yet: an admin must add them to the allow-list in the Sheepdog data source settings")
 	}
-	if !slices.Contains(allowed, uid) && !slices.Contains(allowed, AllowAll) {
+	if !models.AllowListed(uid, allowed) {
 		return fmt.Errorf("data source %q is not in the allow-list of this Sheepdog data source: ask an admin to add it", uid)
 	}
 	return nil
