@@ -357,3 +357,41 @@ func TestPrometheusRateAndControl(t *testing.T) {
 		t.Errorf("control series without anomalies got %d windows, want <= 2", len(cw))
 	}
 }
+
+// TestPrometheusDuplicateLegendsKeepTheirOwnBands: with a legend that gives
+// every series the same name, each band must still fill to its own lower
+// field (Grafana resolves fillBelowTo by display name across all frames).
+func TestPrometheusDuplicateLegendsKeepTheirOwnBands(t *testing.T) {
+	srv := testprom.Start(t, testprom.Options{})
+	in := promInstance(srv.URL)
+	from, to := srv.Data.End.Add(-6*time.Hour), srv.Data.End
+	tests := []struct{ name, legend string }{
+		{"distinct legends", "{{host}}"},
+		{"one legend for all", "cpu"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := promQuery("A", "cpu_usage", from, to, map[string]any{"outputs": []string{"bands"}})
+			q.JSON.(map[string]any)["source"].(map[string]any)["legendFormat"] = tt.legend
+			resp, err := plugin.QueryData(ctxT(t), in.QueryRequest(false, q))
+			if err != nil {
+				t.Fatal(err)
+			}
+			series := seriesFrames(mustOK(t, resp, "A"))
+			if len(series) != 2 {
+				t.Fatalf("%d series frames, want 2", len(series))
+			}
+			lowers := map[string]bool{}
+			for _, f := range series {
+				lower, upper := mustField(t, f, "cpu_usage lower"), mustField(t, f, "cpu_usage upper")
+				if got := upper.Config.Custom["fillBelowTo"]; got != lower.Config.DisplayNameFromDS {
+					t.Errorf("frame %q: fillBelowTo %v, its lower field is displayed as %q", f.Name, got, lower.Config.DisplayNameFromDS)
+				}
+				if lowers[lower.Config.DisplayNameFromDS] {
+					t.Errorf("two lower fields displayed as %q", lower.Config.DisplayNameFromDS)
+				}
+				lowers[lower.Config.DisplayNameFromDS] = true
+			}
+		})
+	}
+}
