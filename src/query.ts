@@ -19,7 +19,10 @@ import {
   SourceType,
 } from './types';
 
-/** The source a new query starts with: a data source if any is allowed, else the Prometheus URL, else CSV. */
+/**
+ * The source a new query starts with: a data source if any is allowed, else the Prometheus URL, else inline CSV,
+ * the one source that needs no settings (with an empty allow-list the backend refuses every data source).
+ */
 export function defaultSourceType(jsonData?: SheepdogOptions): SourceType {
   if (jsonData?.allowedDatasources?.length) {
     return 'datasource';
@@ -27,7 +30,7 @@ export function defaultSourceType(jsonData?: SheepdogOptions): SourceType {
   if (jsonData?.prometheusUrl) {
     return 'prometheus';
   }
-  return 'datasource';
+  return 'csv';
 }
 
 /** A new query: picking a source is enough, everything else has a working default. */

@@ -21,6 +21,11 @@ describe('defaultQuery', () => {
   it('starts from PromQL when only a Prometheus URL is configured', () => {
     expect(defaultQuery({ prometheusUrl: 'http://prometheus:9090' }).source.type).toBe('prometheus');
   });
+  it('starts from inline CSV, the one source needing no settings, when nothing is configured', () => {
+    expect(defaultQuery({}).source.type).toBe('csv');
+    expect(defaultQuery(undefined).source.type).toBe('csv');
+    expect(defaultQuery({ allowedDatasources: [] }).source.type).toBe('csv');
+  });
 });
 
 describe('migrateQuery', () => {
