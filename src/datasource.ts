@@ -46,7 +46,9 @@ export class DataSource extends DataSourceWithBackend<SheepdogQuery, SheepdogOpt
         if (!anno.target) {
           return undefined;
         }
-        const q: SheepdogQuery = { ...migrateQuery(anno.target), outputs: ['windows'] };
+        // Annotations ask for windows only, and never for alert frames (the backend would answer in alert mode).
+        const { alert: _alert, ...migrated } = migrateQuery(anno.target);
+        const q: SheepdogQuery = { ...migrated, outputs: ['windows'] };
         return isRunnable(q) ? q : undefined;
       },
       processEvents: (_anno, frames) => of(framesToEvents(frames)),

@@ -214,6 +214,17 @@ describe('annotations', () => {
     expect(q).toEqual({ refId: 'Anno', source: { type: 'prometheus', expr: 'up' }, outputs: ['windows'] });
   });
 
+  it('never sends alert options with an annotation query', () => {
+    const q = ds.annotations!.prepareQuery!({
+      target: {
+        refId: 'Anno',
+        source: { type: 'prometheus', expr: 'up' },
+        alert: { enabled: true, mode: 'score' },
+      },
+    } as never);
+    expect(q).toEqual({ refId: 'Anno', source: { type: 'prometheus', expr: 'up' }, outputs: ['windows'] });
+  });
+
   it('starts a new annotation from the query defaults without outputs', () => {
     expect(newDataSource({ prometheusUrl: 'http://p:9090' }).annotations!.getDefaultQuery!()).toEqual({
       source: { type: 'prometheus' },
