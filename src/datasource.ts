@@ -13,7 +13,15 @@ import { from, mergeMap, Observable, of } from 'rxjs';
 
 import { framesToEvents } from './annotations';
 import { AnnotationEditor } from './components/AnnotationEditor';
-import { defaultQuery, interpolateDeep, interpolateOwnFields, isRunnable, migrateQuery, needsMigration } from './query';
+import {
+  defaultQuery,
+  interpolateDeep,
+  interpolateOwnFields,
+  isRunnable,
+  legacyAnnotationQuery,
+  migrateQuery,
+  needsMigration,
+} from './query';
 import { NestedQuery, SheepdogOptions, SheepdogQuery } from './types';
 
 /** The optional hook most data sources implement to format their own queries. */
@@ -34,13 +42,16 @@ export class DataSource extends DataSourceWithBackend<SheepdogQuery, SheepdogOpt
     this.annotations = {
       QueryEditor: AnnotationEditor,
       prepareAnnotation: (json: AnnotationQuery<SheepdogQuery>) => {
-        // Older annotations stored the query at the top level; keep the annotation fields and migrate the target.
         const { target, ...anno } = json;
-        const legacy = target ?? (json as unknown as Record<string, unknown>);
-        return {
-          ...anno,
-          target: migrateQuery({ refId: 'Anno', ...(legacy as object) }),
-        } as AnnotationQuery<SheepdogQuery>;
+        if (target) {
+          return {
+            ...anno,
+            target: migrateQuery({ refId: 'Anno', ...(target as object) }),
+          } as AnnotationQuery<SheepdogQuery>;
+        }
+        // Older annotations stored the query next to the annotation's own fields: move only the query fields.
+        const { query, rest } = legacyAnnotationQuery(anno as unknown as Record<string, unknown>);
+        return { ...rest, target: migrateQuery({ refId: 'Anno', ...query }) } as AnnotationQuery<SheepdogQuery>;
       },
       prepareQuery: (anno: AnnotationQuery<SheepdogQuery>) => {
         if (!anno.target) {

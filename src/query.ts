@@ -74,6 +74,29 @@ const LEGACY_FLAT_KEYS = [
   'alertWindow',
 ] as const;
 
+/**
+ * The query part of an annotation saved before annotations had a `target`: the query fields were stored next to
+ * the annotation's own (name, enable, hide, iconColor, datasource, ...). Only query fields are taken, so the
+ * annotation's fields never reach the backend (and its `hide`, the dashboard-controls toggle, does not disable the
+ * query). `alert` is left out: an annotation is never an alert query.
+ */
+export function legacyAnnotationQuery(anno: Record<string, unknown>): {
+  query: Record<string, unknown>;
+  rest: Record<string, unknown>;
+} {
+  const query: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  const queryKeys: readonly string[] = [...LEGACY_FLAT_KEYS, 'source', 'detector', 'outputs'];
+  for (const [k, v] of Object.entries(anno)) {
+    if (queryKeys.includes(k)) {
+      query[k] = v;
+    } else if (k !== 'alert' && k !== 'alertMode' && k !== 'alertWindow') {
+      rest[k] = v;
+    }
+  }
+  return { query, rest };
+}
+
 /** True when a stored query is not in the current shape and migrateQuery would change it. */
 export function needsMigration(raw: unknown): boolean {
   if (!isObject(raw)) {

@@ -214,6 +214,34 @@ describe('annotations', () => {
     expect(q).toEqual({ refId: 'Anno', source: { type: 'prometheus', expr: 'up' }, outputs: ['windows'] });
   });
 
+  it('moves only the query fields of an annotation saved without a target, keeping its own fields', () => {
+    const anno = ds.annotations!.prepareAnnotation!({
+      name: 'Old anomalies',
+      enable: true,
+      hide: true,
+      iconColor: 'red',
+      datasource: { type: 'sheepdog-anomaly-datasource', uid: 'sheepdog' },
+      expr: 'up',
+      method: 'robust',
+      alertMode: 'score',
+    } as never);
+    expect(anno).toEqual({
+      name: 'Old anomalies',
+      enable: true,
+      hide: true,
+      iconColor: 'red',
+      datasource: { type: 'sheepdog-anomaly-datasource', uid: 'sheepdog' },
+      target: { refId: 'Anno', source: { type: 'prometheus', expr: 'up' }, detector: { method: 'robust' } },
+    });
+    // The annotation's hide (its dashboard-controls toggle) does not hide the query.
+    expect(ds.annotations!.prepareQuery!(anno)).toEqual({
+      refId: 'Anno',
+      source: { type: 'prometheus', expr: 'up' },
+      detector: { method: 'robust' },
+      outputs: ['windows'],
+    });
+  });
+
   it('never sends alert options with an annotation query', () => {
     const q = ds.annotations!.prepareQuery!({
       target: {
