@@ -128,16 +128,21 @@ export class DataSource extends DataSourceWithBackend<SheepdogQuery, SheepdogOpt
     }
     const owner = (src.datasource ? this.nestedSources.get(src.datasource.uid) : undefined) as
       WithTemplateVariables | undefined;
+    let formatted = false;
     if (typeof owner?.applyTemplateVariables === 'function') {
       try {
         nested = owner.applyTemplateVariables(nested, scopedVars, filters);
+        formatted = true;
       } catch {
         // Fall back to plain interpolation below.
       }
     }
-    // Whatever the source data source left for later ($__interval, $__range, dashboard variables) is resolved
-    // here: the backend forwards the nested query as is.
-    nested = interpolateDeep(nested, replace);
+    // The source data source's own formatting is final: interpolating its output again would re-read a `$` it
+    // produced (an escaped regex, a value containing `$`) as a variable. Without it (not loaded, no hook, or it
+    // failed), every string of the nested query is interpolated here, since the backend forwards it as is.
+    if (!formatted) {
+      nested = interpolateDeep(nested, replace);
+    }
     return { ...q, source: { ...src, query: nested } };
   }
 }

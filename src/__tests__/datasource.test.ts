@@ -147,6 +147,39 @@ describe('query', () => {
   });
 });
 
+describe('nested query formatting', () => {
+  it('does not interpolate again what the source data source formatted', async () => {
+    const { srv, requests } = recordingBackendSrv();
+    setBackendSrv(srv);
+    const ds = newDataSource({ allowedDatasources: ['prom-main'] });
+    await lastValueFrom(
+      ds.query({
+        requestId: 'r3',
+        interval: '30s',
+        intervalMs: 30000,
+        range: { from: dateTime(0), to: dateTime(3600_000), raw: { from: 'now-1h', to: 'now' } },
+        // A value holding `$job`: Prometheus escapes it to `\$job`, which must reach the backend as is.
+        scopedVars: { ...scopedVars, host: { text: 'a$job', value: 'a$job' } },
+        targets: [
+          {
+            refId: 'A',
+            source: {
+              type: 'datasource',
+              datasource: { uid: 'prom-main', type: 'prometheus' },
+              query: { refId: 'A', expr: 'up{host=~"$host", job="$job"}' },
+            },
+          },
+        ],
+        timezone: 'utc',
+        app: CoreApp.Dashboard,
+        startTime: 0,
+      } as unknown as DataQueryRequest<SheepdogQuery>)
+    );
+    const body = requests[0].data as { queries: SheepdogQuery[] };
+    expect(body.queries[0].source.query?.expr).toBe('up{host=~"(a\\$job)", job="api"}');
+  });
+});
+
 describe('query edge cases', () => {
   const base = {
     requestId: 'r2',

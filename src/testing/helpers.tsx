@@ -10,7 +10,7 @@ import {
   ScopedVars,
   TypedVariableModel,
 } from '@grafana/data';
-import { BackendSrv, DataSourceSrv, TemplateSrv } from '@grafana/runtime';
+import { BackendSrv, DataSourceSrv, getTemplateSrv, TemplateSrv } from '@grafana/runtime';
 import { DataQuery } from '@grafana/schema';
 import React from 'react';
 import { Observable, of } from 'rxjs';
@@ -102,10 +102,15 @@ export function promLikeDataSource(uid = 'prom-main', name = 'Prometheus main'):
     meta: settings.meta,
     instanceSettings: settings,
     getDefaultQuery: () => ({ expr: 'up', range: true }),
-    // Prometheus formats multi-value variables as a regex alternation; here: a marker to see it was used.
+    // Like Prometheus: one pass over the expression, with `$host` formatted as an escaped regex group and every
+    // other variable replaced plainly; the marker shows it was used.
     applyTemplateVariables: (q: PromLikeQuery, scoped: ScopedVars) => ({
       ...q,
-      expr: (q.expr ?? '').replace(/\$host\b/g, `(${String(scoped.host?.value ?? 'any')})`),
+      expr: (q.expr ?? '').replace(/\$\{?(\w+)\}?/g, (match, name: string) =>
+        name === 'host'
+          ? `(${String(scoped.host?.value ?? 'any').replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')})`
+          : getTemplateSrv().replace(match, scoped)
+      ),
       interpolatedBy: 'prometheus',
     }),
     components: {
