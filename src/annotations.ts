@@ -2,7 +2,8 @@
  * Turns the backend's anomaly-window frames into annotation events.
  *
  * The frame (pkg/frames.Windows, output "windows") is named "anomalies", has meta.dataTopic "annotations" and
- * the fields time (window start), timeEnd, title, text, tags (comma-separated), score and severity. Frames
+ * the fields time (window start), timeEnd, title, text, tags (a JSON string array per window; older backends sent
+ * a comma-separated string, still read), score and severity. Frames
  * that carry neither that topic nor a timeEnd field are series, not windows, and are skipped.
  */
 import { AnnotationEvent, DataFrame, Field, FieldType } from '@grafana/data';
@@ -40,6 +41,14 @@ function toMillis(v: unknown): number | undefined {
 function toTags(v: unknown): string[] {
   if (Array.isArray(v)) {
     return v.map(String).filter(Boolean);
+  }
+  if (typeof v === 'string' && v.trim().startsWith('[')) {
+    // A JSON field that reached us unparsed.
+    try {
+      return toTags(JSON.parse(v));
+    } catch {
+      // Not JSON after all: read it as a comma-separated list below.
+    }
   }
   if (typeof v === 'string' && v.trim() !== '') {
     return v

@@ -297,6 +297,25 @@ describe('annotations', () => {
     expect(ds.annotations!.prepareQuery!({ target: { refId: 'A', source: { type: 'csv' } } } as never)).toBeUndefined();
   });
 
+  it('reads tags sent as a JSON string array per window (the backend frame)', async () => {
+    const windows = toDataFrame({
+      name: 'anomalies',
+      meta: { dataTopic: 'annotations' },
+      fields: [
+        { name: 'time', type: FieldType.time, values: [1000, 2000, 3000] },
+        { name: 'timeEnd', type: FieldType.time, values: [1500, 2500, 3500] },
+        { name: 'title', type: FieldType.string, values: ['a', 'b', 'c'] },
+        { name: 'tags', type: FieldType.other, values: [['sheepdog', 'method:auto, robust'], [], '["x","y"]'] },
+      ],
+    });
+    const events = await lastValueFrom(ds.annotations!.processEvents!({} as never, [windows]));
+    expect(events!.map((e) => e.tags)).toEqual([
+      ['sheepdog', 'method:auto, robust'],
+      ['sheepdog', 'anomaly'],
+      ['x', 'y'],
+    ]);
+  });
+
   it('turns the backend window frame into region events and ignores series frames', async () => {
     const windows = toDataFrame({
       name: 'anomalies',
