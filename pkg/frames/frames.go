@@ -65,7 +65,7 @@ func Panel(refID string, series []Series, out models.Outputs) (data.Frames, erro
 	frames := make(data.Frames, len(series))
 	disps := uniqueDisplays(series)
 	axes := timeAxes{}
-	times := make([][]time.Time, len(series))
+	times := make([]*data.Field, len(series))
 	for i, s := range series {
 		times[i] = axes.of(s.Times)
 	}
@@ -119,29 +119,33 @@ func parallel(n int, fn func(i int)) error {
 	return firstErr
 }
 
-// timeAxes converts each distinct time axis once: series fetched together
-// usually share one, and a []time.Time per series would cost memory and GC.
-type timeAxes map[axisKey][]time.Time
+// timeAxes builds each distinct time field once: series fetched together
+// usually share one axis, and a time field per series (the SDK copies the
+// values into every field) would cost 24 bytes per point per series. Frames
+// get shallow copies of the one field, sharing its values, which nothing
+// changes once built.
+type timeAxes map[axisKey]*data.Field
 
 type axisKey struct {
 	first *int64
 	n     int
 }
 
-func (a timeAxes) of(ms []int64) []time.Time {
+func (a timeAxes) of(ms []int64) *data.Field {
 	if len(ms) == 0 {
-		return []time.Time{}
+		return data.NewField("time", nil, []time.Time{})
 	}
 	k := axisKey{&ms[0], len(ms)}
-	if t, ok := a[k]; ok {
-		return t
+	if f, ok := a[k]; ok {
+		return f
 	}
 	t := make([]time.Time, len(ms))
 	for i, v := range ms {
 		t[i] = time.UnixMilli(v).UTC()
 	}
-	a[k] = t
-	return t
+	f := data.NewField("time", nil, t)
+	a[k] = f
+	return f
 }
 
 // uniqueDisplays gives each series a display name no other series has:
@@ -207,26 +211,28 @@ func labelString(l map[string]string) string {
 	return b.String()
 }
 
-func panelFrame(refID string, s Series, disp string, out models.Outputs, times []time.Time) *data.Frame {
+func panelFrame(refID string, s Series, disp string, out models.Outputs, timeField *data.Field) *data.Frame {
 	base := s.base()
 	labels := data.Labels(copyLabels(s.Labels))
 	n := len(s.Times)
-	fields := []*data.Field{data.NewField("time", nil, times)}
+	tf := *timeField // shares the axis' values
+	fields := make([]*data.Field, 0, 7)
+	fields = append(fields, &tf)
 
-	value := data.NewField(base, labels, values(s.Values, n))
+	value := floatField(base, labels, s.Values, n)
 	value.Config = &data.FieldConfig{DisplayNameFromDS: disp, Unit: s.Unit}
 	fields = append(fields, value)
 
 	r := s.Result
 	if out.Bands && r != nil {
 		lowerName := disp + " " + SuffixLower
-		expected := data.NewField(base+" "+SuffixExpected, labels, values(r.Expected, n))
+		expected := floatField(base+" "+SuffixExpected, labels, r.Expected, n)
 		expected.Config = &data.FieldConfig{DisplayNameFromDS: disp + " " + SuffixExpected, Unit: s.Unit,
 			Custom: map[string]any{"lineStyle": map[string]any{"fill": "dash", "dash": []int{10, 10}}, "lineWidth": 1}}
-		lower := data.NewField(base+" "+SuffixLower, labels, values(r.Lower, n))
+		lower := floatField(base+" "+SuffixLower, labels, r.Lower, n)
 		lower.Config = &data.FieldConfig{DisplayNameFromDS: lowerName, Unit: s.Unit,
 			Custom: map[string]any{"lineWidth": 0, "fillOpacity": 0, "hideFrom": map[string]any{"legend": true, "tooltip": false, "viz": false}}}
-		upper := data.NewField(base+" "+SuffixUpper, labels, values(r.Upper, n))
+		upper := floatField(base+" "+SuffixUpper, labels, r.Upper, n)
 		upper.Config = &data.FieldConfig{DisplayNameFromDS: disp + " " + SuffixUpper, Unit: s.Unit,
 			Custom: map[string]any{"lineWidth": 0, "fillOpacity": 20, "fillBelowTo": lowerName,
 				"hideFrom": map[string]any{"legend": true, "tooltip": false, "viz": false}}}
@@ -234,20 +240,21 @@ func panelFrame(refID string, s Series, disp string, out models.Outputs, times [
 	}
 	if out.Score && r != nil {
 		lo, hi := data.ConfFloat64(0), data.ConfFloat64(1)
-		score := data.NewField(base+" "+SuffixScore, labels, values(r.Score, n))
+		score := floatField(base+" "+SuffixScore, labels, r.Score, n)
 		score.Config = &data.FieldConfig{DisplayNameFromDS: disp + " " + SuffixScore, Unit: "percentunit", Min: &lo, Max: &hi,
 			Custom: map[string]any{"axisPlacement": "right"}}
 		fields = append(fields, score)
 	}
 	if out.Flags && r != nil {
-		flags := make([]float64, n)
+		// Built in place: the field starts at zeros and anomalies are few.
+		flag := data.NewFieldFromFieldType(data.FieldTypeFloat64, n)
+		flag.Name, flag.Labels = base+" "+SuffixAnomaly, labels
 		for i := 0; i < n && i < len(r.Anomaly); i++ {
 			if r.Anomaly[i] {
-				flags[i] = 1
+				flag.Set(i, 1.0)
 			}
 		}
 		lo, hi := data.ConfFloat64(0), data.ConfFloat64(1)
-		flag := data.NewField(base+" "+SuffixAnomaly, labels, flags)
 		flag.Config = &data.FieldConfig{DisplayNameFromDS: disp + " " + SuffixAnomaly, Min: &lo, Max: &hi,
 			Custom: map[string]any{"drawStyle": "points", "axisPlacement": "right"}}
 		fields = append(fields, flag)
@@ -366,10 +373,11 @@ func num(v float64) string {
 	return fmt.Sprintf("%.4g", v)
 }
 
-// values returns x[:n] as is when every value is finite (the common case,
-// and free of the per-value pointers nullable fields need), else a nullable
-// copy with nulls for missing values.
-func values(x []float64, n int) any {
+// floatField is a field of x[:n] built with one copy of the values (the
+// SDK's): a plain float64 field when every value is finite (the common case,
+// free of the per-value pointers nullable fields need), else a nullable one
+// filled in place, with nulls for missing values.
+func floatField(name string, labels data.Labels, x []float64, n int) *data.Field {
 	if len(x) >= n {
 		clean := true
 		for _, v := range x[:n] {
@@ -379,16 +387,17 @@ func values(x []float64, n int) any {
 			}
 		}
 		if clean {
-			return x[:n:n]
+			return data.NewField(name, labels, x[:n:n])
 		}
 	}
-	out := make([]*float64, n)
+	f := data.NewFieldFromFieldType(data.FieldTypeNullableFloat64, n)
+	f.Name, f.Labels = name, labels
 	for i := 0; i < n && i < len(x); i++ {
 		if !math.IsNaN(x[i]) && !math.IsInf(x[i], 0) {
-			out[i] = &x[i]
+			f.Set(i, &x[i])
 		}
 	}
-	return out
+	return f
 }
 
 func copyLabels(l map[string]string) map[string]string {

@@ -329,3 +329,51 @@ func TestWindowTagsAreStringArrays(t *testing.T) {
 		t.Errorf("empty frame's tags field is %s", e.Fields[4].Type())
 	}
 }
+
+func TestPanelFramesShareTheTimeAxisSafely(t *testing.T) {
+	a, b := testSeries(), testSeries()
+	b.DisplayName, b.Labels = "web-2", map[string]string{"host": "web-2"}
+	c := testSeries()
+	c.Times = []int64{c.Times[0] + 1, c.Times[1] + 1, c.Times[2] + 1, c.Times[3] + 1} // another axis
+	c.DisplayName = "web-3"
+	fs := mustPanel(t, "A", []Series{a, b, c}, models.Outputs{Bands: true, Flags: true})
+	tests := []struct {
+		frame int
+		times []int64
+	}{{0, a.Times}, {1, b.Times}, {2, c.Times}}
+	for _, tt := range tests {
+		f := fs[tt.frame]
+		if f.Fields[0].Name != "time" || f.Fields[0].Len() != len(tt.times) {
+			t.Fatalf("frame %d time field %q with %d rows", tt.frame, f.Fields[0].Name, f.Fields[0].Len())
+		}
+		for i, ms := range tt.times {
+			if got := f.Fields[0].At(i).(time.Time); !got.Equal(time.UnixMilli(ms)) {
+				t.Errorf("frame %d row %d at %v, want %v", tt.frame, i, got, time.UnixMilli(ms))
+			}
+		}
+		if _, err := f.RowLen(); err != nil {
+			t.Errorf("frame %d: %v", tt.frame, err)
+		}
+	}
+	// Each frame has its own time field, so changing one's config touches no other.
+	fs[0].Fields[0].Config = &data.FieldConfig{DisplayNameFromDS: "changed"}
+	if fs[1].Fields[0].Config != nil {
+		t.Error("frames share one time field")
+	}
+	// Flags built in place: 1 at the anomaly, 0 elsewhere.
+	flags := fs[0].Fields[5]
+	for i, want := range []float64{0, 0, 1, 0} {
+		if v, _ := flags.ConcreteAt(i); v != want {
+			t.Errorf("flag %d = %v, want %v", i, v, want)
+		}
+	}
+	// Warm-up NaNs in a band are nulls.
+	d := testSeries()
+	d.Result.Lower = []float64{math.NaN(), 8, math.Inf(1), 8}
+	lower := mustPanel(t, "A", []Series{d}, models.Outputs{Bands: true})[0].Fields[3]
+	for i, wantNull := range []bool{true, false, true, false} {
+		if _, ok := lower.ConcreteAt(i); ok == wantNull {
+			t.Errorf("lower %d null=%v, want %v", i, !ok, wantNull)
+		}
+	}
+}
