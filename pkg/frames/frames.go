@@ -270,11 +270,11 @@ func panelFrame(refID string, s Series, disp string, out models.Outputs, timeFie
 // The same frame answers annotation queries.
 func Windows(refID string, series []Series) *data.Frame {
 	var (
-		starts, ends        []time.Time
-		titles, texts       []string
-		tags                []json.RawMessage
-		scores              []float64
-		severities          []string
+		starts, ends  []time.Time
+		titles, texts []string
+		tags          []json.RawMessage
+		scores        []float64
+		severities    []string
 	)
 	type item struct {
 		s Series
