@@ -13,7 +13,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -395,9 +394,12 @@ func TestOverviewAnnotationsFindIncidents(t *testing.T) {
 					continue
 				}
 				times, ends, tags := f.Fields[0], f.Fields[1], f.Fields[4]
+				if tags.Name != "tags" {
+					t.Fatalf("%s: annotation frame field 4 is %q, want tags", c.where, tags.Name)
+				}
 				for i := 0; i < f.Rows(); i++ {
 					w := win{start: asTime(times.At(i)), end: asTime(ends.At(i))}
-					for _, tag := range strings.Split(fmt.Sprint(derefString(tags.At(i))), ",") {
+					for _, tag := range tagList(t, tags, i) {
 						if h, ok := strings.CutPrefix(tag, "host:"); ok {
 							w.host = h
 						}
@@ -451,14 +453,17 @@ func asTime(v any) time.Time {
 	return time.Time{}
 }
 
-func derefString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case *string:
-		if x != nil {
-			return *x
-		}
+// tagList reads one event's tags: a JSON string array (pkg/frames.Windows).
+func tagList(t *testing.T, f *data.Field, i int) []string {
+	t.Helper()
+	v, _ := f.ConcreteAt(i)
+	raw, ok := v.(json.RawMessage)
+	if !ok {
+		t.Fatalf("tags field holds %T, want JSON string arrays", v)
 	}
-	return ""
+	var tags []string
+	if err := json.Unmarshal(raw, &tags); err != nil {
+		t.Fatalf("tags %s: %v", raw, err)
+	}
+	return tags
 }
