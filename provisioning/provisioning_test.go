@@ -424,7 +424,8 @@ func freePort(t testing.TB) string {
 
 func waitHTTP(t testing.TB, url string, logs *bytes.Buffer) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	const wait = 30 * time.Second // generous: CI is a loaded 2-core machine
+	deadline := time.Now().Add(wait)
 	for {
 		resp, err := http.Get(url)
 		if err == nil {
@@ -434,7 +435,7 @@ func waitHTTP(t testing.TB, url string, logs *bytes.Buffer) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s not healthy after 15s (%v)\n%s", url, err, logs)
+			t.Fatalf("%s not healthy after %s (%v)\n%s", url, wait, err, logs)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
