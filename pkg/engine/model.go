@@ -383,6 +383,9 @@ func (m *model) start() {
 				m.init[i] -= m.season[m.bucket(t)]
 			}
 			m.level, m.scale = medianMAD(m.init)
+			// A profile seeded from the whole series is already right: holding
+			// its learning back would push its small errors into level and trend.
+			m.settleN = m.n
 		}
 	} else if m.cfg.seasonal && !m.cfg.follow {
 		m.hist = newHistory()
