@@ -1,8 +1,10 @@
 package plugin
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -66,6 +68,10 @@ func makePlan(pq *models.ParsedQuery, q backend.DataQuery) (plan, error) {
 		return p, badRequest(fmt.Errorf("time range: %w", err))
 	}
 	p.Step = max(visible.Interval(), minSourceStep)
+	if pq.Raw.Source.Type == models.SourceDatasource {
+		// The nested query's own minimum interval, as its data source honours it.
+		p.Step = max(p.Step, nestedMinInterval(pq.Raw.Source.Query))
+	}
 	p.History = historyFor(pq.Detector, p.Step)
 	if p.History > maxHistory {
 		p.History, p.HistoryCapped = maxHistory, true
@@ -113,4 +119,20 @@ func engineOptions(d models.Detector, causal bool) (engine.Options, error) {
 		opt.Period = engine.NoSeasonality
 	}
 	return opt, nil
+}
+
+// nestedMinInterval is the "interval" (min step, e.g. "30s" or ">30s") set
+// in a nested query model, 0 when unset or not a fixed duration (a variable).
+func nestedMinInterval(q json.RawMessage) time.Duration {
+	var m struct {
+		Interval string `json:"interval"`
+	}
+	if len(q) == 0 || json.Unmarshal(q, &m) != nil {
+		return 0
+	}
+	d, err := models.ParseDuration(strings.TrimPrefix(strings.TrimSpace(m.Interval), ">"))
+	if err != nil {
+		return 0
+	}
+	return d
 }

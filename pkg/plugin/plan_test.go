@@ -27,6 +27,9 @@ func TestPlanStepFloorAndHistoryByDuration(t *testing.T) {
 		{"datasource, no interval at all", `{"source":{"type":"datasource","datasource":{"uid":"p"},"query":{"expr":"up"}}}`, 0, 0, time.Hour, 15 * time.Second, 24 * time.Hour, false},
 		{"prometheus 1s, daily", `{"source":{"type":"prometheus","expr":"x"},"detector":{"seasonality":"daily"}}`, time.Second, 43200, time.Hour, 15 * time.Second, 72 * time.Hour, false},
 		{"explicit 90d history capped by duration", `{"source":{"type":"prometheus","expr":"x"},"detector":{"history":"90d"}}`, time.Hour, 1000, 24 * time.Hour, time.Hour, maxHistory, true},
+		{"nested query's min interval", `{"source":{"type":"datasource","datasource":{"uid":"p"},"query":{"expr":"up","interval":"1m"}}}`, time.Second, 43200, time.Hour, time.Minute, 24 * time.Hour, false},
+		{"nested min interval with >", `{"source":{"type":"datasource","datasource":{"uid":"p"},"query":{"expr":"up","interval":">30s"}}}`, time.Second, 43200, time.Hour, 30 * time.Second, 24 * time.Hour, false},
+		{"nested interval variable ignored", `{"source":{"type":"datasource","datasource":{"uid":"p"},"query":{"expr":"up","interval":"$__interval"}}}`, time.Second, 43200, time.Hour, 15 * time.Second, 24 * time.Hour, false},
 		{"csv keeps no step", `{"source":{"type":"csv","csv":"t,v\n1,1\n"}}`, time.Second, 100, time.Hour, 0, 0, false},
 	}
 	for _, tt := range tests {
