@@ -58,6 +58,12 @@ for b in binaries:
     mode = z.getinfo(b).external_attr >> 16
     if not mode & stat.S_IXUSR:
         problems.append(f"{b} is not executable")
+# The catalog shows README.md away from the repository, so the validator wants absolute links.
+import re
+readme = z.read(f"{plugin_id}/README.md").decode()
+relative = [m for m in re.findall(r"\]\(([^)\s]+)\)", readme) if not re.match(r"(https?:|mailto:|#)", m)]
+if relative:
+    problems.append(f"README.md has relative links (the catalog needs absolute ones): {', '.join(sorted(set(relative)))}")
 if problems:
     print("package check FAILED:\n  " + "\n  ".join(problems))
     sys.exit(1)
