@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/rollingrate"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/apicontract"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 )
@@ -103,7 +104,7 @@ type Client struct {
 	transport *http.Transport
 	sem       chan struct{}
 	breaker   *breaker
-	rate      *rollingRate
+	rate      *rollingrate.Window
 	m         *clientMetrics
 
 	rngMu sync.Mutex
@@ -163,7 +164,7 @@ func New(cfg Config) (*Client, error) {
 		host:      base.Host,
 		transport: tr,
 		sem:       make(chan struct{}, cfg.MaxInFlight),
-		rate:      newRollingRate(5*time.Minute, 30),
+		rate:      rollingrate.New(5*time.Minute, 30),
 		m:         getMetrics(),
 		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}
@@ -530,7 +531,10 @@ func (c *Client) attempt(ctx context.Context, endpoint, method string, body []by
 		label = string(classify(err))
 	}
 	c.m.requests.WithLabelValues(label, endpoint).Inc()
-	c.m.errorRate.WithLabelValues(c.host).Set(c.rate.add(time.Now(), err != nil && countsAgainstBreaker(err)))
+	now := time.Now()
+	c.rate.Add(now, err != nil && countsAgainstBreaker(err))
+	rate, _ := c.rate.Rate(now)
+	c.m.errorRate.WithLabelValues(c.host).Set(rate)
 	return respBody, err
 }
 

@@ -3,7 +3,6 @@ package remote
 import (
 	"errors"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -82,39 +81,4 @@ func register[C prometheus.Collector](c C) C {
 		}
 	}
 	return c
-}
-
-// rollingRate counts attempts and failures in time buckets, for the error-rate gauge.
-type rollingRate struct {
-	mu      sync.Mutex
-	width   time.Duration
-	buckets []rateBucket
-}
-
-type rateBucket struct{ slot, total, failed int64 }
-
-func newRollingRate(window time.Duration, n int) *rollingRate {
-	return &rollingRate{width: window / time.Duration(n), buckets: make([]rateBucket, n)}
-}
-
-func (r *rollingRate) add(now time.Time, failed bool) float64 {
-	slot := now.UnixNano() / int64(r.width)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	b := &r.buckets[slot%int64(len(r.buckets))]
-	if b.slot != slot {
-		*b = rateBucket{slot: slot}
-	}
-	b.total++
-	if failed {
-		b.failed++
-	}
-	var total, fails int64
-	for _, b := range r.buckets {
-		if b.slot > slot-int64(len(r.buckets)) {
-			total += b.total
-			fails += b.failed
-		}
-	}
-	return float64(fails) / float64(total)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/rollingrate"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/apicontract"
 )
 
@@ -54,7 +55,7 @@ type Server struct {
 	limiter  *rateLimiter
 	faults   *faultInjector
 	history  *historyStore
-	stats    *rollingStats
+	stats    *rollingrate.Window
 	metrics  *serverMetrics
 	registry *prometheus.Registry
 	started  time.Time
@@ -112,7 +113,7 @@ func New(cfg Config) (*Server, error) {
 		limiter:  newRateLimiter(cfg.RateLimit, cfg.RateBurst),
 		faults:   faults,
 		history:  newHistoryStore(cfg.HistoryPoints, cfg.MaxMetricsPerKey, cfg.MaxKeysTracked),
-		stats:    newRollingStats(5*time.Minute, 30),
+		stats:    rollingrate.New(5*time.Minute, 30),
 		registry: reg,
 		started:  time.Now(),
 		mux:      http.NewServeMux(),
@@ -230,7 +231,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		Version:       s.cfg.Version,
 		UptimeSeconds: time.Since(s.started).Seconds(),
 	}
-	h.ErrorRate, h.Requests5m = s.stats.errorRate(time.Now())
+	h.ErrorRate, h.Requests5m = s.stats.Rate(time.Now())
 	if h.ErrorRate > 0.05 {
 		h.Status = apicontract.StatusDegraded
 	}

@@ -533,16 +533,3 @@ func TestHealthAndMetrics(t *testing.T) {
 		t.Fatalf("GET detect: %d, want 405", r3.StatusCode)
 	}
 }
-
-func TestRollingStatsForgetsOldErrors(t *testing.T) {
-	rs := newRollingStats(5*time.Minute, 30)
-	t0 := time.Unix(1_700_000_000, 0)
-	rs.record(t0, true)
-	rs.record(t0, false)
-	if r, n := rs.errorRate(t0); r != 0.5 || n != 2 {
-		t.Fatalf("rate %v over %d", r, n)
-	}
-	if r, n := rs.errorRate(t0.Add(6 * time.Minute)); r != 0 || n != 0 {
-		t.Fatalf("after 6 minutes: rate %v over %d, want forgotten", r, n)
-	}
-}

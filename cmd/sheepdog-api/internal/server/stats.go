@@ -4,63 +4,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/rollingrate"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/apicontract"
 )
-
-// rollingStats counts requests and 5xx answers in time buckets so the error
-// rate of the last window is cheap to read and memory stays fixed.
-type rollingStats struct {
-	mu      sync.Mutex
-	width   time.Duration
-	buckets []statBucket
-}
-
-type statBucket struct {
-	slot           int64 // unix time / width; identifies which period the counts belong to
-	total, errored int64
-}
-
-func newRollingStats(window time.Duration, n int) *rollingStats {
-	return &rollingStats{width: window / time.Duration(n), buckets: make([]statBucket, n)}
-}
-
-func (rs *rollingStats) record(now time.Time, errored bool) {
-	slot := now.UnixNano() / int64(rs.width)
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	b := &rs.buckets[slot%int64(len(rs.buckets))]
-	if b.slot != slot {
-		*b = statBucket{slot: slot}
-	}
-	b.total++
-	if errored {
-		b.errored++
-	}
-}
-
-// errorRate returns the 5xx share and the request count of the window ending now.
-func (rs *rollingStats) errorRate(now time.Time) (float64, int64) {
-	slot := now.UnixNano() / int64(rs.width)
-	oldest := slot - int64(len(rs.buckets)) + 1
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	var total, errored int64
-	for _, b := range rs.buckets {
-		if b.slot >= oldest && b.slot <= slot {
-			total += b.total
-			errored += b.errored
-		}
-	}
-	if total == 0 {
-		return 0, 0
-	}
-	return float64(errored) / float64(total), total
-}
 
 type serverMetrics struct {
 	requests *prometheus.CounterVec
@@ -68,7 +18,7 @@ type serverMetrics struct {
 	inFlight prometheus.Gauge
 }
 
-func newServerMetrics(reg prometheus.Registerer, stats *rollingStats) *serverMetrics {
+func newServerMetrics(reg prometheus.Registerer, stats *rollingrate.Window) *serverMetrics {
 	m := &serverMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "sheepdog_api", Name: "requests_total",
@@ -87,7 +37,7 @@ func newServerMetrics(reg prometheus.Registerer, stats *rollingStats) *serverMet
 	errorRate := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "sheepdog_api", Name: "error_rate",
 		Help: "Share of requests answered 5xx (or dropped) over the last 5 minutes.",
-	}, func() float64 { r, _ := stats.errorRate(time.Now()); return r })
+	}, func() float64 { r, _ := stats.Rate(time.Now()); return r })
 	reg.MustRegister(m.requests, m.duration, m.inFlight, errorRate)
 	return m
 }
@@ -146,7 +96,7 @@ func (s *Server) instrument(endpoint string, next http.Handler) http.Handler {
 			s.metrics.requests.WithLabelValues(label, endpoint).Inc()
 			s.metrics.duration.WithLabelValues(endpoint).Observe(elapsed.Seconds())
 			if endpoint != apicontract.PathHealth {
-				s.stats.record(time.Now(), status >= 500 || status == statusDropped)
+				s.stats.Add(time.Now(), status >= 500 || status == statusDropped)
 			}
 			level := slog.LevelInfo
 			if status >= 500 || status == statusDropped {
