@@ -3,9 +3,13 @@ package models
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -45,6 +49,8 @@ type PrometheusConfig struct {
 	Password      string // secret
 	Token         string // secret
 	TLSSkipVerify bool
+	CACertPEM     string            // extra trusted CA (secureJsonData prometheusTlsCaCert)
+	Headers       map[string]string // custom request headers; the values are secret
 }
 
 // Config is the data source's settings with defaults applied, durations parsed
@@ -177,10 +183,128 @@ func (s Settings) Resolve(secure map[string]string) (*Config, error) {
 			bad("prometheusUrl: %v", err)
 		}
 	}
+	if ca := secure[SecurePrometheusCACert]; strings.TrimSpace(ca) != "" {
+		c.Prometheus.CACertPEM = ca
+		if !hasPEMCertificate(ca) {
+			bad("%s: no PEM certificate found (want -----BEGIN CERTIFICATE-----...)", SecurePrometheusCACert)
+		}
+	}
+	c.Prometheus.Headers = resolveHeaders(s.PrometheusHeaderNames, secure, bad)
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// UnmarshalJSON decodes the struct fields and collects the numbered
+// prometheusHeaderNameN keys, which a struct tag cannot express.
+func (s *Settings) UnmarshalJSON(data []byte) error {
+	type plain Settings // no methods: avoids recursing into UnmarshalJSON
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	for key, val := range raw {
+		suffix, ok := strings.CutPrefix(key, PrometheusHeaderNamePrefix)
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(suffix)
+		if err != nil || n < 1 || strconv.Itoa(n) != suffix {
+			return fmt.Errorf("jsonData key %q: want %s followed by 1, 2, 3...", key, PrometheusHeaderNamePrefix)
+		}
+		var name string
+		if err := json.Unmarshal(val, &name); err != nil {
+			return fmt.Errorf("%s must be a string", key)
+		}
+		if p.PrometheusHeaderNames == nil {
+			p.PrometheusHeaderNames = map[int]string{}
+		}
+		p.PrometheusHeaderNames[n] = name
+	}
+	*s = Settings(p)
+	return nil
+}
+
+// resolveHeaders pairs each custom header name with its secret value. Rows
+// with an empty name are skipped, as in Grafana's own data sources. Errors
+// name the setting, never the value.
+func resolveHeaders(names map[int]string, secure map[string]string, bad func(string, ...any)) map[string]string {
+	nums := make([]int, 0, len(names))
+	for n := range names {
+		nums = append(nums, n)
+	}
+	slices.Sort(nums)
+	var headers map[string]string
+	seen := map[string]int{}
+	for _, n := range nums {
+		nameKey := PrometheusHeaderNamePrefix + strconv.Itoa(n)
+		valueKey := PrometheusHeaderValuePrefix + strconv.Itoa(n)
+		name := strings.TrimSpace(names[n])
+		if name == "" {
+			continue
+		}
+		if !validHeaderName(name) {
+			bad("%s: %q is not a valid HTTP header name (letters, digits and !#$%%&'*+-.^_`|~ only)", nameKey, name)
+			continue
+		}
+		canonical := http.CanonicalHeaderKey(name)
+		if canonical == "Authorization" {
+			bad("%s: the Authorization header cannot be set as a custom header: use the Prometheus authentication setting (basic auth or bearer token)", nameKey)
+			continue
+		}
+		if prev, dup := seen[canonical]; dup {
+			bad("%s: header %q is already set by %s%d", nameKey, name, PrometheusHeaderNamePrefix, prev)
+			continue
+		}
+		seen[canonical] = n
+		value := secure[valueKey]
+		if value == "" {
+			bad("%s (%s) has no value: set it in the secure setting %s", nameKey, name, valueKey)
+			continue
+		}
+		if strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			bad("%s: the value of header %s contains a line break or control character", valueKey, name)
+			continue
+		}
+		if headers == nil {
+			headers = map[string]string{}
+		}
+		headers[name] = value
+	}
+	return headers
+}
+
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("!#$%&'*+-.^_`|~", r):
+		default:
+			return false
+		}
+	}
+	return name != ""
+}
+
+// hasPEMCertificate reports whether text holds at least one PEM CERTIFICATE block.
+func hasPEMCertificate(text string) bool {
+	rest := []byte(text)
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return false
+		}
+		if block.Type == "CERTIFICATE" {
+			return true
+		}
+	}
 }
 
 // AllowAll in the allow-list lets Sheepdog read any data source the service

@@ -167,20 +167,26 @@ func TestSettingsFixtures(t *testing.T) {
 	}
 
 	f = loadSettings(t, "remote_full.json")
-	c, err = ParseSettings(f.JSONData, map[string]string{SecureRemoteAPIKey: "k", SecurePrometheusPassword: "p"})
+	c, err = ParseSettings(f.JSONData, map[string]string{SecureRemoteAPIKey: "k", SecurePrometheusPassword: "p",
+		PrometheusHeaderValuePrefix + "1": "tenant-a"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Engine != EngineRemote || c.Remote.URL != "http://sheepdog-api:8080" || c.Remote.Timeout != 3*time.Second ||
 		c.Remote.Retries != 4 || c.Remote.BackoffBase != 100*time.Millisecond || c.Remote.BackoffMax != 2*time.Second ||
 		c.Remote.MaxInFlight != 16 || c.Remote.APIKey != "k" || !c.Allows("prom-main") || c.Allows("other") ||
-		c.Prometheus.URL != "http://prometheus:9090" || c.Prometheus.User != "reader" || c.Prometheus.Password != "p" {
+		c.Prometheus.URL != "http://prometheus:9090" || c.Prometheus.User != "reader" || c.Prometheus.Password != "p" ||
+		len(c.Prometheus.Headers) != 1 || c.Prometheus.Headers["X-Scope-OrgID"] != "tenant-a" {
 		t.Errorf("remote_full = %+v", c)
 	}
 	for k := range f.SecureJSONFields {
 		switch k {
-		case SecureRemoteAPIKey, SecureRemoteCACert, SecureGrafanaToken, SecurePrometheusPassword, SecurePrometheusToken:
+		case SecureRemoteAPIKey, SecureRemoteCACert, SecureGrafanaToken, SecurePrometheusPassword, SecurePrometheusToken,
+			SecurePrometheusCACert:
 		default:
+			if _, isHeaderValue := strings.CutPrefix(k, PrometheusHeaderValuePrefix); isHeaderValue {
+				continue
+			}
 			t.Errorf("fixture secure field %q is not a known key", k)
 		}
 	}
@@ -228,6 +234,104 @@ func TestURLSettingErrorsNeverEchoTheURL(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), secret) {
 				t.Errorf("error repeats the URL's secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestPrometheusHeadersAndCA(t *testing.T) {
+	const tenantSecret = "tenant-s3cret"
+	ca := "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUYQ==\n-----END CERTIFICATE-----\n"
+	tests := []struct {
+		name        string
+		json        string
+		secure      map[string]string
+		wantHeaders map[string]string
+		wantCA      string
+		wantErr     []string // substrings; all must appear
+	}{
+		{name: "none", json: `{}`},
+		{
+			name:        "tenant header",
+			json:        `{"prometheusHeaderName1":"X-Scope-OrgID"}`,
+			secure:      map[string]string{"prometheusHeaderValue1": tenantSecret},
+			wantHeaders: map[string]string{"X-Scope-OrgID": tenantSecret},
+		},
+		{
+			name:        "several, gaps and empty rows skipped",
+			json:        `{"prometheusHeaderName1":"X-Scope-OrgID","prometheusHeaderName2":"  ","prometheusHeaderName4":" X-Api-Key "}`,
+			secure:      map[string]string{"prometheusHeaderValue1": "a", "prometheusHeaderValue2": "ignored", "prometheusHeaderValue4": "b"},
+			wantHeaders: map[string]string{"X-Scope-OrgID": "a", "X-Api-Key": "b"},
+		},
+		{name: "ca cert", json: `{}`, secure: map[string]string{SecurePrometheusCACert: ca}, wantCA: ca},
+		{
+			name:    "authorization refused",
+			json:    `{"prometheusHeaderName1":"authorization"}`,
+			secure:  map[string]string{"prometheusHeaderValue1": "Bearer " + tenantSecret},
+			wantErr: []string{"prometheusHeaderName1", "Authorization header cannot be set", "authentication setting"},
+		},
+		{
+			name:    "missing value",
+			json:    `{"prometheusHeaderName3":"X-Scope-OrgID"}`,
+			wantErr: []string{"prometheusHeaderName3 (X-Scope-OrgID) has no value", "prometheusHeaderValue3"},
+		},
+		{
+			name:    "invalid name",
+			json:    `{"prometheusHeaderName1":"X Scope:OrgID"}`,
+			secure:  map[string]string{"prometheusHeaderValue1": "a"},
+			wantErr: []string{"prometheusHeaderName1", "not a valid HTTP header name"},
+		},
+		{
+			name:    "duplicate name",
+			json:    `{"prometheusHeaderName1":"X-Scope-OrgID","prometheusHeaderName2":"x-scope-orgid"}`,
+			secure:  map[string]string{"prometheusHeaderValue1": "a", "prometheusHeaderValue2": "b"},
+			wantErr: []string{"prometheusHeaderName2", "already set by prometheusHeaderName1"},
+		},
+		{
+			name:    "value with line break",
+			json:    `{"prometheusHeaderName1":"X-Scope-OrgID"}`,
+			secure:  map[string]string{"prometheusHeaderValue1": tenantSecret + "\r\nX-Evil: 1"},
+			wantErr: []string{"prometheusHeaderValue1", "line break"},
+		},
+		{name: "bad key suffix", json: `{"prometheusHeaderName0":"X-A"}`, wantErr: []string{`"prometheusHeaderName0"`, "followed by 1, 2, 3"}},
+		{name: "non-string name", json: `{"prometheusHeaderName1":7}`, wantErr: []string{"prometheusHeaderName1 must be a string"}},
+		{name: "ca not pem", json: `{}`, secure: map[string]string{SecurePrometheusCACert: "not a cert"}, wantErr: []string{"prometheusTlsCaCert", "no PEM certificate"}},
+		{
+			name:    "all problems at once",
+			json:    `{"prometheusHeaderName1":"Authorization","prometheusHeaderName2":"X-Scope-OrgID"}`,
+			wantErr: []string{"Authorization header", "prometheusHeaderName2 (X-Scope-OrgID) has no value"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseSettings([]byte(tt.json), tt.secure)
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("no error, want %q", tt.wantErr)
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error = %v, want it to contain %q", err, w)
+					}
+				}
+				if strings.Contains(err.Error(), tenantSecret) {
+					t.Errorf("error repeats a header value: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.Prometheus.Headers) != len(tt.wantHeaders) {
+				t.Errorf("headers = %v, want %v", c.Prometheus.Headers, tt.wantHeaders)
+			}
+			for k, v := range tt.wantHeaders {
+				if c.Prometheus.Headers[k] != v {
+					t.Errorf("header %s = %q, want %q", k, c.Prometheus.Headers[k], v)
+				}
+			}
+			if c.Prometheus.CACertPEM != tt.wantCA {
+				t.Errorf("CACertPEM = %q, want %q", c.Prometheus.CACertPEM, tt.wantCA)
 			}
 		})
 	}

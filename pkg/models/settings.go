@@ -41,6 +41,12 @@ type Settings struct {
 	PrometheusAuth          string `json:"prometheusAuth,omitempty"` // none (default), basic, bearer
 	PrometheusUser          string `json:"prometheusUser,omitempty"`
 	PrometheusTLSSkipVerify bool   `json:"prometheusTlsSkipVerify,omitempty"`
+
+	// PrometheusHeaderNames holds the custom header names, keyed by N, from
+	// the jsonData keys prometheusHeaderName1..N (Grafana's httpHeaderNameN
+	// convention); each value is secureJsonData prometheusHeaderValueN.
+	// Numbered keys do not fit a struct tag, so UnmarshalJSON collects them.
+	PrometheusHeaderNames map[int]string `json:"-"`
 }
 
 // Secure setting keys (secureJsonData). Values are never logged or returned.
@@ -50,4 +56,13 @@ const (
 	SecureGrafanaToken       = "grafanaToken"
 	SecurePrometheusPassword = "prometheusPassword"
 	SecurePrometheusToken    = "prometheusToken"
+	SecurePrometheusCACert   = "prometheusTlsCaCert"
+)
+
+// Custom Prometheus request headers: jsonData PrometheusHeaderNamePrefix+N
+// names the header, secureJsonData PrometheusHeaderValuePrefix+N holds its
+// value (a tenant id or API key is a secret), N = 1, 2, ...
+const (
+	PrometheusHeaderNamePrefix  = "prometheusHeaderName"
+	PrometheusHeaderValuePrefix = "prometheusHeaderValue"
 )
