@@ -91,7 +91,8 @@ func newDatasource(s backend.DataSourceInstanceSettings) *Datasource {
 			URL: cfg.Prometheus.URL,
 			Auth: source.PromAuth{Mode: cfg.Prometheus.Auth, User: cfg.Prometheus.User,
 				Password: cfg.Prometheus.Password, Token: cfg.Prometheus.Token},
-			TLS: source.TLSOptions{SkipVerify: cfg.Prometheus.TLSSkipVerify},
+			TLS:     source.TLSOptions{SkipVerify: cfg.Prometheus.TLSSkipVerify, CACertPEM: cfg.Prometheus.CACertPEM},
+			Headers: cfg.Prometheus.Headers,
 		})
 	}
 	if cfg.Engine == models.EngineRemote {
