@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -44,13 +45,14 @@ func (d *Datasource) alertKey(q *queryContext) string {
 }
 
 // alertCached answers an alert query from per-series causal streams kept
-// between evaluations: after the first evaluation only points newer than the
-// cached state are fetched and pushed.
+// between evaluations: after the first evaluation only a short tail is
+// fetched, from each series' checkpoint before its provisional points.
 func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames.Series, error) {
 	key := d.alertKey(q)
 	keepFrom := q.plan.From.Add(-q.pq.Alert.Window).UnixMilli()
+	revisit := d.cache.revisit(q.plan.Step).Milliseconds()
 	if cq := d.cache.take(key); cq != nil {
-		if out, ok, err := d.alertIncremental(ctx, q, cq, keepFrom); err != nil {
+		if out, ok, err := d.alertIncremental(ctx, q, cq, keepFrom, revisit); err != nil {
 			return nil, err
 		} else if ok {
 			d.cache.put(cq)
@@ -62,10 +64,11 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 		return nil, err
 	}
 	series = dropShort(series, q.notes)
+	final := newestPoint(series) - revisit
 	cq := &cachedQuery{key: key, series: make(map[string]*seriesState, len(series))}
 	states := make([]*seriesState, len(series))
+	infos := make([]engine.Info, len(series))
 	errs := make([]error, len(series))
-	results := make([]*engine.Result, len(series))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxWorkers())
 	start := time.Now()
@@ -81,23 +84,12 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 					errs[i] = fmt.Errorf("%s: internal error while keeping the alert state: %v", displayOf(s), p)
 				}
 			}()
-			res, stream, err := safeDetectStream(ctx, s, q.opt)
+			st, info, err := newSeriesState(ctx, s, q.opt, final, keepFrom)
 			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", displayOf(s), err)
 				return
 			}
-			results[i] = res
-			st := &seriesState{meta: s, stream: stream}
-			st.meta.Times, st.meta.Values = nil, nil
-			if n := len(s.Times); n > 0 {
-				st.lastT = s.Times[n-1]
-			}
-			from := sort.Search(len(s.Times), func(j int) bool { return s.Times[j] >= keepFrom })
-			st.times = append([]int64(nil), s.Times[from:]...)
-			st.values = append([]float64(nil), s.Values[from:]...)
-			st.score = append([]float64(nil), res.Score[from:]...)
-			st.anomaly = append([]bool(nil), res.Anomaly[from:]...)
-			states[i] = st
+			states[i], infos[i] = st, info
 		}()
 	}
 	wg.Wait()
@@ -116,7 +108,7 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 		}
 		cq.series[id] = st
 		cq.order = append(cq.order, id)
-		full = append(full, analysed{src: series[i], result: results[i], engine: "embedded"})
+		full = append(full, analysed{src: series[i], result: &engine.Result{Info: infos[i]}, engine: "embedded"})
 		metricSeries.WithLabelValues("embedded").Inc()
 	}
 	warmUpNotices(full, q.notes)
@@ -127,11 +119,24 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 	return out, nil
 }
 
-// alertIncremental fetches the points after the cached state and pushes them.
-// ok is false when the cache cannot serve the query (a new series appeared, a
-// gap too long to bridge); the caller then recomputes from scratch.
-func (d *Datasource) alertIncremental(ctx context.Context, q *queryContext, cq *cachedQuery, keepFrom int64) ([]frames.Series, bool, error) {
-	// Each series is fed up to its own last point. A series silent since
+// newestPoint is the newest point over the series (math.MinInt64 if none).
+func newestPoint(series []source.Series) int64 {
+	newest := int64(math.MinInt64)
+	for _, s := range series {
+		if n := len(s.Times); n > 0 {
+			newest = max(newest, s.Times[n-1])
+		}
+	}
+	return newest
+}
+
+// alertIncremental fetches the points from each series' checkpoint on and
+// scores them again: the ones now older than revisit (ms) before the newest
+// point become final, the newer ones stay provisional. ok is false when the
+// cache cannot serve the query (a new series appeared, a series without a
+// checkpoint, points out of order); the caller then recomputes from scratch.
+func (d *Datasource) alertIncremental(ctx context.Context, q *queryContext, cq *cachedQuery, keepFrom, revisit int64) ([]frames.Series, bool, error) {
+	// Each series is resumed from its own checkpoint. A series silent since
 	// before the history window is left out (alerting reports it as no data;
 	// if it comes back it is new and gets a full computation), so it cannot
 	// drag every later evaluation's fetch back, nor force a recomputation.
@@ -139,32 +144,34 @@ func (d *Datasource) alertIncremental(ctx context.Context, q *queryContext, cq *
 	if len(cq.series) == 0 {
 		return nil, false, nil
 	}
-	oldest, newest := cq.lastRange()
-	if newest > q.plan.To.UnixMilli() {
-		return nil, false, nil // the range moved back: the states are ahead of it
+	from, newest, ok := cq.resumeFrom()
+	if !ok || newest > q.plan.To.UnixMilli() {
+		return nil, false, nil // no checkpoint yet, or the range moved back: the states are ahead of it
 	}
-	if q.plan.To.UnixMilli() > oldest {
-		series, err := q.fetch(ctx, source.Range{From: time.UnixMilli(oldest), To: q.plan.To, Step: q.plan.Step})
-		if err != nil {
-			return nil, false, err
-		}
-		start := time.Now()
-		for _, s := range series {
-			if cq.series[seriesID(s)] == nil && s.PointCount() > 0 {
-				return nil, false, nil // a new series needs its history
-			}
-		}
-		for _, s := range series {
-			st := cq.series[seriesID(s)]
-			if st == nil {
-				continue
-			}
-			if err := st.push(s.Times, s.Values); err != nil {
-				return nil, false, nil
-			}
-		}
-		metricEngineSeconds.WithLabelValues("embedded").Observe(time.Since(start).Seconds())
+	// Fetched even when the range has not moved on: provisional points may have changed.
+	series, err := q.fetch(ctx, source.Range{From: time.UnixMilli(from), To: q.plan.To, Step: q.plan.Step})
+	if err != nil {
+		return nil, false, err
 	}
+	start := time.Now()
+	fetched := make(map[string]source.Series, len(series))
+	for _, s := range series {
+		id := seriesID(s)
+		if cq.series[id] == nil && s.PointCount() > 0 {
+			return nil, false, nil // a new series needs its history
+		}
+		if _, dup := fetched[id]; !dup {
+			fetched[id] = s // the first of duplicates, as in a full computation
+		}
+	}
+	final := newestPoint(series) - revisit
+	for id, st := range cq.series {
+		s := fetched[id]
+		if err := st.resume(s.Times, s.Values, final); err != nil {
+			return nil, false, nil
+		}
+	}
+	metricEngineSeconds.WithLabelValues("embedded").Observe(time.Since(start).Seconds())
 	for _, st := range cq.series {
 		st.keepFrom(keepFrom)
 	}

@@ -2,7 +2,9 @@ package plugin
 
 import (
 	"container/list"
+	"context"
 	"math"
+	"sort"
 	"sync"
 	"time"
 
@@ -10,12 +12,27 @@ import (
 	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
 )
 
+// Revisiting: a source's newest samples can be provisional (a rate() over an
+// incomplete window, a sample replaced later, data arriving late), so the
+// points within the revisit span of a query's newest point are never learned
+// into the kept state. Each evaluation restores from a checkpoint before them
+// and judges them again on what the source returns now, as a fresh evaluation
+// would.
+const (
+	defaultRevisitSteps = 2
+	minRevisit          = time.Minute
+)
+
 // seriesState is one series' causal detector state and its recent outputs,
 // kept between alert evaluations.
 type seriesState struct {
-	meta   source.Series // name, labels, unit, display name (no points)
-	stream *engine.Stream
-	lastT  int64
+	meta source.Series // name, labels, unit, display name (no points)
+	// checkpoint is the detector state after the points up to cpT, the ones
+	// taken as final; it is only pushed to with final points, and cloned to
+	// score the provisional ones after it. nil when no point was final yet.
+	checkpoint *engine.Stream
+	cpT        int64
+	lastT      int64 // last point scored, provisional or not
 	// recent points and outputs, enough for the alert's range and trigger window
 	times   []int64
 	values  []float64
@@ -23,13 +40,71 @@ type seriesState struct {
 	anomaly []bool
 }
 
-// push feeds the points after lastT into the stream and records their outputs.
-func (st *seriesState) push(times []int64, values []float64) error {
-	for i, t := range times {
-		if t <= st.lastT {
-			continue
+// newSeriesState scores s causally: the points up to final build the
+// checkpoint, the newer ones are scored on a clone of it. The outputs from
+// keepFrom on are kept; info is the detector's account of the whole series.
+func newSeriesState(ctx context.Context, s source.Series, opt engine.Options, final, keepFrom int64) (*seriesState, engine.Info, error) {
+	st := &seriesState{meta: s, cpT: math.MinInt64}
+	st.meta.Times, st.meta.Values = nil, nil
+	if n := len(s.Times); n > 0 {
+		st.lastT = s.Times[n-1]
+	}
+	k := sort.Search(len(s.Times), func(j int) bool { return s.Times[j] > final })
+	head := s
+	if k > 0 {
+		head.Times, head.Values = s.Times[:k], s.Values[:k]
+	}
+	res, stream, err := safeDetectStream(ctx, head, opt)
+	if err != nil {
+		return nil, engine.Info{}, err
+	}
+	info := res.Info
+	if k > 0 {
+		st.checkpoint, st.cpT = stream, s.Times[k-1]
+	} else {
+		k = len(s.Times) // nothing final: scored whole, no checkpoint
+	}
+	from := sort.Search(k, func(j int) bool { return s.Times[j] >= keepFrom })
+	st.times = append([]int64(nil), s.Times[from:k]...)
+	st.values = append([]float64(nil), s.Values[from:k]...)
+	st.score = append([]float64(nil), res.Score[from:k]...)
+	st.anomaly = append([]bool(nil), res.Anomaly[from:k]...)
+	if k < len(s.Times) {
+		work := stream.Clone()
+		if err := st.scoreInto(work, s.Times[k:], s.Values[k:]); err != nil {
+			return nil, engine.Info{}, err
 		}
-		p := st.stream.Push(t, values[i])
+		info = work.Info()
+	}
+	return st, info, nil
+}
+
+// resume drops the outputs after the checkpoint and scores the fetched points
+// after it again: those up to final are learned into the checkpoint, the
+// newer, provisional ones are scored on a clone of it. A series the fetch did
+// not return (times empty) falls back to its checkpoint, as a fresh
+// evaluation would not see its provisional points either.
+func (st *seriesState) resume(times []int64, values []float64, final int64) error {
+	st.dropAfter(st.cpT)
+	st.lastT = st.cpT
+	i := sort.Search(len(times), func(j int) bool { return times[j] > st.cpT })
+	j := i + sort.Search(len(times)-i, func(j int) bool { return times[i+j] > final })
+	if err := st.scoreInto(st.checkpoint, times[i:j], values[i:j]); err != nil {
+		return err
+	}
+	if j > i {
+		st.cpT = times[j-1]
+	}
+	if j == len(times) {
+		return nil
+	}
+	return st.scoreInto(st.checkpoint.Clone(), times[j:], values[j:])
+}
+
+// scoreInto pushes points into stream and records their outputs.
+func (st *seriesState) scoreInto(stream *engine.Stream, times []int64, values []float64) error {
+	for i, t := range times {
+		p := stream.Push(t, values[i])
 		if p.Err != nil {
 			return p.Err
 		}
@@ -40,6 +115,15 @@ func (st *seriesState) push(times []int64, values []float64) error {
 		st.anomaly = append(st.anomaly, p.Anomaly)
 	}
 	return nil
+}
+
+// dropAfter drops the recent outputs after t (unix ms).
+func (st *seriesState) dropAfter(t int64) {
+	n := len(st.times)
+	for n > 0 && st.times[n-1] > t {
+		n--
+	}
+	st.times, st.values, st.score, st.anomaly = st.times[:n], st.values[:n], st.score[:n], st.anomaly[:n]
 }
 
 // keepFrom drops recent outputs before t (unix ms), reusing the arrays' space.
@@ -82,30 +166,36 @@ func (cq *cachedQuery) dropStale(t int64) {
 	cq.order = kept
 }
 
-// lastRange is the oldest and newest last point over the series.
-func (cq *cachedQuery) lastRange() (oldest, newest int64) {
-	oldest, newest = math.MaxInt64, math.MinInt64
+// resumeFrom is where a re-evaluation fetches from: the oldest checkpoint
+// (inclusive, so a source's step grid stays aligned). ok is false when a
+// series has no checkpoint yet. newest is the newest last point over the series.
+func (cq *cachedQuery) resumeFrom() (from, newest int64, ok bool) {
+	from, newest = math.MaxInt64, math.MinInt64
 	for _, st := range cq.series {
-		oldest, newest = min(oldest, st.lastT), max(newest, st.lastT)
+		if st.checkpoint == nil {
+			return 0, 0, false
+		}
+		from, newest = min(from, st.cpT), max(newest, st.lastT)
 	}
-	return oldest, newest
+	return from, newest, true
 }
 
 // streamCache holds cachedQuery entries in LRU order, bounded by the total
 // number of series and by age. An entry is taken out while a request uses it,
 // so concurrent evaluations of one rule never share a stream.
 type streamCache struct {
-	mu        sync.Mutex
-	maxSeries int
-	ttl       time.Duration
-	now       func() time.Time
-	lru       *list.List // front = most recent; values *cachedQuery
-	items     map[string]*list.Element
-	series    int
+	mu           sync.Mutex
+	maxSeries    int
+	ttl          time.Duration
+	revisitSteps int // steps before a query's newest point taken as provisional (at least minRevisit)
+	now          func() time.Time
+	lru          *list.List // front = most recent; values *cachedQuery
+	items        map[string]*list.Element
+	series       int
 }
 
 func newStreamCache(maxSeries int, ttl time.Duration) *streamCache {
-	return &streamCache{maxSeries: maxSeries, ttl: ttl, now: time.Now, lru: list.New(), items: map[string]*list.Element{}}
+	return &streamCache{maxSeries: maxSeries, ttl: ttl, revisitSteps: defaultRevisitSteps, now: time.Now, lru: list.New(), items: map[string]*list.Element{}}
 }
 
 // take removes and returns the entry for key, or nil when absent or expired.
@@ -148,6 +238,12 @@ func (c *streamCache) put(q *cachedQuery) {
 	for el := c.lru.Back(); el != nil && c.now().Sub(el.Value.(*cachedQuery).updated) > c.ttl; el = c.lru.Back() {
 		c.remove(el)
 	}
+}
+
+// revisit is the span before a query's newest point whose points are scored
+// again at each evaluation.
+func (c *streamCache) revisit(step time.Duration) time.Duration {
+	return max(time.Duration(c.revisitSteps)*step, minRevisit)
 }
 
 func (c *streamCache) remove(el *list.Element) {
