@@ -180,7 +180,8 @@ func BenchmarkQueryData(b *testing.B) {
 }
 
 // BenchmarkAlertReevaluation measures a cached alert re-evaluation: the rule
-// advances one minute, only the new point per series is fetched and pushed.
+// advances one minute, only the tail from each series' checkpoint (the
+// revisited points and the new one) is fetched and scored.
 func BenchmarkAlertReevaluation(b *testing.B) {
 	const points = 10_080
 	for _, n := range []int{100, 1000} {
