@@ -109,7 +109,20 @@ export interface SheepdogOptions extends DataSourceJsonData {
   prometheusAuth?: PrometheusAuth;
   prometheusUser?: string;
   prometheusTlsSkipVerify?: boolean;
+
+  /** Custom header names for the Prometheus URL (Grafana's httpHeaderNameN convention); values are secret. */
+  [key: PrometheusHeaderNameKey]: string | undefined;
 }
+
+/** Custom Prometheus headers: jsonData prometheusHeaderNameN, secureJsonData prometheusHeaderValueN (N = 1, 2, ...). */
+export const PROMETHEUS_HEADER_NAME_PREFIX = 'prometheusHeaderName';
+export const PROMETHEUS_HEADER_VALUE_PREFIX = 'prometheusHeaderValue';
+export type PrometheusHeaderNameKey = `prometheusHeaderName${number}`;
+export type PrometheusHeaderValueKey = `prometheusHeaderValue${number}`;
+export const headerNameKey = (n: number): PrometheusHeaderNameKey => `${PROMETHEUS_HEADER_NAME_PREFIX}${n}`;
+export const headerValueKey = (n: number): PrometheusHeaderValueKey => `${PROMETHEUS_HEADER_VALUE_PREFIX}${n}`;
+/** Whether a jsonData or secureJsonData key is one of the numbered custom header keys. */
+export const isPrometheusHeaderKey = (key: string) => /^prometheusHeader(Name|Value)[1-9]\d*$/.test(key);
 
 /** secureJsonData keys (models.Secure*). Write-only from the browser: never read back. */
 export interface SheepdogSecureJsonData {
@@ -118,6 +131,9 @@ export interface SheepdogSecureJsonData {
   grafanaToken?: string;
   prometheusPassword?: string;
   prometheusToken?: string;
+  /** PEM of a CA trusted for the Prometheus URL, besides the system pool. */
+  prometheusTlsCaCert?: string;
+  [key: PrometheusHeaderValueKey]: string | undefined;
 }
 export type SecureKey = keyof SheepdogSecureJsonData;
 export const SECURE_KEYS: SecureKey[] = [
@@ -126,6 +142,7 @@ export const SECURE_KEYS: SecureKey[] = [
   'grafanaToken',
   'prometheusPassword',
   'prometheusToken',
+  'prometheusTlsCaCert',
 ];
 
 /** Defaults the backend applies (pkg/models/config.go, parse.go), shown as placeholders in the editors. */
@@ -198,6 +215,6 @@ const _detectorKeys: Exact<(typeof DETECTOR_KEYS)[number], keyof DetectorOptions
 const _alertKeys: Exact<(typeof ALERT_KEYS)[number], keyof AlertOptions> = true;
 const _settingsKeys: Exact<
   (typeof SETTINGS_KEYS)[number],
-  Exclude<keyof SheepdogOptions, keyof DataSourceJsonData>
+  Exclude<keyof SheepdogOptions, keyof DataSourceJsonData | PrometheusHeaderNameKey>
 > = true;
 export const KEY_LISTS_MATCH_TYPES = [_queryKeys, _sourceKeys, _refKeys, _detectorKeys, _alertKeys, _settingsKeys];

@@ -157,6 +157,70 @@ describe('ConfigEditor', () => {
     expect(last().secureJsonData).toEqual({ prometheusPassword: 'pw' });
   });
 
+  it('stores the Prometheus CA certificate as a secret', async () => {
+    const { last } = renderEditor(settings({ prometheusUrl: 'https://mimir:443' }));
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+    await typeFast(screen.getByLabelText(/^TLS CA certificate/), pem);
+    expect(last().secureJsonData).toEqual({ prometheusTlsCaCert: pem });
+    expect(last().jsonData).toEqual({ prometheusUrl: 'https://mimir:443' });
+  });
+
+  it('adds custom header rows: names in jsonData, values in secureJsonData; refuses Authorization', async () => {
+    const { last } = renderEditor(settings({ prometheusUrl: 'http://mimir:8080' }));
+    await userEvent.click(screen.getByRole('button', { name: /Add header/ }));
+    await typeFast(screen.getByLabelText('Header 1 name'), 'X-Scope-OrgID');
+    await typeFast(screen.getByLabelText('Header 1 value'), 'tenant-a');
+    expect(last().jsonData).toEqual({ prometheusUrl: 'http://mimir:8080', prometheusHeaderName1: 'X-Scope-OrgID' });
+    expect(last().secureJsonData).toEqual({ prometheusHeaderValue1: 'tenant-a' });
+
+    await userEvent.click(screen.getByRole('button', { name: /Add header/ }));
+    await typeFast(screen.getByLabelText('Header 2 name'), 'Authorization');
+    expect(screen.getByText('Set credentials with Authentication above, not as a custom header')).toBeInTheDocument();
+    await userEvent.clear(screen.getByLabelText('Header 2 name'));
+    await typeFast(screen.getByLabelText('Header 2 name'), 'x-scope-orgid');
+    expect(screen.getByText('This header is already set above')).toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Remove header 2' }));
+    expect(screen.queryByLabelText('Header 2 name')).not.toBeInTheDocument();
+    expect(last().jsonData).toEqual({ prometheusUrl: 'http://mimir:8080', prometheusHeaderName1: 'X-Scope-OrgID' });
+  });
+
+  it('shows configured header values without them; Reset and Remove clear the secret', async () => {
+    const { last } = renderEditor(
+      settings(
+        {
+          prometheusUrl: 'http://mimir:8080',
+          prometheusHeaderName1: 'X-Scope-OrgID',
+          prometheusHeaderName3: 'X-Api-Key',
+        },
+        { prometheusHeaderValue1: true, prometheusHeaderValue3: true }
+      )
+    );
+    expect(screen.getByLabelText('Header 1 name')).toHaveValue('X-Scope-OrgID');
+    const value1 = screen.getByLabelText('Header 1 value');
+    expect(value1).toBeDisabled();
+    expect(value1).toHaveValue('configured');
+    expect(screen.getByLabelText('Header 3 name')).toHaveValue('X-Api-Key');
+
+    // Header rows are the only configured secrets here; the first Reset is row 1's.
+    const resets = screen.getAllByRole('button', { name: 'Reset' });
+    expect(resets).toHaveLength(2);
+    await userEvent.click(resets[0]);
+    expect(last().secureJsonFields.prometheusHeaderValue1).toBe(false);
+    expect(last().secureJsonData).toEqual({ prometheusHeaderValue1: '' });
+    expect(screen.getByLabelText('Header 1 value')).toBeEnabled();
+    expect(screen.getByLabelText('Header 3 value')).toBeDisabled();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Remove header 3' }));
+    expect(last().jsonData).toEqual({ prometheusUrl: 'http://mimir:8080', prometheusHeaderName1: 'X-Scope-OrgID' });
+    expect(last().secureJsonFields.prometheusHeaderValue3).toBe(false);
+    expect(last().secureJsonData).toEqual({ prometheusHeaderValue1: '', prometheusHeaderValue3: '' });
+
+    // A new row takes the next free number, never an old one whose secret might linger.
+    await userEvent.click(screen.getByRole('button', { name: /Add header/ }));
+    expect(screen.getByLabelText('Header 2 name')).toHaveValue('');
+  });
+
   it('lists allowed data sources, including configured uids it cannot see', () => {
     renderEditor(settings({ allowedDatasources: ['prom-main', 'gone-uid'] }));
     const section = screen.getByRole('region', { name: 'Source access' });

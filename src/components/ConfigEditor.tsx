@@ -2,7 +2,9 @@ import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
 import { getDataSourceSrv } from '@grafana/runtime';
 import {
   Alert,
+  Button,
   Field,
+  IconButton,
   Input,
   MultiCombobox,
   RadioButtonGroup,
@@ -16,6 +18,8 @@ import React, { ChangeEvent, useMemo, useState } from 'react';
 import { durationError, integerError, urlError } from '../query';
 import {
   Engine,
+  headerNameKey,
+  headerValueKey,
   PLUGIN_ID,
   PrometheusAuth,
   SecureKey,
@@ -332,9 +336,143 @@ export function ConfigEditor(props: ConfigEditorProps) {
             jsonData={jsonData}
             onChange={setJson}
           />
+          <Field
+            label="TLS CA certificate"
+            description="PEM of the CA that signed the Prometheus certificate, if it is private. Stored encrypted."
+            htmlFor="sheepdog-prometheusTlsCaCert"
+          >
+            <SecretTextArea
+              {...secretProps('prometheusTlsCaCert')}
+              rows={5}
+              cols={60}
+              placeholder="-----BEGIN CERTIFICATE-----"
+            />
+          </Field>
+          <PrometheusHeaders
+            jsonData={jsonData}
+            secureJsonFields={secureJsonFields}
+            secureJsonData={secureJsonData}
+            onChange={(next) => onOptionsChange({ ...options, ...next })}
+          />
         </ConfigSection>
       </ConfigSection>
     </div>
+  );
+}
+
+const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Numbers N of the prometheusHeaderNameN keys in jsonData, ascending. */
+function headerNumbers(jsonData: SheepdogOptions): number[] {
+  return Object.keys(jsonData)
+    .map((k) => /^prometheusHeaderName([1-9]\d*)$/.exec(k))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+}
+
+function headerNameError(name: string, earlierNames: string[]): string | undefined {
+  const n = name.trim();
+  if (n === '') {
+    return undefined;
+  }
+  if (!HEADER_NAME_RE.test(n)) {
+    return 'Not a valid header name: letters, digits and - _ . only, no spaces or colons';
+  }
+  if (n.toLowerCase() === 'authorization') {
+    return 'Set credentials with Authentication above, not as a custom header';
+  }
+  if (earlierNames.some((e) => e.trim().toLowerCase() === n.toLowerCase())) {
+    return 'This header is already set above';
+  }
+  return undefined;
+}
+
+/**
+ * Custom headers for the Prometheus URL, Grafana's way: the name in jsonData prometheusHeaderNameN, the value in
+ * secureJsonData prometheusHeaderValueN. Rows keep their N when others are removed: a stored value cannot be read
+ * back, so it cannot be moved to another number.
+ */
+function PrometheusHeaders(props: {
+  jsonData: SheepdogOptions;
+  secureJsonFields: Record<string, boolean>;
+  secureJsonData: SheepdogSecureJsonData;
+  onChange: (next: {
+    jsonData: SheepdogOptions;
+    secureJsonFields: Record<string, boolean>;
+    secureJsonData: SheepdogSecureJsonData;
+  }) => void;
+}) {
+  const { jsonData, secureJsonFields, secureJsonData, onChange } = props;
+  const numbers = headerNumbers(jsonData);
+  const update = (
+    json: SheepdogOptions,
+    fields: Record<string, boolean> = secureJsonFields,
+    secure: SheepdogSecureJsonData = secureJsonData
+  ) => onChange({ jsonData: json, secureJsonFields: fields, secureJsonData: secure });
+  const resetValue = (n: number) => ({
+    fields: { ...secureJsonFields, [headerValueKey(n)]: false },
+    secure: { ...secureJsonData, [headerValueKey(n)]: '' },
+  });
+
+  const add = () => {
+    const n = (numbers[numbers.length - 1] ?? 0) + 1;
+    update({ ...jsonData, [headerNameKey(n)]: '' });
+  };
+  const remove = (n: number) => {
+    const next = { ...jsonData };
+    delete next[headerNameKey(n)];
+    const { fields, secure } = resetValue(n);
+    update(next, fields, secure);
+  };
+
+  return (
+    <Field
+      label="Custom HTTP headers"
+      description="Sent with every request to the Prometheus URL, e.g. X-Scope-OrgID for a Mimir or Cortex tenant. Values are stored encrypted."
+    >
+      <Stack direction="column" gap={1}>
+        {numbers.map((n, i) => {
+          const name = jsonData[headerNameKey(n)] ?? '';
+          const earlier = numbers.slice(0, i).map((m) => jsonData[headerNameKey(m)] ?? '');
+          const err = headerNameError(name, earlier);
+          const valueKey = headerValueKey(n);
+          return (
+            <Stack key={n} direction="row" gap={1} alignItems="flex-start">
+              <Field invalid={!!err} error={err}>
+                <Input
+                  aria-label={`Header ${n} name`}
+                  width={30}
+                  value={name}
+                  placeholder="X-Scope-OrgID"
+                  onChange={(e) => update({ ...jsonData, [headerNameKey(n)]: e.currentTarget.value })}
+                />
+              </Field>
+              <SecretInput
+                aria-label={`Header ${n} value`}
+                width={30}
+                placeholder="Value"
+                isConfigured={Boolean(secureJsonFields[valueKey])}
+                value={secureJsonData[valueKey] ?? ''}
+                onReset={() => {
+                  const { fields, secure } = resetValue(n);
+                  update(jsonData, fields, secure);
+                }}
+                onChange={(e) =>
+                  update(jsonData, secureJsonFields, { ...secureJsonData, [valueKey]: e.currentTarget.value })
+                }
+              />
+              <IconButton name="trash-alt" tooltip={`Remove header ${n}`} onClick={() => remove(n)} />
+            </Stack>
+          );
+        })}
+        <div>
+          <Button variant="secondary" size="sm" icon="plus" onClick={add}>
+            Add header
+          </Button>
+        </div>
+      </Stack>
+    </Field>
   );
 }
 
