@@ -96,6 +96,23 @@ export function ConfigEditor(props: ConfigEditorProps) {
     onChange: onSecretChange(key),
   });
 
+  // The same two TLS settings guard each HTTP target (the remote API, the Prometheus URL).
+  const tlsFields = (skipKey: BoolKey, caKey: SecureKey, caLabel: string, caDescription: string) => (
+    <>
+      <BoolField
+        settingKey={skipKey}
+        label="Skip TLS verification"
+        description="Accept any certificate. For testing only."
+        defaultValue={false}
+        jsonData={jsonData}
+        onChange={setJson}
+      />
+      <Field label={caLabel} description={caDescription} htmlFor={`sheepdog-${caKey}`}>
+        <SecretTextArea {...secretProps(caKey)} rows={5} cols={60} placeholder="-----BEGIN CERTIFICATE-----" />
+      </Field>
+    </>
+  );
+
   const duration = (key: StringKey, label: string, description: string, placeholder: string) => {
     const err = durationError(jsonData[key] as string | undefined);
     return (
@@ -226,26 +243,12 @@ export function ConfigEditor(props: ConfigEditorProps) {
               description="Transport security for the API URL."
               isCollapsible
             >
-              <BoolField
-                settingKey="remoteTlsSkipVerify"
-                label="Skip TLS verification"
-                description="Accept any certificate. For testing only."
-                defaultValue={false}
-                jsonData={jsonData}
-                onChange={setJson}
-              />
-              <Field
-                label="CA certificate"
-                description="PEM of the CA that signed the API's certificate, if it is not publicly trusted"
-                htmlFor="sheepdog-remoteTlsCaCert"
-              >
-                <SecretTextArea
-                  {...secretProps('remoteTlsCaCert')}
-                  rows={5}
-                  cols={60}
-                  placeholder="-----BEGIN CERTIFICATE-----"
-                />
-              </Field>
+              {tlsFields(
+                'remoteTlsSkipVerify',
+                'remoteTlsCaCert',
+                'CA certificate',
+                "PEM of the CA that signed the API's certificate, if it is not publicly trusted"
+              )}
             </ConfigSection>
           </>
         )}
@@ -328,26 +331,12 @@ export function ConfigEditor(props: ConfigEditorProps) {
               <SecretInput {...secretProps('prometheusToken')} width={60} />
             </Field>
           )}
-          <BoolField
-            settingKey="prometheusTlsSkipVerify"
-            label="Skip TLS verification"
-            description="Accept any certificate. For testing only."
-            defaultValue={false}
-            jsonData={jsonData}
-            onChange={setJson}
-          />
-          <Field
-            label="TLS CA certificate"
-            description="PEM of the CA that signed the Prometheus certificate, if it is private. Stored encrypted."
-            htmlFor="sheepdog-prometheusTlsCaCert"
-          >
-            <SecretTextArea
-              {...secretProps('prometheusTlsCaCert')}
-              rows={5}
-              cols={60}
-              placeholder="-----BEGIN CERTIFICATE-----"
-            />
-          </Field>
+          {tlsFields(
+            'prometheusTlsSkipVerify',
+            'prometheusTlsCaCert',
+            'TLS CA certificate',
+            'PEM of the CA that signed the Prometheus certificate, if it is private. Stored encrypted.'
+          )}
           <PrometheusHeaders
             jsonData={jsonData}
             secureJsonFields={secureJsonFields}
