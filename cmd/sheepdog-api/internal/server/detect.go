@@ -79,6 +79,19 @@ type seriesInput struct {
 }
 
 // parseSeriesRequest validates every field of an entire/last request.
+// readSeriesRequest decodes and validates the body shared by the entire and last routes.
+func (s *Server) readSeriesRequest(r *http.Request) (*apicontract.SeriesRequest, *seriesInput, error) {
+	var req apicontract.SeriesRequest
+	if err := decodeBody(r.Body, &req); err != nil {
+		return nil, nil, err
+	}
+	in, err := s.parseSeriesRequest(&req)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &req, in, nil
+}
+
 func (s *Server) parseSeriesRequest(req *apicontract.SeriesRequest) (*seriesInput, error) {
 	in, err := s.parseSeries(req.Series, req.Granularity, req.CustomInterval, req.ImputeMode, req.ImputeFixedValue)
 	if err != nil {
@@ -292,12 +305,7 @@ func periodPoints(r *engine.Result, step time.Duration) int {
 }
 
 func (s *Server) handleEntire(w http.ResponseWriter, r *http.Request, _ caller) {
-	var req apicontract.SeriesRequest
-	if err := decodeBody(r.Body, &req); err != nil {
-		s.fail(w, err)
-		return
-	}
-	in, err := s.parseSeriesRequest(&req)
+	req, in, err := s.readSeriesRequest(r)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -383,12 +391,7 @@ func anomalyIndexes(res *engine.Result, n int, maxRatio *float64) []int {
 }
 
 func (s *Server) handleLast(w http.ResponseWriter, r *http.Request, _ caller) {
-	var req apicontract.SeriesRequest
-	if err := decodeBody(r.Body, &req); err != nil {
-		s.fail(w, err)
-		return
-	}
-	in, err := s.parseSeriesRequest(&req)
+	_, in, err := s.readSeriesRequest(r)
 	if err != nil {
 		s.fail(w, err)
 		return
