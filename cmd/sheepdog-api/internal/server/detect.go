@@ -79,6 +79,21 @@ type seriesInput struct {
 }
 
 // parseSeriesRequest validates every field of an entire/last request.
+// detect runs the engine on a validated request and checks its result; on
+// failure it has already answered the request.
+func (s *Server) detect(w http.ResponseWriter, r *http.Request, in *seriesInput) (*engine.Result, bool) {
+	res, err := engine.Detect(r.Context(), in.series, in.opt)
+	if err != nil {
+		s.engineFail(w, r, err)
+		return nil, false
+	}
+	if err := checkResult(res, len(in.series.Times)); err != nil {
+		s.fail(w, err)
+		return nil, false
+	}
+	return res, true
+}
+
 // readSeriesRequest decodes and validates the body shared by the entire and last routes.
 func (s *Server) readSeriesRequest(r *http.Request) (*apicontract.SeriesRequest, *seriesInput, error) {
 	var req apicontract.SeriesRequest
@@ -310,13 +325,8 @@ func (s *Server) handleEntire(w http.ResponseWriter, r *http.Request, _ caller) 
 		s.fail(w, err)
 		return
 	}
-	res, err := engine.Detect(r.Context(), in.series, in.opt)
-	if err != nil {
-		s.engineFail(w, r, err)
-		return
-	}
-	if err := checkResult(res, len(in.series.Times)); err != nil {
-		s.fail(w, err)
+	res, ok := s.detect(w, r, in)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, entireResponse(in, res, req.MaxAnomalyRatio))
@@ -397,13 +407,8 @@ func (s *Server) handleLast(w http.ResponseWriter, r *http.Request, _ caller) {
 		return
 	}
 	in.opt.Causal = true // the newest point is judged only by the points before it
-	res, err := engine.Detect(r.Context(), in.series, in.opt)
-	if err != nil {
-		s.engineFail(w, r, err)
-		return
-	}
-	if err := checkResult(res, len(in.series.Times)); err != nil {
-		s.fail(w, err)
+	res, ok := s.detect(w, r, in)
+	if !ok {
 		return
 	}
 	n := len(in.series.Times)
@@ -457,13 +462,8 @@ func (s *Server) handleChangePoint(w http.ResponseWriter, r *http.Request, _ cal
 		stable = *req.StableTrendWindow
 	}
 	in.opt.Method = engine.MethodChangepoint
-	res, err := engine.Detect(r.Context(), in.series, in.opt)
-	if err != nil {
-		s.engineFail(w, r, err)
-		return
-	}
-	if err := checkResult(res, len(in.series.Times)); err != nil {
-		s.fail(w, err)
+	res, ok := s.detect(w, r, in)
+	if !ok {
 		return
 	}
 	n := len(in.series.Times)
