@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -72,6 +73,11 @@ func ParseQuery(raw []byte) (*ParsedQuery, error) {
 	var q Query
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, fmt.Errorf("empty query")
+	}
+	// Before decoding: "$sensitivity" in a number field would otherwise fail
+	// as a bare JSON type error that names neither the option nor the cause.
+	if err := checkUninterpolated(raw); err != nil {
+		return nil, err
 	}
 	if err := json.Unmarshal(raw, &q); err != nil {
 		return nil, fmt.Errorf("decode query JSON: %w", err)
@@ -248,4 +254,68 @@ func (a AlertOptions) parse() (Alert, error) {
 		out.Window = w
 	}
 	return out, nil
+}
+
+// variableRef matches a dashboard variable reference the way Grafana's
+// frontend finds one to interpolate (grafana/grafana
+// public/app/features/variables/utils.ts, variableRegex): $name, [[name]],
+// [[name:fmt]], ${name}, ${name:fmt}, ${name.field}.
+var variableRef = regexp.MustCompile(`\$\w+|\[\[[^\]]+?\]\]|\$\{\w+(?:\.[^:^}]+)?(?::[^}]+)?\}`)
+
+// checkUninterpolated refuses a detector or alert option that still holds a
+// dashboard variable. Panels and annotations interpolate them in the browser
+// before the query is sent; alert rules and the HTTP API have no dashboard,
+// so the reference would reach the backend as text and could only be
+// misread (a string sensitivity, a "$window" duration).
+func checkUninterpolated(raw []byte) error {
+	var top struct {
+		Detector map[string]json.RawMessage `json:"detector"`
+		Alert    map[string]json.RawMessage `json:"alert"`
+	}
+	if json.Unmarshal(raw, &top) != nil {
+		return nil // the full decode reports the malformed JSON
+	}
+	for _, group := range []struct {
+		name string
+		opts map[string]json.RawMessage
+	}{{"detector", top.Detector}, {"alert", top.Alert}} {
+		keys := make([]string, 0, len(group.opts))
+		for k := range group.opts {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys) // the same error for the same query, whatever the map order
+		for _, k := range keys {
+			var s string
+			if json.Unmarshal(group.opts[k], &s) != nil {
+				continue
+			}
+			if ref := variableRef.FindString(s); ref != "" {
+				return fmt.Errorf("%s.%s is %q: the dashboard variable %s was not replaced by a value. Dashboards replace variables before querying; "+
+					"alert rules and API calls have no dashboard variables, so set %s.%s to a value there (e.g. %s)",
+					group.name, k, s, ref, group.name, k, exampleValue(group.name+"."+k))
+			}
+		}
+	}
+	return nil
+}
+
+// exampleValue shows a valid value for an option in the error above.
+func exampleValue(option string) string {
+	switch option {
+	case "detector.sensitivity":
+		return "50"
+	case "detector.method":
+		return "auto"
+	case "detector.direction":
+		return "both"
+	case "detector.seasonality":
+		return "daily"
+	case "detector.minDuration", "alert.window":
+		return "10m"
+	case "detector.history":
+		return "auto"
+	case "alert.mode":
+		return AlertAnomalyFraction
+	}
+	return "a literal value"
 }

@@ -336,3 +336,47 @@ func TestPrometheusHeadersAndCA(t *testing.T) {
 		})
 	}
 }
+
+// TestUninterpolatedVariablesRefused: alert rules send the query model as
+// saved, so a dashboard variable in an option reaches the backend as text.
+// It must be refused naming the option, not misread or reported as a JSON
+// type error. The reference syntaxes are those of Grafana's variableRegex
+// (grafana/grafana public/app/features/variables/utils.ts).
+func TestUninterpolatedVariablesRefused(t *testing.T) {
+	base := `{"source":{"type":"csv","csv":"t,v\n1,2\n"},%s}`
+	cases := []struct {
+		name, part, option, ref string
+	}{
+		{"sensitivity dollar", `"detector":{"sensitivity":"$sensitivity"}`, "detector.sensitivity", "$sensitivity"},
+		{"method braces", `"detector":{"method":"${method}"}`, "detector.method", "${method}"},
+		{"braces with format", `"detector":{"seasonality":"${season:text}"}`, "detector.seasonality", "${season:text}"},
+		{"double brackets", `"detector":{"minDuration":"[[dur]]"}`, "detector.minDuration", "[[dur]]"},
+		{"history", `"detector":{"history":"$hist"}`, "detector.history", "$hist"},
+		{"direction", `"detector":{"direction":"$dir"}`, "detector.direction", "$dir"},
+		{"alert window", `"alert":{"enabled":true,"window":"$window"}`, "alert.window", "$window"},
+		{"alert mode", `"alert":{"mode":"[[mode]]"}`, "alert.mode", "[[mode]]"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParseQuery([]byte(strings.Replace(base, "%s", c.part, 1)))
+			if err == nil {
+				t.Fatal("accepted an uninterpolated variable")
+			}
+			msg := err.Error()
+			for _, want := range []string{c.option, c.ref, "not replaced", "alert rules"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q does not mention %q", msg, want)
+				}
+			}
+		})
+	}
+	// Literal values, and a "$" that is no variable reference, still parse.
+	for _, ok := range []string{
+		`"detector":{"sensitivity":70,"seasonality":"6h","minDuration":"5m","history":"3d"}`,
+		`"detector":{"method":"auto"},"alert":{"window":"15m"}`,
+	} {
+		if _, err := ParseQuery([]byte(strings.Replace(base, "%s", ok, 1))); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}
