@@ -28,7 +28,7 @@ nice "$tmp/sheepdog" eval --manifest "$manifest" --method auto,basic,robust,agil
 
 for sens in 25 50 75; do
   nice "$tmp/sheepdog" eval --manifest "$manifest" --method auto --sensitivity "$sens" --workers 2 |
-    awk -F'|' -v s="$sens" '$2 ~ /overall/ && ($3 ~ /auto/ || (s == 50 && $3 ~ /zscore/)) {printf "| %s |%s|%s|%s|%s|%s|%s|%s|%s|\n", s, $3, $6, $7, $8, $9, $10, $11, $12}' >>"$tmp/sens.md"
+    awk -F'|' -v s="$sens" 'NF > 10 && $2 ~ /overall/ && ($3 ~ /auto/ || (s == 50 && $3 ~ /zscore/)) {printf "| %s |%s|%s|%s|%s|%s|%s|%s|%s|\n", s, $3, $6, $7, $8, $9, $10, $11, $12}' >>"$tmp/sens.md"
 done
 
 echo "benchmarking (benchtime $benchtime) ..." >&2

@@ -278,6 +278,30 @@ func printTable(out io.Writer, sums map[string]map[string]*summary, names []stri
 				s.falsePerDay(), fmtDelay(s.medianDelay()), fmtRate(s.pointsPerSecond()))
 		}
 	}
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "Early-detection event score (NAB scheme: 0 = never fires, 100 = every anomaly at its first point, no false event; below 0 = false events cost more than the detections earn):")
+	fmt.Fprintln(out)
+	header := "| folder | detector |"
+	rule := "|---|---|"
+	for _, p := range eventProfiles {
+		header += " event score, " + p.Name + " |"
+		rule += "---:|"
+	}
+	fmt.Fprintln(out, header)
+	fmt.Fprintln(out, rule)
+	for _, f := range folders {
+		for _, name := range names {
+			s := sums[f][name]
+			if s == nil {
+				continue
+			}
+			line := fmt.Sprintf("| %s | %s |", f, name)
+			for p := range eventProfiles {
+				line += fmt.Sprintf(" %.1f |", s.Event.normalised(p))
+			}
+			fmt.Fprintln(out, line)
+		}
+	}
 }
 
 func fmtDelay(ms float64) string {

@@ -16,6 +16,7 @@ type seriesScore struct {
 	NormalDays  float64 // days of unlabelled data (normal points x interval)
 	Delays      []float64
 	Points      int
+	Event       eventScore // early-detection event score (eventscore.go)
 }
 
 // scoreSeries computes event-level figures: a window is found when a flag lands
@@ -55,6 +56,7 @@ func scoreSeries(times []int64, flags []bool, windows []span, intervalDays float
 		}
 	}
 	sc.NormalDays = float64(normal) * intervalDays
+	sc.Event = scoreEvents(times, flags, windows)
 	return sc
 }
 
@@ -64,6 +66,7 @@ type summary struct {
 	NormalDays                                  float64
 	Delays                                      []float64
 	Seconds                                     float64 // detector time, summed over series
+	Event                                       eventScore
 }
 
 func (s *summary) add(sc seriesScore, seconds float64) {
@@ -75,6 +78,7 @@ func (s *summary) add(sc seriesScore, seconds float64) {
 	s.Delays = append(s.Delays, sc.Delays...)
 	s.Points += sc.Points
 	s.Seconds += seconds
+	s.Event.add(sc.Event)
 }
 
 func (s summary) precision() float64 { return ratio(s.Found, s.Found+s.FalseAlarms) }
