@@ -26,7 +26,9 @@ func (d *detectorFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.method, "method", "auto", "detector: auto, basic, robust, agile or changepoint")
 	fs.Float64Var(&d.sensitivity, "sensitivity", engine.DefaultSensitivity, "0 (only extreme points) .. 100 (flag eagerly)")
 	fs.StringVar(&d.direction, "direction", "both", "both, up or down")
-	fs.StringVar(&d.period, "period", "", `seasonality: auto (detect), none, hourly, daily, weekly or a duration such as 6h`)
+	// --seasonality is the query option's name; --period stays as an alias.
+	fs.StringVar(&d.period, "seasonality", "", `auto (detect), none, hourly, daily, weekly or a duration such as 6h`)
+	fs.StringVar(&d.period, "period", "", "alias of --seasonality")
 	fs.StringVar(&d.minDuration, "min-duration", "", "shortest anomaly reported, e.g. 5m")
 	fs.IntVar(&d.warmUp, "warmup", 0, "points before any flag (0 picks a default)")
 }
@@ -45,7 +47,7 @@ func (d *detectorFlags) options() (engine.Options, error) {
 	}
 	opt = opt.WithSensitivity(d.sensitivity)
 	if opt.Period, err = engine.ParseSeasonality(d.period); err != nil {
-		return opt, fmt.Errorf("--period: %w", err)
+		return opt, fmt.Errorf("--seasonality (alias --period): %w", err)
 	}
 	if d.minDuration != "" {
 		if opt.MinDuration, err = time.ParseDuration(d.minDuration); err != nil || opt.MinDuration < 0 {
@@ -100,8 +102,22 @@ func runDetect(ctx context.Context, args []string, in io.Reader, out, errOut io.
 
 func printInfo(w io.Writer, r *engine.Result) {
 	in := r.Info
-	fmt.Fprintf(w, "method %s (requested %s), periods %v, interval %v, warm-up %d points (met: %v), causal %v\n",
-		in.Method, in.Requested, in.Periods, in.Interval, in.WarmUp, in.WarmUpMet, in.Causal)
+	method := string(in.Method)
+	if in.Requested == engine.MethodAuto {
+		// auto ran both models; say which judged most points rather than
+		// printing a bare method name that reads as if auto was ignored.
+		method = fmt.Sprintf("auto (robust and agile side by side; %s judged most points)", in.Method)
+	}
+	interval := in.Interval.String()
+	if in.Interval <= 0 {
+		interval = "unknown (fewer than two points)"
+	}
+	periods := "none"
+	if len(in.Periods) > 0 {
+		periods = fmt.Sprint(in.Periods)
+	}
+	fmt.Fprintf(w, "method %s, periods %s, interval %s, warm-up %d points (met: %v), causal %v\n",
+		method, periods, interval, in.WarmUp, in.WarmUpMet, in.Causal)
 	for _, n := range in.Notes {
 		fmt.Fprintln(w, "note:", n)
 	}

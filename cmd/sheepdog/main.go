@@ -13,9 +13,13 @@ import (
 
 const usage = `usage:
   sheepdog detect [--method auto|basic|robust|agile|changepoint] [--sensitivity N] [--direction both|up|down]
-                  [--causal] [--period auto|none|daily|6h] [--min-duration D] [--warmup N] [--info] < in.csv > out.csv
-  sheepdog eval --manifest ../shared/datasets/manifest.json [--method M] [--sensitivity N] [--workers 2]
-                [--every K] [--max-points N] [--folder F]
+                  [--causal] [--seasonality auto|none|hourly|daily|weekly|6h] [--min-duration D] [--warmup N]
+                  [--info] < in.csv > out.csv
+  sheepdog eval --manifest ../shared/datasets/manifest.json [--method M[,M...]] [--sensitivity N]
+                [--direction D] [--seasonality S] [--min-duration D] [--warmup N] [--workers 2]
+                [--every K] [--max-points N] [--folder F] [--per-series]
+
+  --period is an alias of --seasonality. Run 'sheepdog detect -h' or 'sheepdog eval -h' for each flag's meaning.
 `
 
 func main() {

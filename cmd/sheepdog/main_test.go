@@ -104,10 +104,49 @@ func TestDetectInfo(t *testing.T) {
 	if err := run(context.Background(), []string{"detect", "--info", "--method", "robust"}, strings.NewReader(in), &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"method robust (requested robust)", "warm-up 30 points (met: true)", "window 2023-11-15T01:33:20Z", "critical spike"} {
+	for _, want := range []string{"method robust,", "warm-up 30 points (met: true)", "window 2023-11-15T01:33:20Z", "critical spike"} {
 		if !strings.Contains(errOut.String(), want) {
 			t.Errorf("--info output lacks %q:\n%s", want, errOut.String())
 		}
+	}
+}
+
+// The --info line says what auto decided, and an input too short to have a
+// step does not claim an interval of 0s (issue 13).
+func TestDetectInfoWording(t *testing.T) {
+	cases := []struct {
+		name, csv string
+		args      []string
+		want      []string
+		dontWant  []string
+	}{
+		{"auto", noisyCSV(300, 200, func(i int) string { return fmt.Sprint(1_700_000_000 + 60*i) }, false),
+			[]string{"--method", "auto"}, []string{"method auto (robust and agile side by side; "}, []string{"(requested auto)"}},
+		{"one point", "timestamp,value\n1700000000,1\n", nil,
+			[]string{"interval unknown (fewer than two points)", "periods none"}, []string{"interval 0s"}},
+		{"seasonality flag and its alias", noisyCSV(300, 200, func(i int) string { return fmt.Sprint(1_700_000_000 + 60*i) }, false),
+			[]string{"--seasonality", "1h", "--method", "robust"}, []string{"periods [1h0m0s]"}, nil},
+		{"period alias", noisyCSV(300, 200, func(i int) string { return fmt.Sprint(1_700_000_000 + 60*i) }, false),
+			[]string{"--period", "1h", "--method", "robust"}, []string{"periods [1h0m0s]"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			args := append([]string{"detect", "--info"}, c.args...)
+			if err := run(context.Background(), args, strings.NewReader(c.csv), &out, &errOut); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(errOut.String(), w) {
+					t.Errorf("--info lacks %q:\n%s", w, errOut.String())
+				}
+			}
+			for _, w := range c.dontWant {
+				if strings.Contains(errOut.String(), w) {
+					t.Errorf("--info has %q:\n%s", w, errOut.String())
+				}
+			}
+		})
 	}
 }
 
