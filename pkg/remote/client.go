@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/redact"
 	"github.com/sheepdog-anomaly/sheepdog/internal/rollingrate"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/apicontract"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
@@ -106,6 +107,7 @@ type Client struct {
 	breaker   *breaker
 	rate      *rollingrate.Window
 	m         *clientMetrics
+	red       *redact.Redactor // the key in every form a server may echo
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -166,6 +168,7 @@ func New(cfg Config) (*Client, error) {
 		sem:       make(chan struct{}, cfg.MaxInFlight),
 		rate:      rollingrate.New(5*time.Minute, 30),
 		m:         getMetrics(),
+		red:       redact.New(cfg.APIKey),
 		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}
 	c.http = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
@@ -299,7 +302,7 @@ func (c *Client) detectOne(ctx, remoteCtx context.Context, s engine.Series, opt 
 	if err == nil {
 		return Outcome{Result: res, Attempts: attempts}
 	}
-	err = redact(err, c.cfg.APIKey)
+	err = c.redact(err)
 	if ctx.Err() != nil {
 		return Outcome{Attempts: attempts, Err: fmt.Errorf("remote detection abandoned: %w", ctx.Err())}
 	}
@@ -578,10 +581,12 @@ func (c *Client) exchange(ctx context.Context, endpoint, method string, body []b
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr := &APIError{Status: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After")}
 		var e apicontract.Error
+		// Redacted before cleanMessage cuts it: a key echoed across the cut
+		// would otherwise survive in part.
 		if json.Unmarshal(data, &e) == nil && (e.Code != "" || e.Message != "") {
-			apiErr.Code, apiErr.Message = cleanMessage(e.Code), cleanMessage(e.Message)
+			apiErr.Code, apiErr.Message = c.clean(e.Code), c.clean(e.Message)
 		} else {
-			apiErr.Message = cleanMessage(string(data))
+			apiErr.Message = c.clean(string(data))
 		}
 		return nil, resp.StatusCode, apiErr
 	}
@@ -618,7 +623,7 @@ func (c *Client) Check(ctx context.Context) (Health, error) {
 		h.Reachable = true
 	}
 	if err != nil {
-		err = redact(err, c.cfg.APIKey)
+		err = c.redact(err)
 		h.Message = err.Error()
 		return h, err
 	}
@@ -628,7 +633,7 @@ func (c *Client) Check(ctx context.Context) (Health, error) {
 		h.Message = err.Error()
 		return h, err
 	}
-	h.Status, h.Version, h.ErrorRate = cleanMessage(wire.Status), cleanMessage(wire.Version), wire.ErrorRate
+	h.Status, h.Version, h.ErrorRate = c.clean(wire.Status), c.clean(wire.Version), wire.ErrorRate
 	h.KeyAccepted = wire.KeyAccepted != nil && *wire.KeyAccepted
 	h.Message = fmt.Sprintf("remote API %s reachable in %s, status %s, version %s", c.host, h.Latency.Round(time.Millisecond), h.Status, h.Version)
 	if c.cfg.APIKey != "" && !h.KeyAccepted {

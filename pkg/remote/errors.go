@@ -167,11 +167,17 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 
-func redact(err error, key string) error {
-	if err == nil || key == "" || !strings.Contains(err.Error(), key) {
+func (c *Client) redact(err error) error {
+	if err == nil || !c.red.Contains(err.Error()) {
 		return err
 	}
-	return &redactedError{msg: strings.ReplaceAll(err.Error(), key, "[redacted]"), class: classify(err)}
+	return &redactedError{msg: c.red.String(err.Error()), class: classify(err)}
+}
+
+// clean masks the key in text from the server, then makes it printable and
+// short; in that order, so a cut never leaves part of the key.
+func (c *Client) clean(s string) string {
+	return cleanMessage(c.red.String(s))
 }
 
 // cleanMessage keeps an API message printable and short.
