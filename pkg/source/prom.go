@@ -16,6 +16,7 @@ import (
 
 	jsoniter "github.com/json-iterator/go"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/redact"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 )
 
@@ -58,6 +59,9 @@ type PromClient struct {
 	headers   http.Header
 	maxBody   int64
 	maxPoints int64
+	// red masks the password, basic-auth pair, token and header values in
+	// everything a server answers that ends up in an error or the health check.
+	red *redact.Redactor
 }
 
 // NewPromClient checks cfg and builds a client. It does not contact the server.
@@ -93,13 +97,19 @@ func NewPromClient(cfg PromConfig) (*PromClient, error) {
 		maxPoints = DefaultPromMaxPointsPerSeries
 	}
 	headers := http.Header{}
+	secrets := []string{auth.Password, auth.Token}
+	if auth.Mode == models.PromAuthBasic {
+		secrets = append(secrets, redact.BasicAuth(auth.User, auth.Password))
+	}
 	for k, v := range cfg.Headers {
 		if strings.EqualFold(k, "Authorization") {
 			return nil, errors.New("set Prometheus credentials with the authentication settings, not as a header")
 		}
 		headers.Set(k, v)
+		secrets = append(secrets, v) // header values are secure settings (a tenant, an API key)
 	}
-	return &PromClient{base: base, http: hc, auth: auth, headers: headers, maxBody: cfg.MaxResponseBytes, maxPoints: maxPoints}, nil
+	return &PromClient{base: base, http: hc, auth: auth, headers: headers, maxBody: cfg.MaxResponseBytes, maxPoints: maxPoints,
+		red: redact.New(secrets...)}, nil
 }
 
 // Close releases idle connections.
@@ -146,6 +156,12 @@ func floorDiv(a, b int64) int64 {
 // Series are named by legendFormat ("{{host}} cpu") when given, otherwise by
 // their selector, and keep their labels (without __name__, which is the Name).
 func (c *PromClient) QueryRange(ctx context.Context, expr string, r Range, legendFormat string) ([]Series, error) {
+	out, err := c.queryRange(ctx, expr, r, legendFormat)
+	// A last wall: whatever the server echoed, in whichever message, is masked.
+	return out, c.red.Error(err)
+}
+
+func (c *PromClient) queryRange(ctx context.Context, expr string, r Range, legendFormat string) ([]Series, error) {
 	expr = strings.TrimSpace(expr)
 	if expr == "" {
 		return nil, errors.New("the PromQL expression is empty")
@@ -396,14 +412,20 @@ func (c *PromClient) queryRangeWindow(ctx context.Context, form url.Values, poin
 	}
 	ans, decodeErr := decodePromMatrix(body, points)
 	if decodeErr == nil && ans.Status == "error" {
-		return nil, &PromError{HTTPStatus: status, Type: ans.ErrorType, Message: ans.Error}
+		return nil, &PromError{HTTPStatus: status, Type: ans.ErrorType, Message: c.red.String(ans.Error)}
 	}
-	if err := statusError(status, body, endpoint); err != nil {
+	if err := c.statusError(status, body, endpoint); err != nil {
 		return nil, err
 	}
 	switch {
 	case decodeErr != nil:
-		return nil, fmt.Errorf("%s %s: the answer is not Prometheus API JSON (%v): %s", req.Method, safeURL(endpoint), decodeErr, snippet(body))
+		// Both the decoder's error (it quotes bytes around the fault) and the
+		// snippet are cut short, so they are taken from the masked body.
+		clean := c.red.Bytes(body)
+		if _, err := decodePromMatrix(clean, 0); err != nil {
+			decodeErr = err
+		}
+		return nil, fmt.Errorf("%s %s: the answer is not Prometheus API JSON (%v): %s", req.Method, safeURL(endpoint), decodeErr, snippet(clean))
 	case ans.Status != "success":
 		return nil, fmt.Errorf("%s %s: unexpected status %q in the answer", req.Method, safeURL(endpoint), ans.Status)
 	case ans.ResultType != "matrix":
@@ -461,8 +483,13 @@ func (c *PromClient) send(ctx context.Context, req *http.Request, endpoint *url.
 	return resp.StatusCode, body, nil
 }
 
-// statusError explains a non-2xx answer that carried no Prometheus error envelope.
-func statusError(status int, body []byte, endpoint *url.URL) error {
+// statusError explains a non-2xx answer that carried no Prometheus error
+// envelope, from the masked body (the snippet is cut short).
+func (c *PromClient) statusError(status int, body []byte, endpoint *url.URL) error {
+	if status/100 == 2 {
+		return nil
+	}
+	body = c.red.Bytes(body)
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return &PromError{HTTPStatus: status, Message: fmt.Sprintf("%s at %s: check the Prometheus authentication (user and password, or token) in the Sheepdog data source settings", http.StatusText(status), safeURL(endpoint))}
@@ -483,14 +510,14 @@ func (c *PromClient) do(ctx context.Context, req *http.Request, endpoint *url.UR
 	var env promAPIResponse
 	jsonErr := json.Unmarshal(body, &env)
 	if jsonErr == nil && env.Status == "error" {
-		return nil, &PromError{HTTPStatus: status, Type: env.ErrorType, Message: env.Error}
+		return nil, &PromError{HTTPStatus: status, Type: env.ErrorType, Message: c.red.String(env.Error)}
 	}
-	if err := statusError(status, body, endpoint); err != nil {
+	if err := c.statusError(status, body, endpoint); err != nil {
 		return nil, err
 	}
 	switch {
 	case jsonErr != nil:
-		return nil, fmt.Errorf("%s %s: the answer is not Prometheus API JSON (%v): %s", req.Method, safeURL(endpoint), jsonErr, snippet(body))
+		return nil, fmt.Errorf("%s %s: the answer is not Prometheus API JSON (%v): %s", req.Method, safeURL(endpoint), jsonErr, snippet(c.red.Bytes(body)))
 	case env.Status != "success":
 		return nil, fmt.Errorf("%s %s: unexpected status %q in the answer", req.Method, safeURL(endpoint), env.Status)
 	}
@@ -507,6 +534,11 @@ type PromHealth struct {
 // for buildinfo and, where that endpoint is missing (some Prometheus-compatible
 // servers), evaluates the query "1".
 func (c *PromClient) Check(ctx context.Context) (PromHealth, error) {
+	h, err := c.check(ctx)
+	return h, c.red.Error(err)
+}
+
+func (c *PromClient) check(ctx context.Context) (PromHealth, error) {
 	begin := time.Now()
 	endpoint := c.endpoint("/api/v1/status/buildinfo")
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint.String(), nil)
@@ -519,7 +551,7 @@ func (c *PromClient) Check(ctx context.Context) (PromHealth, error) {
 			Version string `json:"version"`
 		}
 		_ = json.Unmarshal(env.Data, &info) // the version is informative only
-		return PromHealth{Version: info.Version, Latency: time.Since(begin)}, nil
+		return PromHealth{Version: snippet([]byte(c.red.String(info.Version))), Latency: time.Since(begin)}, nil
 	}
 	var perr *PromError
 	if !errors.As(err, &perr) || (perr.HTTPStatus != http.StatusNotFound && perr.HTTPStatus != http.StatusMethodNotAllowed) {
