@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sheepdog-anomaly/sheepdog/pkg/duration"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/tscsv"
 )
@@ -50,8 +51,8 @@ func (d *detectorFlags) options() (engine.Options, error) {
 		return opt, fmt.Errorf("--seasonality (alias --period): %w", err)
 	}
 	if d.minDuration != "" {
-		if opt.MinDuration, err = time.ParseDuration(d.minDuration); err != nil || opt.MinDuration < 0 {
-			return opt, fmt.Errorf("--min-duration %q: want a duration such as 5m", d.minDuration)
+		if opt.MinDuration, err = duration.Parse(d.minDuration); err != nil {
+			return opt, fmt.Errorf("--min-duration: %w", err)
 		}
 	}
 	if d.warmUp < 0 {

@@ -437,7 +437,7 @@ func TestParse(t *testing.T) {
 			t.Errorf("ParseSeasonality(%q) = %v, %v", in, got, err)
 		}
 	}
-	for _, bad := range []string{"sometimes", "-1h", "0", "xd", "NaNd"} {
+	for _, bad := range []string{"sometimes", "-1h", "0", "xd", "NaNd", "Infd", "1e30w", "5100w"} {
 		if _, err := ParseSeasonality(bad); err == nil {
 			t.Errorf("ParseSeasonality(%q) accepted", bad)
 		}

@@ -3,9 +3,10 @@ package engine
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/duration"
 )
 
 // ParseMethod parses a detector name; "" means auto.
@@ -151,27 +152,12 @@ func ParseSeasonality(s string) (time.Duration, error) {
 	case "weekly":
 		return 7 * 24 * time.Hour, nil
 	default:
-		d, err := parseLongDuration(v)
+		d, err := duration.Parse(v) // bounded: finite, at most duration.MaxText
 		if err != nil || d <= 0 {
 			return 0, fmt.Errorf("seasonality %q: want auto, none, hourly, daily, weekly or a positive duration such as 6h", s)
 		}
 		return d, nil
 	}
-}
-
-// parseLongDuration accepts time.ParseDuration syntax plus a single leading
-// number of days ("2d", "1.5d") or weeks ("1w").
-func parseLongDuration(s string) (time.Duration, error) {
-	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			f, err := strconv.ParseFloat(n, 64)
-			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-				return 0, fmt.Errorf("bad duration %q", s)
-			}
-			return time.Duration(f * float64(unit)), nil
-		}
-	}
-	return time.ParseDuration(s)
 }
 
 // maxHistoryPoints caps SuggestedHistory so a fine step never asks a data
