@@ -98,7 +98,10 @@ func runDetect(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	if *info {
 		printInfo(errOut, r)
 	}
-	return writeResult(out, tab.RawTimes, s, r)
+	if tab.Duplicates > 0 {
+		fmt.Fprintf(errOut, "note: %d rows repeated the previous row's timestamp; the last value of each timestamp was analysed and every row gets that timestamp's result\n", tab.Duplicates)
+	}
+	return writeResult(out, tab, s, r)
 }
 
 func printInfo(w io.Writer, r *engine.Result) {
@@ -129,7 +132,9 @@ func printInfo(w io.Writer, r *engine.Result) {
 	}
 }
 
-func writeResult(out io.Writer, raw []string, s engine.Series, r *engine.Result) error {
+// writeResult writes one row per input row: rows that repeated a timestamp
+// (tab.RowPoint) get the result of the point they were merged into.
+func writeResult(out io.Writer, tab *tscsv.Table, s engine.Series, r *engine.Result) error {
 	w := bufio.NewWriterSize(out, 1<<16)
 	w.WriteString("timestamp,value,expected,lower,upper,score,is_anomaly\n")
 	buf := make([]byte, 0, 128)
@@ -137,9 +142,17 @@ func writeResult(out io.Writer, raw []string, s engine.Series, r *engine.Result)
 		buf = strconv.AppendFloat(buf, v, 'g', -1, 64)
 		buf = append(buf, ',')
 	}
-	for i := range s.Times {
+	rows := len(s.Times)
+	if tab.RowPoint != nil {
+		rows = len(tab.RowPoint)
+	}
+	for row := 0; row < rows; row++ {
+		i := row
+		if tab.RowPoint != nil {
+			i = tab.RowPoint[row]
+		}
 		buf = buf[:0]
-		buf = appendCSVField(buf, raw[i])
+		buf = appendCSVField(buf, tab.RawTimes[i])
 		buf = append(buf, ',')
 		if v := s.Values[i]; v == v {
 			num(v)

@@ -157,7 +157,7 @@ func TestDetectErrors(t *testing.T) {
 		want string
 	}{
 		{"timestamp,value\n1,1\n2,x\n", nil, "line 3"},
-		{"timestamp,value\n1,1\n1,2\n", nil, "line 3"},
+		{"timestamp,value\n2,1\n1,2\n", nil, "line 3"}, // backwards in time
 		{"timestamp,value\n5,1\n2,2\n", nil, "line 3"},
 		{"timestamp,value\nyesterday,1\n", nil, "line 2"},
 		{"", nil, "empty input"},
@@ -313,5 +313,32 @@ func TestEvalRuns(t *testing.T) {
 	}
 	if _, err := runCLI(t, "", "eval", "--manifest", filepath.Join(dir, "missing.json")); err == nil {
 		t.Error("missing manifest accepted")
+	}
+}
+
+// Duplicate timestamps are accepted (the last value wins) and detect still
+// writes one output row per input row, with a note on stderr (issue 11 #6).
+func TestDetectDuplicateTimestamps(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&b, "%d,%d\n", 1_700_000_000+60*i, 10+i%3)
+		if i == 120 {
+			fmt.Fprintf(&b, "%d,%d\n", 1_700_000_000+60*i, 11) // re-sent sample
+		}
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"detect"}, strings.NewReader(b.String()), &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if got, want := len(lines)-1, 201; got != want {
+		t.Fatalf("%d output rows, want one per input row (%d)", got, want)
+	}
+	if lines[121] != lines[122] {
+		t.Errorf("the two rows of one timestamp should carry its one result:\n%s\n%s", lines[121], lines[122])
+	}
+	if !strings.Contains(errOut.String(), "1 rows repeated the previous row's timestamp") {
+		t.Errorf("stderr lacks the duplicate note: %q", errOut.String())
 	}
 }

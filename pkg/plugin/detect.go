@@ -65,11 +65,17 @@ func displayOf(s source.Series) string {
 	return source.FormatSelector(s.Name, s.Labels)
 }
 
-// dropShort removes series with too few points to analyse, with a notice.
+// dropShort removes series with too few points to analyse, with a notice;
+// it also notes samples merged because they repeated a timestamp.
 func dropShort(series []source.Series, notes *noticeSet) []source.Series {
 	kept := series[:0:0]
-	var dropped []string
+	var dropped, repeated []string
+	duplicates := 0
 	for _, s := range series {
+		if s.Duplicates > 0 {
+			duplicates += s.Duplicates
+			repeated = append(repeated, displayOf(s))
+		}
 		if s.PointCount() < minPoints {
 			dropped = append(dropped, fmt.Sprintf("%s (%d points)", displayOf(s), s.PointCount()))
 			continue
@@ -79,6 +85,9 @@ func dropShort(series []source.Series, notes *noticeSet) []source.Series {
 	if len(dropped) > 0 {
 		metricSeriesDropped.Add(float64(len(dropped)))
 		notes.add(data.NoticeSeverityWarning, "%d series dropped with fewer than %d points to analyse: %s", len(dropped), minPoints, nameList(dropped))
+	}
+	if duplicates > 0 {
+		notes.add(data.NoticeSeverityInfo, "%d samples repeated a timestamp and were replaced by the last sample of that timestamp: %s", duplicates, nameList(repeated))
 	}
 	return kept
 }

@@ -76,6 +76,7 @@ func ParseCSV(text string, limits CSVLimits) ([]Series, error) {
 			Times:       times,
 			Values:      table.Columns[i],
 			DisplayName: name,
+			Duplicates:  table.Duplicates,
 		}
 		if err := checkSeries(s); err != nil {
 			return nil, fmt.Errorf("inline CSV: %w", err)

@@ -170,6 +170,9 @@ func seriesFromWide(f *data.Frame, timeIdx int) []Series {
 		if field.Config != nil {
 			s.Unit = field.Config.Unit
 		}
+		if order != nil {
+			s.Duplicates = len(times) - len(order)
+		}
 		out = append(out, s)
 	}
 	return out

@@ -216,8 +216,9 @@ func (c *PromClient) queryRange(ctx context.Context, expr string, r Range, legen
 			}
 		}
 	}
-	for _, s := range out {
-		if err := checkSeries(s); err != nil {
+	for i := range out {
+		out[i] = keepLastOfRepeats(out[i])
+		if err := checkSeries(out[i]); err != nil {
 			return nil, fmt.Errorf("Prometheus answer: %w", err)
 		}
 	}

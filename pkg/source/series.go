@@ -26,6 +26,9 @@ type Series struct {
 	Values []float64
 	// DisplayName is what a legend should show (legend template, displayNameFromDS, name{labels}).
 	DisplayName string
+	// Duplicates counts samples dropped because a later sample had the same
+	// timestamp: the last one is kept, as a re-sent sample corrects the first.
+	Duplicates int
 }
 
 // Range is the time range and resolution wanted from a source.
@@ -172,6 +175,24 @@ func FormatSelector(name string, labels map[string]string) string {
 	}
 	b.WriteByte('}')
 	return b.String()
+}
+
+// keepLastOfRepeats merges runs of equal consecutive timestamps into their
+// last sample and counts the dropped ones in Duplicates. Only repeats are
+// merged: a timestamp going backwards is left for checkSeries to refuse.
+func keepLastOfRepeats(s Series) Series {
+	w := 0
+	for i := range s.Times {
+		if i > 0 && s.Times[i] == s.Times[w-1] {
+			s.Values[w-1] = s.Values[i]
+			s.Duplicates++
+			continue
+		}
+		s.Times[w], s.Values[w] = s.Times[i], s.Values[i]
+		w++
+	}
+	s.Times, s.Values = s.Times[:w], s.Values[:w]
+	return s
 }
 
 // checkSeries verifies the invariants every source promises.

@@ -22,6 +22,14 @@ type Table struct {
 	RawTimes   []string // timestamps exactly as written, for echoing back
 	Times      []int64  // unix milliseconds, strictly increasing
 	Columns    [][]float64
+	// Duplicates counts data rows whose timestamp repeated the previous row's.
+	// Real data repeats samples (an agent re-sends, a clock repeats an hour at
+	// a daylight-saving change); the last row of a run of equal timestamps
+	// wins, as in Grafana's and Prometheus' own handling of a re-sent sample.
+	Duplicates int
+	// RowPoint maps each data row to its index in Times when Duplicates > 0
+	// (several rows then share a point); nil when every row is its own point.
+	RowPoint []int
 }
 
 // Options limit and shape a read. The zero value reads every column with no limits.
@@ -44,7 +52,9 @@ func (e *LineError) Unwrap() error { return e.Err }
 // ErrTooLarge reports input over Options.MaxBytes or Options.MaxRows.
 var ErrTooLarge = errors.New("input too large")
 
-// Read parses r. Empty cells and "null"/"NaN" values become NaN; timestamps must increase strictly.
+// Read parses r. Empty cells and "null"/"NaN" values become NaN. Timestamps
+// must not go backwards; a row repeating the previous row's timestamp replaces
+// its values (Table.Duplicates, Table.RowPoint).
 func Read(r io.Reader, opt Options) (*Table, error) {
 	counted := &countingReader{r: r, limit: opt.MaxBytes}
 	cr := csv.NewReader(bufio.NewReader(counted))
@@ -85,7 +95,7 @@ func Read(r io.Reader, opt Options) (*Table, error) {
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
-		if opt.MaxRows > 0 && len(t.Times) >= opt.MaxRows {
+		if opt.MaxRows > 0 && len(t.Times)+t.Duplicates >= opt.MaxRows {
 			return nil, &LineError{Line: line, Err: fmt.Errorf("%w: more than %d rows", ErrTooLarge, opt.MaxRows)}
 		}
 		if len(rec) != len(header) {
@@ -96,19 +106,35 @@ func Read(r io.Reader, opt Options) (*Table, error) {
 		if err != nil {
 			return nil, &LineError{Line: line, Err: err}
 		}
-		if n := len(t.Times); n > 0 && ts <= t.Times[n-1] {
-			what := "earlier than"
-			if ts == t.Times[n-1] {
-				what = "the same as"
+		n := len(t.Times)
+		if n > 0 && ts < t.Times[n-1] {
+			return nil, &LineError{Line: line, Err: fmt.Errorf("timestamp %q is earlier than the previous row's; sort the rows by time", raw)}
+		}
+		repeat := n > 0 && ts == t.Times[n-1]
+		if repeat && t.RowPoint == nil {
+			t.RowPoint = make([]int, n, n+1)
+			for i := range t.RowPoint {
+				t.RowPoint[i] = i
 			}
-			return nil, &LineError{Line: line, Err: fmt.Errorf("timestamp %q is %s the previous row's; timestamps must increase strictly", raw, what)}
 		}
 		for i, col := range indexes {
 			v, err := parseValue(rec[col])
 			if err != nil {
 				return nil, &LineError{Line: line, Err: fmt.Errorf("column %q: %w", header[col], err)}
 			}
-			t.Columns[i] = append(t.Columns[i], v)
+			if repeat {
+				t.Columns[i][n-1] = v
+			} else {
+				t.Columns[i] = append(t.Columns[i], v)
+			}
+		}
+		if repeat {
+			t.Duplicates++
+			t.RowPoint = append(t.RowPoint, n-1)
+			continue
+		}
+		if t.RowPoint != nil {
+			t.RowPoint = append(t.RowPoint, n)
 		}
 		t.RawTimes = append(t.RawTimes, raw)
 		t.Times = append(t.Times, ts)

@@ -3,6 +3,7 @@ package tscsv
 import (
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,7 +95,6 @@ func TestReadRejects(t *testing.T) {
 		{"non-numeric value", "timestamp,value\n1700000000,1\n1700000060,abc\n", Options{}, 3, `value "abc" is not a number`},
 		{"bad timestamp", "timestamp,value\nyesterday,1\n", Options{}, 2, `timestamp "yesterday"`},
 		{"decreasing", "timestamp,value\n1700000060,1\n1700000000,2\n", Options{}, 3, "earlier than"},
-		{"duplicate", "timestamp,value\n1700000000,1\n1700000000,2\n", Options{}, 3, "the same as"},
 		{"ragged row", "timestamp,value\n1700000000,1,2\n", Options{}, 2, "expected 2 columns"},
 		{"unknown column", "timestamp,value\n1700000000,1\n", Options{Columns: []string{"cpu"}}, 1, `no "cpu" column`},
 		{"milliseconds", "timestamp,value\n1700000000000,1\n", Options{}, 2, "out of range"},
@@ -175,4 +175,44 @@ func manyRows(n int) string {
 		b.WriteString(strconv.Itoa(1700000000+60*i) + ",1\n")
 	}
 	return b.String()
+}
+
+// A repeated timestamp keeps the last row's values (issue 11: real data repeats
+// samples); a timestamp going backwards is still an error.
+func TestReadDuplicateTimestamps(t *testing.T) {
+	in := "timestamp,a,b\n100,1,10\n200,2,20\n200,3,30\n200,4,40\n300,5,50\n"
+	tab, err := Read(strings.NewReader(in), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{100_000, 200_000, 300_000}; !slices.Equal(tab.Times, want) {
+		t.Fatalf("times %v, want %v", tab.Times, want)
+	}
+	if want := []float64{1, 4, 5}; !slices.Equal(tab.Columns[0], want) {
+		t.Errorf("column a %v, want the last value per timestamp %v", tab.Columns[0], want)
+	}
+	if want := []float64{10, 40, 50}; !slices.Equal(tab.Columns[1], want) {
+		t.Errorf("column b %v, want %v", tab.Columns[1], want)
+	}
+	if tab.Duplicates != 2 {
+		t.Errorf("duplicates %d, want 2", tab.Duplicates)
+	}
+	if want := []int{0, 1, 1, 1, 2}; !slices.Equal(tab.RowPoint, want) {
+		t.Errorf("row to point %v, want %v", tab.RowPoint, want)
+	}
+	if len(tab.RawTimes) != len(tab.Times) {
+		t.Errorf("%d raw times for %d points", len(tab.RawTimes), len(tab.Times))
+	}
+
+	clean, err := Read(strings.NewReader("timestamp,v\n1,1\n2,2\n"), Options{})
+	if err != nil || clean.Duplicates != 0 || clean.RowPoint != nil {
+		t.Fatalf("no duplicates: err %v, duplicates %d, rows %v", err, clean.Duplicates, clean.RowPoint)
+	}
+	if _, err := Read(strings.NewReader("timestamp,v\n2,1\n1,2\n"), Options{}); err == nil || !strings.Contains(err.Error(), "earlier than") {
+		t.Fatalf("backwards timestamp: %v, want an error", err)
+	}
+	// Duplicate rows count against MaxRows: they cost parsing all the same.
+	if _, err := Read(strings.NewReader(in), Options{MaxRows: 4}); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("MaxRows 4 with 5 rows: %v, want ErrTooLarge", err)
+	}
 }
