@@ -81,6 +81,9 @@ func newDatasource(s backend.DataSourceInstanceSettings) *Datasource {
 		logger: backend.Logger.With("datasource", s.UID),
 		cache:  newStreamCache(DefaultCacheMaxSeries, DefaultCacheTTL)}
 	d.fetcher = sourceFetcher{d}
+	if cfg != nil && cfg.Budgets.AlertCacheMaxBytes > 0 {
+		d.cache.maxBytes = cfg.Budgets.AlertCacheMaxBytes
+	}
 	if err != nil {
 		d.cfgErr = fmt.Errorf("invalid data source settings: %w", err)
 		d.logger.Warn("invalid settings", "error", err.Error())
@@ -101,6 +104,7 @@ func newDatasource(s backend.DataSourceInstanceSettings) *Datasource {
 			URL: rc.URL, APIKey: rc.APIKey, Timeout: rc.Timeout, BackoffBase: rc.BackoffBase, BackoffMax: rc.BackoffMax,
 			BreakerCooldown: rc.BreakerCooldown, MaxRetries: rc.Retries, BreakerThreshold: rc.BreakerThreshold,
 			MaxInFlight: rc.MaxInFlight, Fallback: rc.Fallback, TLSSkipVerify: rc.TLSSkipVerify, CACertPEM: rc.CACertPEM,
+			DataSource: s.UID, Logger: d.logger,
 		})
 		if err != nil {
 			d.cfgErr = fmt.Errorf("invalid remote engine settings: %w", err)

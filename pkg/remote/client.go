@@ -20,10 +20,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 
 	"github.com/sheepdog-anomaly/sheepdog/internal/redact"
 	"github.com/sheepdog-anomaly/sheepdog/internal/rollingrate"
@@ -56,6 +59,13 @@ type Config struct {
 	MinPoints int
 	// MaxElapsed bounds one Detect call when the caller's context has no deadline.
 	MaxElapsed time.Duration
+
+	// DataSource names the data source (its uid) in metric labels, so two
+	// data sources on one host keep their own breaker and error-rate series.
+	DataSource string
+	// Logger receives remote failures, fallbacks and breaker transitions
+	// (never the key); nil means the SDK's default logger.
+	Logger log.Logger
 }
 
 // Defaults, matching pkg/models settings defaults.
@@ -107,6 +117,7 @@ type Client struct {
 	breaker   *breaker
 	rate      *rollingrate.Window
 	m         *clientMetrics
+	logger    log.Logger
 	red       *redact.Redactor // the key in every form a server may echo
 
 	rngMu sync.Mutex
@@ -169,13 +180,22 @@ func New(cfg Config) (*Client, error) {
 		rate:      rollingrate.New(5*time.Minute, 30),
 		m:         getMetrics(),
 		red:       redact.New(cfg.APIKey),
+		logger:    cfg.Logger,
 		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
+	}
+	if c.logger == nil {
+		c.logger = log.DefaultLogger
 	}
 	c.http = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
 	c.breaker = newBreaker(cfg.BreakerThreshold, cfg.BreakerCooldown, func(s BreakerState) {
-		c.m.breaker.WithLabelValues(c.host).Set(float64(s))
+		c.m.breaker.WithLabelValues(cfg.DataSource, c.host).Set(float64(s))
+		if s == BreakerOpen {
+			c.logger.Warn("remote API circuit breaker opened: calls paused", "host", c.host, "cooldown", cfg.BreakerCooldown.String())
+		} else {
+			c.logger.Info("remote API circuit breaker "+s.String(), "host", c.host)
+		}
 	})
-	c.m.breaker.WithLabelValues(c.host).Set(float64(BreakerClosed))
+	c.m.breaker.WithLabelValues(cfg.DataSource, c.host).Set(float64(BreakerClosed))
 	return c, nil
 }
 
@@ -267,7 +287,33 @@ func (c *Client) Detect(ctx context.Context, series []engine.Series, opt engine.
 	}
 	close(next)
 	wg.Wait()
+	c.logOutcomes(outcomes)
 	return outcomes, nil
+}
+
+// logOutcomes writes one line per Detect call, not one per series: a query
+// of thousands of series against a dead API would flood the log.
+func (c *Client) logOutcomes(outcomes []Outcome) {
+	failed, fellBack := 0, 0
+	var first error
+	for _, o := range outcomes {
+		if o.Err == nil {
+			continue
+		}
+		failed++
+		if o.FellBack {
+			fellBack++
+		}
+		if first == nil {
+			first = o.Err
+		}
+	}
+	if failed == 0 {
+		return
+	}
+	// Outcome errors are redacted already; redact again in case a caller built one.
+	c.logger.Warn("remote detection failed", "host", c.host, "series", len(outcomes), "failed", failed,
+		"fellBack", fellBack, "class", string(classify(first)), "error", c.redact(first).Error())
 }
 
 // remoteContext bounds all remote work of one Detect call: the caller's
@@ -317,7 +363,7 @@ func (c *Client) fallback(ctx context.Context, s engine.Series, opt engine.Optio
 	if class == classCanceled {
 		return out
 	}
-	res, err := engine.Detect(ctx, s, opt)
+	res, err := c.detectLocal(ctx, s, opt)
 	if err != nil {
 		out.Err = fmt.Errorf("%w; embedded fallback also failed: %v", remoteErr, err)
 		return out
@@ -329,6 +375,21 @@ func (c *Client) fallback(ctx context.Context, s engine.Series, opt engine.Optio
 	out.FallbackReason = string(class) + ": " + remoteErr.Error()
 	return out
 }
+
+// detectLocal runs the embedded engine in the client's worker goroutine,
+// where a panic would end the plugin process: it becomes this series' error.
+func (c *Client) detectLocal(ctx context.Context, s engine.Series, opt engine.Options) (res *engine.Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.logger.Error("embedded engine panicked during remote fallback", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			res, err = nil, fmt.Errorf("embedded engine failed unexpectedly (%v)", r)
+		}
+	}()
+	return detectFunc(ctx, s, opt)
+}
+
+// detectFunc is the embedded engine; a variable so tests can make it panic.
+var detectFunc = engine.Detect
 
 func checkSeries(s engine.Series) error {
 	if len(s.Times) != len(s.Values) {
@@ -411,32 +472,34 @@ func (c *Client) detectChunk(ctx context.Context, s engine.Series, opt engine.Op
 	if err != nil {
 		return nil, 0, fmt.Errorf("encode request: %w", err)
 	}
-	resp, attempts, err := c.call(ctx, apicontract.PathEntire, http.MethodPost, body)
-	if err != nil {
-		return nil, attempts, err
-	}
-	res, err := decodeEntire(resp, s, opt, step)
+	var res *engine.Result
+	attempts, err := c.call(ctx, apicontract.PathEntire, http.MethodPost, body, func(resp []byte) (err error) {
+		res, err = decodeEntire(resp, s, opt, step)
+		return err
+	})
 	if err != nil {
 		return nil, attempts, err
 	}
 	return res, attempts, nil
 }
 
-// call makes one logical request with retries. It returns the 2xx body.
-func (c *Client) call(ctx context.Context, endpoint, method string, body []byte) ([]byte, int, error) {
+// call makes one logical request with retries. accept reads a 2xx body; its
+// error (an invalid answer) is a failed attempt like a 5xx, for the breaker,
+// the error rate and the status metric alike.
+func (c *Client) call(ctx context.Context, endpoint, method string, body []byte, accept func([]byte) error) (int, error) {
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		probe, ok := c.breaker.allow(time.Now())
 		if !ok {
 			if lastErr != nil {
-				return nil, attempt, fmt.Errorf("%w (last error: %v)", ErrCircuitOpen, lastErr)
+				return attempt, fmt.Errorf("%w (last error: %v)", ErrCircuitOpen, lastErr)
 			}
-			return nil, attempt, ErrCircuitOpen
+			return attempt, ErrCircuitOpen
 		}
-		respBody, err := c.attempt(ctx, endpoint, method, body)
+		err := c.attempt(ctx, endpoint, method, body, accept)
 		if err == nil {
 			c.breaker.done(probe, breakerSuccess, time.Now())
-			return respBody, attempt + 1, nil
+			return attempt + 1, nil
 		}
 		var notSent *notSentError
 		switch {
@@ -444,7 +507,7 @@ func (c *Client) call(ctx context.Context, endpoint, method string, body []byte)
 			// The deadline ran out while queued behind the in-flight cap: the
 			// remote was never asked, so this says nothing about its health.
 			c.breaker.done(probe, breakerNeutral, time.Now())
-			return nil, attempt, fmt.Errorf("no request sent before the deadline (queued behind %d in-flight requests): %w", c.cfg.MaxInFlight, notSent.err)
+			return attempt, fmt.Errorf("no request sent before the deadline (queued behind %d in-flight requests): %w", c.cfg.MaxInFlight, notSent.err)
 		case ctx.Err() != nil && classify(err) == classCanceled:
 			c.breaker.done(probe, breakerNeutral, time.Now())
 		case countsAgainstBreaker(err):
@@ -454,7 +517,7 @@ func (c *Client) call(ctx context.Context, endpoint, method string, body []byte)
 		}
 		lastErr = err
 		if !retryable(err) || attempt >= c.cfg.MaxRetries {
-			return nil, attempt + 1, c.finalError(err, attempt+1)
+			return attempt + 1, c.finalError(err, attempt+1)
 		}
 		wait := c.backoff(attempt)
 		var apiErr *APIError
@@ -464,7 +527,7 @@ func (c *Client) call(ctx context.Context, endpoint, method string, body []byte)
 			}
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
-			return nil, attempt + 1, c.finalError(fmt.Errorf("%w; not retrying: next attempt (in %s) would pass the deadline", err, wait.Round(time.Millisecond)), attempt+1)
+			return attempt + 1, c.finalError(fmt.Errorf("%w; not retrying: next attempt (in %s) would pass the deadline", err, wait.Round(time.Millisecond)), attempt+1)
 		}
 		c.m.retries.WithLabelValues(endpoint, string(classify(err))).Inc()
 		t := time.NewTimer(wait)
@@ -472,7 +535,7 @@ func (c *Client) call(ctx context.Context, endpoint, method string, body []byte)
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return nil, attempt + 1, c.finalError(fmt.Errorf("%w; gave up waiting to retry: %w", err, ctx.Err()), attempt+1)
+			return attempt + 1, c.finalError(fmt.Errorf("%w; gave up waiting to retry: %w", err, ctx.Err()), attempt+1)
 		}
 	}
 }
@@ -510,17 +573,17 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 }
 
 // attempt is one HTTP exchange under the per-attempt timeout and the host's in-flight cap.
-func (c *Client) attempt(ctx context.Context, endpoint, method string, body []byte) ([]byte, error) {
+func (c *Client) attempt(ctx context.Context, endpoint, method string, body []byte, accept func([]byte) error) error {
 	if err := ctx.Err(); err != nil {
-		return nil, &notSentError{err}
+		return &notSentError{err}
 	}
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, &notSentError{ctx.Err()}
+		return &notSentError{ctx.Err()}
 	}
 	defer func() { <-c.sem }()
-	inFlight := c.m.inFlight.WithLabelValues(c.host)
+	inFlight := c.m.inFlight.WithLabelValues(c.cfg.DataSource, c.host)
 	inFlight.Inc()
 	defer inFlight.Dec()
 
@@ -529,16 +592,19 @@ func (c *Client) attempt(ctx context.Context, endpoint, method string, body []by
 	start := time.Now()
 	respBody, status, err := c.exchange(actx, endpoint, method, body)
 	c.m.duration.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
+	if err == nil && accept != nil {
+		err = accept(respBody)
+	}
 	label := strconv.Itoa(status)
-	if status == 0 {
+	if status == 0 || classify(err) == classInvalid {
 		label = string(classify(err))
 	}
 	c.m.requests.WithLabelValues(label, endpoint).Inc()
 	now := time.Now()
 	c.rate.Add(now, err != nil && countsAgainstBreaker(err))
 	rate, _ := c.rate.Rate(now)
-	c.m.errorRate.WithLabelValues(c.host).Set(rate)
-	return respBody, err
+	c.m.errorRate.WithLabelValues(c.cfg.DataSource, c.host).Set(rate)
+	return err
 }
 
 func (c *Client) exchange(ctx context.Context, endpoint, method string, body []byte) ([]byte, int, error) {

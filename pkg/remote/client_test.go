@@ -134,6 +134,16 @@ func TestBuildRequest(t *testing.T) {
 	if req.Period == nil || *req.Period != 0 {
 		t.Fatal("no seasonality not sent as period 0")
 	}
+	// The plugin asks for sensitivity 0 as the engine's explicit 0 (negative);
+	// it must reach the API as 0, not be left out (the API would use 50).
+	req, _ = buildRequest(s, engine.Options{}.WithSensitivity(0))
+	if req.Sensitivity == nil || *req.Sensitivity != 0 {
+		t.Fatalf("sensitivity 0 sent as %v", req.Sensitivity)
+	}
+	req, _ = buildRequest(s, engine.Options{})
+	if req.Sensitivity != nil {
+		t.Fatalf("default sensitivity sent as %v, want the API's default", *req.Sensitivity)
+	}
 }
 
 func TestRetryAfter(t *testing.T) {
@@ -480,7 +490,7 @@ func TestMetricsRegistered(t *testing.T) {
 	}
 	host := strings.TrimPrefix(ts.URL, "http://")
 	for _, m := range found["sheepdog_remote_error_rate"].GetMetric() {
-		if m.GetLabel()[0].GetValue() == host && m.GetGauge().GetValue() != 1 {
+		if labelValue(m, "host") == host && m.GetGauge().GetValue() != 1 {
 			t.Errorf("error rate for %s = %v, want 1", host, m.GetGauge().GetValue())
 		}
 	}

@@ -14,9 +14,9 @@ type clientMetrics struct {
 	duration  *prometheus.HistogramVec // endpoint
 	retries   *prometheus.CounterVec   // endpoint, reason
 	fallbacks *prometheus.CounterVec   // reason
-	breaker   *prometheus.GaugeVec     // host
-	errorRate *prometheus.GaugeVec     // host
-	inFlight  *prometheus.GaugeVec     // host
+	breaker   *prometheus.GaugeVec     // datasource, host
+	errorRate *prometheus.GaugeVec     // datasource, host
+	inFlight  *prometheus.GaugeVec     // datasource, host
 }
 
 var (
@@ -46,16 +46,16 @@ func getMetrics() *clientMetrics {
 			}, []string{"reason"}),
 			breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 				Namespace: "sheepdog_remote", Name: "breaker_state",
-				Help: "Circuit breaker state per API host: 0 closed, 1 half-open, 2 open.",
-			}, []string{"host"}),
+				Help: "Circuit breaker state per data source (uid) and API host: 0 closed, 1 half-open, 2 open.",
+			}, []string{"datasource", "host"}),
 			errorRate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 				Namespace: "sheepdog_remote", Name: "error_rate",
-				Help: "Share of failed attempts to the API host over the last 5 minutes.",
-			}, []string{"host"}),
+				Help: "Share of failed attempts (including invalid 2xx answers) per data source (uid) and API host over the last 5 minutes.",
+			}, []string{"datasource", "host"}),
 			inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 				Namespace: "sheepdog_remote", Name: "in_flight_requests",
-				Help: "HTTP attempts to the API host in progress.",
-			}, []string{"host"}),
+				Help: "HTTP attempts in progress per data source (uid) and API host.",
+			}, []string{"datasource", "host"}),
 		}
 		m.requests = register(m.requests)
 		m.duration = register(m.duration)

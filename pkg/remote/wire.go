@@ -40,8 +40,11 @@ func buildRequest(s engine.Series, opt engine.Options) (apicontract.SeriesReques
 	default:
 		req.Granularity = apicontract.GranularityNone
 	}
-	if opt.Sensitivity > 0 {
+	switch {
+	case opt.Sensitivity > 0:
 		req.Sensitivity = ptr(math.Min(opt.Sensitivity, 99)) // the contract's scale stops at 99
+	case opt.Sensitivity < 0: // the engine's explicit 0 (engine.Options.WithSensitivity)
+		req.Sensitivity = ptr(0.0)
 	}
 	switch {
 	case opt.Period == engine.NoSeasonality:
