@@ -19,7 +19,7 @@ func (f sourceFetcher) Fetch(ctx context.Context, fr FetchRequest) ([]source.Ser
 	src := fr.Query.Raw.Source
 	switch src.Type {
 	case models.SourceCSV:
-		s, err := source.ParseCSV(src.CSV, source.CSVLimits{})
+		s, err := source.ParseCSV(src.CSV, source.CSVLimits{MaxSeries: d.cfg.Budgets.MaxSeriesPerQuery})
 		if err != nil {
 			return nil, badRequest(err)
 		}
@@ -48,7 +48,10 @@ func (f sourceFetcher) Fetch(ctx context.Context, fr FetchRequest) ([]source.Ser
 		}
 		s, err := client.Query(ctx, *src.Datasource, src.Query, fr.Range, source.GrafanaQueryOptions{RefID: fr.RefID, Headers: fr.Headers})
 		if err != nil {
-			if errors.Is(err, source.ErrSourceAccess) {
+			switch {
+			case errors.Is(err, source.ErrRefusedSource):
+				return nil, badRequest(err)
+			case errors.Is(err, source.ErrSourceAccess):
 				return nil, forbidden(err)
 			}
 			return nil, downstream(err)
@@ -67,6 +70,9 @@ func (d *Datasource) grafana(ctx context.Context) (*source.GrafanaClient, error)
 	if err != nil {
 		return nil, err
 	}
+	// Another Sheepdog as a source would run this query's kind again, one
+	// hop further each time: refused by its type, read from Grafana.
+	gc.RefusedTypes = []string{PluginType}
 	sum := sha256.Sum256([]byte(gc.AppURL + "\x00" + gc.Token))
 	key := hex.EncodeToString(sum[:])
 	d.grafanaMu.Lock()

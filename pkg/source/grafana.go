@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -31,7 +32,65 @@ type GrafanaConfig struct {
 	TLS              TLSOptions
 	Timeout          time.Duration // per request; 0 = DefaultTimeout
 	MaxResponseBytes int64         // 0 = DefaultMaxResponseBytes
+	// RefusedTypes are plugin types never queried as a source, besides
+	// Grafana's built-in pseudo data sources: the caller's own type, so that
+	// a query cannot loop back into it through Grafana.
+	RefusedTypes []string
+	// MaxDataPoints bounds the maxDataPoints sent with a nested query;
+	// 0 = DefaultNestedMaxDataPoints.
+	MaxDataPoints int64
 }
+
+// DefaultNestedMaxDataPoints bounds maxDataPoints in a nested query: the
+// points per series Grafana's Prometheus data source returns at most in one
+// range query (grafana/grafana pkg/promlib/models/query.go safeResolution,
+// used by calculatePrometheusInterval), and Prometheus's own per-series limit.
+const DefaultNestedMaxDataPoints = 11_000
+
+// typeCacheTTL and typeCacheSize bound the data source types remembered
+// between queries: a data source's type never changes, but one deleted and
+// re-created under the same UID may; and UIDs come from viewers' queries.
+const (
+	typeCacheTTL  = time.Minute
+	typeCacheSize = 512
+)
+
+// Grafana's pseudo data sources. None holds series of its own, and each can
+// run other queries (Mixed and Dashboard re-run panels' queries, Expressions
+// run their inputs, -- Grafana -- reads annotations and search), so each is
+// a way back into Sheepdog. UIDs and types as Grafana names them:
+// pkg/tsdb/grafanads (DatasourceUID "grafana"), pkg/expr (DatasourceUID
+// "__expr__", legacy "-100"), the frontend's "-- Mixed --" and
+// "-- Dashboard --" (type "datasource"), as pkg/services/query/query.go
+// getDataSourceFromQuery resolves them.
+var (
+	builtinSourceUIDs  = []string{"grafana", "-- Grafana --", "__expr__", "-100", "-- Mixed --", "-- Dashboard --"}
+	builtinSourceTypes = []string{"grafana", "__expr__", "mixed", "datasource"}
+)
+
+// ErrRefusedSource marks a source data source that may never be queried.
+var ErrRefusedSource = errors.New("refused source data source")
+
+// ManagedAccountOrgID is the organisation Grafana creates a plugin's managed
+// service account in: always the main one (grafana/grafana
+// pkg/services/extsvcauth/models.go TmpOrgID, used by
+// extsvcaccounts/service.go SaveExternalService). Its token works in no other
+// organisation.
+const ManagedAccountOrgID = 1
+
+// ManagedAccountSetup tells an admin how to turn on Grafana's managed service
+// accounts. Both settings are off by default in Grafana: the feature toggle,
+// checked by extsvcauth/registry/service.go SaveExternalService, and
+// [auth] managed_service_accounts_enabled, checked with it by
+// accesscontrol/acimpl/service.go SaveExternalServiceRole. Without them
+// Grafana hands the plugin no GF_PLUGIN_APP_CLIENT_SECRET, so the SDK's
+// PluginAppClientSecret() fails.
+const ManagedAccountSetup = "set both GF_FEATURE_TOGGLES_ENABLE=externalServiceAccounts and GF_AUTH_MANAGED_SERVICE_ACCOUNTS_ENABLED=true " +
+	"(grafana.ini: [feature_toggles] enable = externalServiceAccounts, [auth] managed_service_accounts_enabled = true) and restart Grafana, " +
+	"or set Source access to \"Service-account token\" and store a token with the datasources:query permission"
+
+// ErrNoManagedAccount means Grafana gave the plugin no managed service-account token.
+var ErrNoManagedAccount = errors.New("the plugin's managed service account is not available")
 
 // GrafanaConfigFromContext finds where to send /api/ds/query and with which
 // token: Grafana's app URL from the plugin context, and either the plugin's
@@ -49,7 +108,15 @@ func GrafanaConfigFromContext(ctx context.Context, access string, secure map[str
 	case "", models.AccessServiceAccount:
 		token, err := cfg.PluginAppClientSecret()
 		if err != nil || token == "" {
-			return GrafanaConfig{}, errors.New("the plugin's managed service account is not available: enable the externalServiceAccounts feature toggle in Grafana (and restart it), or set Source access to \"Service-account token\" and store a token with the datasources:query permission")
+			return GrafanaConfig{}, fmt.Errorf("%w (Grafana turns it off by default): %s", ErrNoManagedAccount, ManagedAccountSetup)
+		}
+		// A service-account token always acts in its own organisation
+		// (authn/clients/api_key.go validateApiKey refuses any other), so in
+		// another organisation the managed token would read the main
+		// organisation's data sources: refused.
+		if org := backend.PluginConfigFromContext(ctx).OrgID; org > ManagedAccountOrgID {
+			return GrafanaConfig{}, fmt.Errorf("this Sheepdog data source is in organisation %d, but Grafana creates the plugin's managed service account in the main organisation (%d) only: "+
+				"set Source access to \"Service-account token\" and store a token of a service account of organisation %d", org, ManagedAccountOrgID, org)
 		}
 		gc.Token = token
 	case models.AccessToken:
@@ -91,6 +158,16 @@ type GrafanaClient struct {
 	token   string
 	allowed []string
 	maxBody int64
+	refused []string
+	maxDP   int64
+
+	typesMu sync.Mutex
+	types   map[string]cachedType // data source UID → plugin type
+}
+
+type cachedType struct {
+	typ     string
+	expires time.Time
 }
 
 // NewGrafanaClient checks cfg and builds a client. It does not contact Grafana.
@@ -106,7 +183,13 @@ func NewGrafanaClient(cfg GrafanaConfig) (*GrafanaClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("Grafana TLS settings: %w", err)
 	}
-	return &GrafanaClient{base: base, http: hc, token: strings.TrimSpace(cfg.Token), allowed: slices.Clone(cfg.Allowed), maxBody: cfg.MaxResponseBytes}, nil
+	maxDP := cfg.MaxDataPoints
+	if maxDP <= 0 {
+		maxDP = DefaultNestedMaxDataPoints
+	}
+	return &GrafanaClient{base: base, http: hc, token: strings.TrimSpace(cfg.Token), allowed: slices.Clone(cfg.Allowed),
+		maxBody: cfg.MaxResponseBytes, refused: append(slices.Clone(builtinSourceTypes), cfg.RefusedTypes...), maxDP: maxDP,
+		types: map[string]cachedType{}}, nil
 }
 
 // Close releases idle connections.
@@ -117,8 +200,19 @@ type GrafanaQueryOptions struct {
 	// RefID names the nested query in the request and its answer; default "A".
 	RefID string
 	// Headers are extra request headers, e.g. "FromAlert: true" when the
-	// request comes from alerting, or X-Grafana-Org-Id. Authorization is ignored.
+	// request comes from alerting. Authorization and X-Grafana-Org-Id are
+	// ignored (see dropHeader).
 	Headers map[string]string
+}
+
+// dropHeader reports headers Query never forwards: Authorization is the
+// client's own, and X-Grafana-Org-Id can only break it: Grafana answers a
+// token request naming another organisation than the token's with 401
+// "API key does not belong to the requested organization"
+// (authn/clients/api_key.go Authenticate → validateApiKey), and without the
+// header the request runs in the token's organisation.
+func dropHeader(name string) bool {
+	return strings.EqualFold(name, "Authorization") || strings.EqualFold(name, "X-Grafana-Org-Id")
 }
 
 // ErrSourceAccess marks errors an admin fixes in the service account or token
@@ -136,11 +230,14 @@ func (c *GrafanaClient) Query(ctx context.Context, ref models.DataSourceRef, nes
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
+	if err := c.checkSourceType(ctx, ref.UID); err != nil {
+		return nil, err
+	}
 	refID := opt.RefID
 	if refID == "" {
 		refID = "A"
 	}
-	body, err := buildDSQueryBody(ref, nestedQuery, r, refID)
+	body, err := buildDSQueryBody(ref, nestedQuery, r, refID, c.maxDP)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +247,7 @@ func (c *GrafanaClient) Query(ctx context.Context, ref models.DataSourceRef, nes
 		return nil, fmt.Errorf("build /api/ds/query request: %w", err)
 	}
 	for k, v := range opt.Headers {
-		if !strings.EqualFold(k, "Authorization") {
+		if !dropHeader(k) {
 			req.Header.Set(k, v)
 		}
 	}
@@ -179,7 +276,7 @@ func (c *GrafanaClient) endpoint(path string) *url.URL {
 
 // buildDSQueryBody wraps the nested query as Grafana's frontend would:
 // {"queries":[{...nested, datasource, refId, intervalMs, maxDataPoints}], "from", "to"}.
-func buildDSQueryBody(ref models.DataSourceRef, nested json.RawMessage, r Range, refID string) ([]byte, error) {
+func buildDSQueryBody(ref models.DataSourceRef, nested json.RawMessage, r Range, refID string, maxDP int64) ([]byte, error) {
 	q := map[string]json.RawMessage{}
 	if len(bytes.TrimSpace(nested)) > 0 && !bytes.Equal(bytes.TrimSpace(nested), []byte("null")) {
 		if err := json.Unmarshal(nested, &q); err != nil {
@@ -206,7 +303,11 @@ func buildDSQueryBody(ref models.DataSourceRef, nested json.RawMessage, r Range,
 	if mdp <= 0 {
 		mdp = max(1, int64(r.To.Sub(r.From)/step)+1)
 	}
-	set("maxDataPoints", mdp)
+	// Bounded: the data source sizes its answer by it (a long range at a
+	// fine step would otherwise ask for hundreds of millions of points).
+	// Grafana's Prometheus then widens the step (calculatePrometheusInterval),
+	// which the caller reads from the returned timestamps.
+	set("maxDataPoints", min(mdp, maxDP))
 	return json.Marshal(map[string]any{
 		"queries": []any{q},
 		"from":    strconv.FormatInt(r.From.UnixMilli(), 10),
@@ -293,8 +394,8 @@ type DataSourceInfo struct {
 }
 
 // ErrCannotVerify means the token works but may not read data source
-// settings (datasources:read), so the data source could not be looked up;
-// queries may still succeed.
+// settings (datasources:read), so the data source could not be looked up,
+// and so cannot be queried either: Query must know its type to refuse loops.
 var ErrCannotVerify = errors.New("cannot verify the data source")
 
 // CheckDataSource looks the data source up (GET /api/datasources/uid/:uid), for
@@ -304,6 +405,92 @@ func (c *GrafanaClient) CheckDataSource(ctx context.Context, uid string) (DataSo
 	if err := CheckAllowed(uid, c.allowed); err != nil {
 		return DataSourceInfo{}, err
 	}
+	if err := c.refuseBuiltin(uid); err != nil {
+		return DataSourceInfo{}, err
+	}
+	info, err := c.lookupDataSource(ctx, uid)
+	if err != nil {
+		return info, err
+	}
+	c.rememberType(uid, info.Type)
+	return info, c.refuseType(uid, info.Type)
+}
+
+// refuseBuiltin refuses Grafana's pseudo data sources by UID, before any request.
+func (c *GrafanaClient) refuseBuiltin(uid string) error {
+	if slices.Contains(builtinSourceUIDs, uid) {
+		return fmt.Errorf("%w: %q is one of Grafana's built-in pseudo data sources (-- Grafana --, -- Mixed --, -- Dashboard --, Expressions), which hold no series of their own and can run other queries, Sheepdog's included: pick the data source that holds the series", ErrRefusedSource, uid)
+	}
+	return nil
+}
+
+// refuseType refuses a data source whose plugin type may loop back.
+func (c *GrafanaClient) refuseType(uid, typ string) error {
+	if typ == "" {
+		return fmt.Errorf("%w: Grafana did not say which plugin data source %q is, so Sheepdog cannot rule out a loop through it", ErrRefusedSource, uid)
+	}
+	if slices.Contains(c.refused, typ) {
+		return fmt.Errorf("%w: data source %q is of type %q, which can run Sheepdog queries itself (a query through it could loop back through Grafana without end): pick the data source that holds the series", ErrRefusedSource, uid, typ)
+	}
+	return nil
+}
+
+// checkSourceType refuses, before a source is queried, a data source that
+// could run this query again: the X-Sheepdog-Depth header marks Sheepdog's
+// own requests, but Grafana forwards no such header to the next plugin (only
+// with the grafana.datasourceForwardHeaders toggle and a per-data-source
+// allow-list: clientmiddleware/forward_headers_middleware.go), and the type
+// in the query is the viewer's to write, so the type is read from Grafana.
+func (c *GrafanaClient) checkSourceType(ctx context.Context, uid string) error {
+	if err := c.refuseBuiltin(uid); err != nil {
+		return err
+	}
+	if typ, ok := c.cachedType(uid); ok {
+		return c.refuseType(uid, typ)
+	}
+	info, err := c.lookupDataSource(ctx, uid)
+	switch {
+	case errors.Is(err, ErrCannotVerify):
+		return fmt.Errorf("%w: %w", ErrSourceAccess, err)
+	case err != nil:
+		return err
+	}
+	c.rememberType(uid, info.Type)
+	return c.refuseType(uid, info.Type)
+}
+
+func (c *GrafanaClient) cachedType(uid string) (string, bool) {
+	c.typesMu.Lock()
+	defer c.typesMu.Unlock()
+	e, ok := c.types[uid]
+	if !ok || time.Now().After(e.expires) {
+		return "", false
+	}
+	return e.typ, true
+}
+
+func (c *GrafanaClient) rememberType(uid, typ string) {
+	if typ == "" {
+		return
+	}
+	c.typesMu.Lock()
+	defer c.typesMu.Unlock()
+	now := time.Now()
+	if len(c.types) >= typeCacheSize {
+		for k, e := range c.types {
+			if now.After(e.expires) {
+				delete(c.types, k)
+			}
+		}
+		if len(c.types) >= typeCacheSize {
+			clear(c.types) // all fresh: many UIDs at once, start over rather than grow
+		}
+	}
+	c.types[uid] = cachedType{typ: typ, expires: now.Add(typeCacheTTL)}
+}
+
+// lookupDataSource reads GET /api/datasources/uid/:uid.
+func (c *GrafanaClient) lookupDataSource(ctx context.Context, uid string) (DataSourceInfo, error) {
 	endpoint := c.endpoint("/api/datasources/uid/" + url.PathEscape(uid))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint.String(), nil)
 	if err != nil {
@@ -327,7 +514,8 @@ func (c *GrafanaClient) CheckDataSource(ctx context.Context, uid string) (DataSo
 	case resp.StatusCode == http.StatusUnauthorized:
 		return DataSourceInfo{}, fmt.Errorf("%w: Grafana rejected the service-account token (HTTP 401: %s): check that the plugin's managed service account exists or that the stored token is valid and not expired", ErrSourceAccess, apiErr.Message)
 	case resp.StatusCode == http.StatusForbidden:
-		return DataSourceInfo{}, fmt.Errorf("%w %q: the service account may not read data source settings (HTTP 403); queries need only datasources:query", ErrCannotVerify, uid)
+		return DataSourceInfo{}, fmt.Errorf("%w %q: the service account may not read its settings (HTTP 403), and Sheepdog reads each source's type before querying it (to refuse Sheepdog and Grafana's built-in data sources, which could loop): "+
+			"grant it datasources:read (the managed service account has it; for a token, the Admin role or the \"Data source reader\" role)", ErrCannotVerify, uid)
 	case resp.StatusCode == http.StatusNotFound:
 		return DataSourceInfo{}, fmt.Errorf("allowed data source %q does not exist in Grafana (HTTP 404): remove it from the allow-list or fix its UID", uid)
 	case resp.StatusCode/100 == 3:

@@ -35,6 +35,33 @@ type fakeGrafana struct {
 	fixture  string
 	requests []map[string]any
 	headers  []http.Header
+	lookups  int // GET /api/datasources/uid/:uid answered
+}
+
+// dataSourceTypes are the plugin types the fake Grafanas report by UID, as
+// GET /api/datasources/uid/:uid does (grafana/grafana pkg/api/datasources.go
+// GetDataSourceByUID: the data source's settings, "type" among them).
+var dataSourceTypes = map[string]string{
+	"prom-main": "prometheus", "pg-metrics": "grafana-postgresql-datasource", "prom": "prometheus",
+	"other-sheepdog": "sheepdog-anomaly-datasource", "typeless": "",
+}
+
+// answerDataSourceType answers a data source lookup, reporting whether r was one.
+func answerDataSourceType(w http.ResponseWriter, r *http.Request) bool {
+	i := strings.Index(r.URL.Path, "/api/datasources/uid/")
+	if r.Method != http.MethodGet || i < 0 {
+		return false
+	}
+	uid := r.URL.Path[i+len("/api/datasources/uid/"):]
+	typ, ok := dataSourceTypes[uid]
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"message":"Data source not found"}`)
+		return true
+	}
+	b, _ := json.Marshal(map[string]any{"id": 3, "uid": uid, "orgId": 1, "name": uid, "type": typ, "access": "proxy"})
+	w.Write(b)
+	return true
 }
 
 func newFakeGrafana(t *testing.T) (*fakeGrafana, *httptest.Server) {
@@ -43,6 +70,10 @@ func newFakeGrafana(t *testing.T) (*fakeGrafana, *httptest.Server) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fg.mu.Lock()
 		defer fg.mu.Unlock()
+		if r.Header.Get("Authorization") == "Bearer "+grafanaToken && answerDataSourceType(w, r) {
+			fg.lookups++
+			return
+		}
 		if r.Method != http.MethodPost || r.URL.Path != "/grafana/api/ds/query" {
 			w.WriteHeader(http.StatusNotFound)
 			io.WriteString(w, `{"message":"Not found"}`)
@@ -457,7 +488,11 @@ func TestGrafanaQueryRoundTripsSDKEncodedFrames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !answerDataSourceType(w, r) {
+			w.Write(body)
+		}
+	}))
 	defer srv.Close()
 	c, err := NewGrafanaClient(GrafanaConfig{AppURL: srv.URL, Token: grafanaToken, Allowed: []string{promRef.UID}})
 	if err != nil {
@@ -487,5 +522,123 @@ func TestGrafanaQueryRoundTripsSDKEncodedFrames(t *testing.T) {
 				t.Fatalf("series %d point %d = (%d, %v), want (%d, %v)", i, j, s.Times[j], s.Values[j], want.Times[j], wantV)
 			}
 		}
+	}
+}
+
+// TestGrafanaQueryRefusesSourcesThatCanLoop: the type in the query is the
+// viewer's to write and Grafana looks sources up by UID only
+// (pkg/services/query/query.go getDataSourceFromQuery), so the client reads
+// each source's type from Grafana before querying it, refuses its caller's
+// own type and Grafana's pseudo data sources, and asks Grafana once per UID.
+func TestGrafanaQueryRefusesSourcesThatCanLoop(t *testing.T) {
+	fg, srv := newFakeGrafana(t)
+	fg.answer(http.StatusOK, "prometheus_range.json")
+	c, err := NewGrafanaClient(GrafanaConfig{AppURL: srv.URL + "/grafana/", Token: grafanaToken, Allowed: []string{AllowAll},
+		RefusedTypes: []string{"sheepdog-anomaly-datasource"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		ref     models.DataSourceRef
+		want    string
+		lookups int
+	}{
+		// The type the query claims is ignored: Grafana's answer decides.
+		{"another Sheepdog posing as Prometheus", models.DataSourceRef{UID: "other-sheepdog", Type: "prometheus"}, `type "sheepdog-anomaly-datasource"`, 1},
+		{"-- Grafana --", models.DataSourceRef{UID: "grafana"}, "built-in", 0},
+		{"-- Mixed --", models.DataSourceRef{UID: "-- Mixed --", Type: "mixed"}, "built-in", 0},
+		{"-- Dashboard --", models.DataSourceRef{UID: "-- Dashboard --"}, "built-in", 0},
+		{"expressions", models.DataSourceRef{UID: "__expr__", Type: "__expr__"}, "built-in", 0},
+		{"no type in Grafana's answer", models.DataSourceRef{UID: "typeless"}, "cannot rule out a loop", 1},
+		{"unknown UID", models.DataSourceRef{UID: "nowhere"}, "does not exist", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fg.mu.Lock()
+			fg.lookups, fg.requests = 0, nil
+			fg.mu.Unlock()
+			_, err := c.Query(ctx, tt.ref, nil, testRange, GrafanaQueryOptions{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+			if tt.want != "does not exist" && !errors.Is(err, ErrRefusedSource) {
+				t.Errorf("not an ErrRefusedSource: %v", err)
+			}
+			fg.mu.Lock()
+			defer fg.mu.Unlock()
+			if len(fg.requests) != 0 || fg.lookups != tt.lookups {
+				t.Errorf("%d queries and %d lookups sent, want 0 and %d", len(fg.requests), fg.lookups, tt.lookups)
+			}
+		})
+	}
+	// A real source: looked up once, then served from the cache.
+	fg.mu.Lock()
+	fg.lookups = 0
+	fg.mu.Unlock()
+	for range 3 {
+		if _, err := c.Query(ctx, promRef, nil, testRange, GrafanaQueryOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The refused Sheepdog stays refused from the cache.
+	if _, err := c.Query(ctx, models.DataSourceRef{UID: "other-sheepdog"}, nil, testRange, GrafanaQueryOptions{}); !errors.Is(err, ErrRefusedSource) {
+		t.Errorf("cached refusal: %v", err)
+	}
+	fg.mu.Lock()
+	if fg.lookups != 1 || len(fg.requests) != 3 {
+		t.Errorf("%d lookups and %d queries, want 1 and 3", fg.lookups, len(fg.requests))
+	}
+	fg.mu.Unlock()
+}
+
+// TestGrafanaQueryFailsClosedWithoutDatasourcesRead: a token that may query
+// but not read data source settings cannot prove a source is no Sheepdog.
+func TestGrafanaQueryFailsClosedWithoutDatasourcesRead(t *testing.T) {
+	var queries int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `{"message":"You'll need additional permissions to perform this action. Permissions needed: datasources:read"}`)
+			return
+		}
+		queries++
+	}))
+	defer srv.Close()
+	c, _ := NewGrafanaClient(GrafanaConfig{AppURL: srv.URL, Token: grafanaToken, Allowed: []string{promRef.UID}})
+	_, err := c.Query(context.Background(), promRef, nil, testRange, GrafanaQueryOptions{})
+	if err == nil || !errors.Is(err, ErrSourceAccess) || !strings.Contains(err.Error(), "datasources:read") || queries != 0 {
+		t.Fatalf("err = %v, %d queries sent", err, queries)
+	}
+}
+
+// TestGrafanaQueryHeadersAndMaxDataPoints: X-Grafana-Org-Id is never sent
+// (a token request naming another organisation than the token's is refused
+// with 401 by grafana/grafana pkg/services/authn/clients/api_key.go
+// validateApiKey), and maxDataPoints stays within what Grafana's Prometheus
+// returns (pkg/promlib/models/query.go safeResolution = 11000) however long
+// the range.
+func TestGrafanaQueryHeadersAndMaxDataPoints(t *testing.T) {
+	fg, srv := newFakeGrafana(t)
+	fg.answer(http.StatusOK, "prometheus_range.json")
+	c := newTestGrafanaClient(t, srv)
+	long := Range{From: time.Unix(0, 0), To: time.Unix(0, 0).Add(290 * 365 * 24 * time.Hour), Step: 15 * time.Second}
+	_, err := c.Query(context.Background(), promRef, nil, long, GrafanaQueryOptions{Headers: map[string]string{"X-Grafana-Org-Id": "2", "FromAlert": "true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fg.mu.Lock()
+	defer fg.mu.Unlock()
+	if got := fg.headers[0].Get("X-Grafana-Org-Id"); got != "" {
+		t.Errorf("X-Grafana-Org-Id = %q sent", got)
+	}
+	if fg.headers[0].Get("FromAlert") != "true" {
+		t.Error("other headers must still be forwarded")
+	}
+	q := fg.requests[0]["queries"].([]any)[0].(map[string]any)
+	if q["maxDataPoints"] != float64(DefaultNestedMaxDataPoints) {
+		t.Errorf("maxDataPoints = %v, want %d", q["maxDataPoints"], DefaultNestedMaxDataPoints)
 	}
 }

@@ -82,7 +82,7 @@ func TestDSQueryBodyNeverAsksForMillisecondSteps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			body, err := buildDSQueryBody(models.DataSourceRef{UID: "p"}, nil, tt.r, "A")
+			body, err := buildDSQueryBody(models.DataSourceRef{UID: "p"}, nil, tt.r, "A", DefaultNestedMaxDataPoints)
 			if err != nil {
 				t.Fatal(err)
 			}
