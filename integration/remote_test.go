@@ -4,10 +4,15 @@ package integration
 
 import (
 	"bufio"
+	"encoding/base64"
+	"encoding/json"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -165,6 +170,97 @@ func TestRemoteEngine(t *testing.T) {
 	for _, secret := range []string{key, "sk_wrong_key_987654321"} {
 		if strings.Contains(plugin.Logs(), secret) {
 			t.Errorf("the plugin logged an API key")
+		}
+	}
+}
+
+// TestRemoteAzureFlavourHealth: Save & test on an Azure-compatible base URL
+// (…/anomalydetector/v1.1) against the reference server. That flavour has no
+// health route, so the check must probe a detection route instead of 404ing.
+func TestRemoteAzureFlavourHealth(t *testing.T) {
+	const key = "sk_azure_flavour_key_0123456789"
+	api := startAPI(t, key)
+	in := remoteInstance("remote-azure", "", api+"/anomalydetector/v1.1", key, false)
+	h, err := plugin.CheckHealth(ctxT(t), in.PluginContext())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Status != backend.HealthStatusOk || !strings.Contains(h.Message, "Remote engine OK") || strings.Contains(h.Message, key) {
+		t.Errorf("azure-flavour health = %v %q", h.Status, h.Message)
+	}
+}
+
+// TestSecretsNotReflected: an upstream on 127.0.0.1 that echoes every request
+// header into its error answers, its Prometheus buildinfo version and its
+// remote health status. Neither Save & test nor a query may show the remote
+// key, the Prometheus bearer token, the basic-auth password (raw or as the
+// header's base64 user:password) or a custom header value.
+func TestSecretsNotReflected(t *testing.T) {
+	const (
+		apiKey = "sk_echo_remote_key_55aa66bb"
+		token  = "glc_echo_bearer_77cc88dd"
+		user   = "echo-user"
+		pass   = "echo-pass/+=99ee"
+		tenant = "echo-tenant-secret-1234"
+	)
+	echo := func(r *http.Request) string {
+		var parts []string
+		for k, v := range r.Header {
+			parts = append(parts, k+"="+strings.Join(v, ","))
+		}
+		sort.Strings(parts)
+		return strings.Join(parts, " ")
+	}
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v1/health":
+			_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok " + echo(r), "version": echo(r), "keyAccepted": true})
+		case strings.HasSuffix(r.URL.Path, "/status/buildinfo"):
+			_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"version": echo(r)}})
+		case strings.HasSuffix(r.URL.Path, "/query_range"):
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]any{"status": "error", "errorType": "bad_data", "error": "echo " + echo(r)})
+		default:
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte("echo " + echo(r)))
+		}
+	}))
+	defer upstream.Close()
+	basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+	secrets := []string{apiKey, token, pass, basic, tenant}
+	for _, auth := range []string{"bearer", "basic"} {
+		in := remoteInstance("echo-"+auth, upstream.URL, upstream.URL, apiKey, false)
+		jd := in.JSONData.(map[string]any)
+		jd["prometheusAuth"] = auth
+		jd["prometheusUser"] = user
+		jd["prometheusHeaderName1"] = "X-Scope-OrgID"
+		in.Secure["prometheusToken"] = token
+		in.Secure["prometheusPassword"] = pass
+		in.Secure["prometheusHeaderValue1"] = tenant
+		h, err := plugin.CheckHealth(ctxT(t), in.PluginContext())
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts := map[string]string{"health message": h.Message, "health details": string(h.JSONDetails)}
+		now := time.Now()
+		resp, err := plugin.QueryData(ctxT(t), in.QueryRequest(false, promQuery("A", "up", now.Add(-time.Hour), now, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := resp.Responses["A"].Error; e != nil {
+			texts["query error"] = e.Error()
+		} else {
+			t.Errorf("%s: the echoing Prometheus gave no query error", auth)
+		}
+		for what, text := range texts {
+			for _, s := range secrets {
+				if strings.Contains(text, s) {
+					t.Errorf("%s auth: %s holds the secret %q: %s", auth, what, s, text)
+				}
+			}
+		}
+		if !strings.Contains(texts["health message"], "[redacted]") {
+			t.Errorf("%s auth: health message shows no redaction (did the echo reach it?): %s", auth, texts["health message"])
 		}
 	}
 }

@@ -682,6 +682,9 @@ func (c *Client) Check(ctx context.Context) (Health, error) {
 	h := Health{Breaker: c.breaker.current()}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
+	if c.azure {
+		return c.checkAzure(ctx, h)
+	}
 	start := time.Now()
 	body, status, err := c.exchange(ctx, apicontract.PathHealth, http.MethodGet, nil)
 	h.Latency = time.Since(start)
@@ -705,6 +708,57 @@ func (c *Client) Check(ctx context.Context) (Health, error) {
 	if c.cfg.APIKey != "" && !h.KeyAccepted {
 		h.Message += "; the server did not confirm the API key"
 	}
+	if h.Breaker != BreakerClosed {
+		h.Message += "; circuit breaker " + h.Breaker.String()
+	}
+	return h, nil
+}
+
+// azureProbePoints is the synthetic series of the Azure-style health probe:
+// Azure's minimum of 12 points, hourly, a gentle wave with nothing to flag.
+const azureProbePoints = 12
+
+// checkAzure probes an Azure-compatible base URL (…/anomalydetector/v1.1):
+// that flavour has no health route, so the check sends the smallest valid
+// last/detect request. A 2xx with the contract's answer proves the URL, the
+// key and detection itself; it costs one detection call.
+func (c *Client) checkAzure(ctx context.Context, h Health) (Health, error) {
+	req := apicontract.SeriesRequest{Series: make([]apicontract.Point, azureProbePoints), Granularity: apicontract.GranularityHourly}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range req.Series {
+		v := 10 + math.Sin(float64(i))
+		req.Series[i] = apicontract.Point{Timestamp: apicontract.FormatTimestamp(t0.Add(time.Duration(i) * time.Hour).UnixMilli()), Value: &v}
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return h, fmt.Errorf("encode health probe: %w", err)
+	}
+	start := time.Now()
+	resp, status, err := c.exchange(ctx, apicontract.PathLast, http.MethodPost, body)
+	h.Latency = time.Since(start)
+	if status != 0 {
+		h.Reachable = true
+	}
+	if err != nil {
+		err = c.redact(err)
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
+			err = fmt.Errorf("%w (probed %s; check the base URL ends in %s)", err, apicontract.AzurePath(apicontract.PathLast), apicontract.AzurePrefix)
+		}
+		h.Message = err.Error()
+		return h, err
+	}
+	var wire map[string]json.RawMessage
+	if json.Unmarshal(resp, &wire) != nil || wire["expectedValue"] == nil || wire["isAnomaly"] == nil {
+		err := invalidf("answer to the health probe (%s) is not the contract's JSON (expectedValue or isAnomaly missing)", apicontract.AzurePath(apicontract.PathLast))
+		h.Message = err.Error()
+		return h, err
+	}
+	h.Status = "ok"
+	// Azure-style routes take the key on every call; a 2xx with one set means it was accepted.
+	h.KeyAccepted = c.cfg.APIKey != ""
+	h.Message = fmt.Sprintf("remote API %s (Azure-compatible routes) answered a %d-point last/detect probe in %s",
+		c.host, azureProbePoints, h.Latency.Round(time.Millisecond))
 	if h.Breaker != BreakerClosed {
 		h.Message += "; circuit breaker " + h.Breaker.String()
 	}

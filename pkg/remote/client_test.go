@@ -595,3 +595,31 @@ func TestQueuedPastDeadlineDoesNotTripBreaker(t *testing.T) {
 		t.Fatalf("%d requests, breaker %s; want 1 and closed", hits.Load(), c.BreakerState())
 	}
 }
+
+// TestCheckAzureFlavour: an Azure-compatible base URL has no health route
+// (the reference server, like Azure, answers 404 for
+// /anomalydetector/v1.1/health); the check probes last/detect instead.
+func TestCheckAzureFlavour(t *testing.T) {
+	p := startServer(t)
+	c, err := New(matrixConfig(p.URL + apicontract.AzurePrefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	h, err := c.Check(context.Background())
+	if err != nil || !h.Reachable || !h.KeyAccepted || !strings.Contains(h.Message, "last/detect probe") {
+		t.Fatalf("azure check: %+v %v", h, err)
+	}
+	bad := matrixConfig(p.URL + apicontract.AzurePrefix)
+	bad.APIKey = "hs_wrong_key_000000000000000"
+	cb, _ := New(bad)
+	defer cb.Close()
+	if h, err := cb.Check(context.Background()); err == nil || !h.Reachable || !strings.Contains(err.Error(), "rejected the API key") {
+		t.Fatalf("azure check, wrong key: %+v %v", h, err)
+	}
+	wrong, _ := New(matrixConfig(p.URL + "/elsewhere" + apicontract.AzurePrefix))
+	defer wrong.Close()
+	if _, err := wrong.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "base URL") {
+		t.Fatalf("azure check, wrong prefix: %v", err)
+	}
+}
