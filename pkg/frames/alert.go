@@ -2,7 +2,6 @@ package frames
 
 import (
 	"math"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -12,12 +11,17 @@ import (
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 )
 
-// Alert builds alert-ready frames: for each distinct time axis one wide frame
-// with a time field and one numeric field per series, carrying the series'
-// labels and no band fields, so Grafana alerting sees one series per source
-// series. Series hold the full analysed points (history included) so the
-// trigger window is complete at the left edge; only points at or after from
-// are emitted.
+// Alert builds alert-ready frames in the dataplane contract's
+// timeseries-multi format: one frame per series, each with a time field and
+// one numeric field carrying the series' labels, so every series reaches
+// Grafana's expressions whatever its time axis. (A timeseries-wide response
+// is read from its first frame only: series on another time axis would be
+// dropped silently.) No series gives the contract's no-data response, one
+// typed frame with no fields, which also carries the query's notices.
+//
+// Series hold the full analysed points (history included) so the trigger
+// window is complete at the left edge; only points at or after from are
+// emitted.
 //
 // Modes: latest_score gives each point's score (0..1); anomaly_fraction gives
 // the fraction of anomalous points among the non-missing points in the
@@ -25,53 +29,40 @@ import (
 // with a threshold.
 func Alert(refID string, series []Series, a models.Alert, from time.Time) data.Frames {
 	labelSets := uniqueLabels(series)
-	type group struct {
-		times  []int64
-		fields []*data.Field
-	}
-	var groups []*group
 	fromMs := from.UnixMilli()
+	suffix := " anomaly fraction"
+	if a.Mode == models.AlertLatestScore {
+		suffix = " score"
+	}
+	out := make(data.Frames, 0, len(series))
 	for si, s := range series {
 		if s.Result == nil {
 			continue
 		}
 		vals := alertValues(s, a)
 		start := sort.Search(len(s.Times), func(i int) bool { return s.Times[i] >= fromMs })
-		times := s.Times[start:]
-		vals = vals[start:]
-		var g *group
-		for _, cand := range groups {
-			if slices.Equal(cand.times, times) {
-				g = cand
-				break
-			}
-		}
-		if g == nil {
-			g = &group{times: times}
-			groups = append(groups, g)
-		}
-		f := data.NewField(s.base(), labelSets[si], vals)
-		suffix := " anomaly fraction"
-		unit := "percentunit"
-		if a.Mode == models.AlertLatestScore {
-			suffix = " score"
-		}
-		lo, hi := data.ConfFloat64(0), data.ConfFloat64(1)
-		f.Config = &data.FieldConfig{DisplayNameFromDS: s.display() + suffix, Unit: unit, Min: &lo, Max: &hi}
-		g.fields = append(g.fields, f)
-	}
-	out := make(data.Frames, 0, len(groups))
-	for _, g := range groups {
-		ts := make([]time.Time, len(g.times))
-		for i, t := range g.times {
+		ts := make([]time.Time, len(s.Times)-start)
+		for i, t := range s.Times[start:] {
 			ts[i] = time.UnixMilli(t).UTC()
 		}
-		f := data.NewFrame(refID, append([]*data.Field{data.NewField("time", nil, ts)}, g.fields...)...)
-		f.RefID = refID
-		f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1}}
-		out = append(out, f)
+		f := data.NewField(s.base(), labelSets[si], vals[start:])
+		lo, hi := data.ConfFloat64(0), data.ConfFloat64(1)
+		f.Config = &data.FieldConfig{DisplayNameFromDS: s.display() + suffix, Unit: "percentunit", Min: &lo, Max: &hi}
+		out = append(out, alertFrame(refID, s.display(), data.NewField("time", nil, ts), f))
+	}
+	if len(out) == 0 {
+		out = append(out, alertFrame(refID, ""))
 	}
 	return out
+}
+
+// alertFrame is one timeseries-multi frame (version 0.1, the only version of
+// the contract; grafana/dataplane sdata/timeseries MultiFrameVersions).
+func alertFrame(refID, name string, fields ...*data.Field) *data.Frame {
+	f := data.NewFrame(name, fields...)
+	f.RefID = refID
+	f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesMulti, TypeVersion: data.FrameTypeVersion{0, 1}}
+	return f
 }
 
 // alertValues computes the alert value at every point of s.

@@ -268,6 +268,13 @@ func panelFrame(refID string, s Series, disp string, out models.Outputs, timeFie
 // Windows builds the annotations frame (meta.dataTopic = "annotations") of all
 // series' anomaly windows, so a panel shows them as regions with no set-up.
 // The same frame answers annotation queries.
+//
+// The time-series panel reads an annotations frame's fields by name and draws
+// a region only where the isRegion field is true and timeEnd is set, in the
+// colour of the color field (grafana/grafana
+// public/app/plugins/panel/timeseries/plugins/AnnotationsPlugin2.tsx, the
+// draw hook and the markers); without isRegion a window is a point at its
+// start. A one-point window (end = start) stays a point.
 func Windows(refID string, series []Series) *data.Frame {
 	var (
 		starts, ends  []time.Time
@@ -275,6 +282,8 @@ func Windows(refID string, series []Series) *data.Frame {
 		tags          []json.RawMessage
 		scores        []float64
 		severities    []string
+		regions       []bool
+		colors        []string
 	)
 	type item struct {
 		s Series
@@ -304,6 +313,8 @@ func Windows(refID string, series []Series) *data.Frame {
 		tags = append(tags, tg)
 		scores = append(scores, w.MaxScore)
 		severities = append(severities, string(w.Severity))
+		regions = append(regions, w.End > w.Start)
+		colors = append(colors, SeverityColor(w.Severity))
 	}
 	f := data.NewFrame("anomalies",
 		data.NewField("time", nil, nonNil(starts)),
@@ -313,10 +324,32 @@ func Windows(refID string, series []Series) *data.Frame {
 		data.NewField("tags", nil, nonNilJ(tags)),
 		data.NewField("score", nil, nonNilF(scores)),
 		data.NewField("severity", nil, nonNilS(severities)),
+		data.NewField("isRegion", nil, nonNilB(regions)),
+		data.NewField("color", nil, nonNilS(colors)),
 	)
 	f.RefID = refID
 	f.Meta = &data.FrameMeta{DataTopic: data.DataTopicAnnotations}
 	return f
+}
+
+// SeverityColor is the annotation colour of a window's severity: a name of
+// Grafana's visualization palette, which the panel resolves with the theme's
+// getColorByName (@grafana/data createVisualizationColors). Annotation
+// queries do not use it: Grafana colours their events with the annotation's
+// own colour (grafana/scenes querying/layers/annotations/utils.ts,
+// postProcessQueryResult).
+func SeverityColor(s engine.Severity) string {
+	switch s {
+	case engine.SeverityLow:
+		return "yellow"
+	case engine.SeverityMedium:
+		return "orange"
+	case engine.SeverityHigh:
+		return "red"
+	case engine.SeverityCritical:
+		return "dark-red"
+	}
+	return "red" // the colour Grafana gives an event by default (getAnnotationsFromData)
 }
 
 // Title is an annotation's one-line title, e.g. "Spike on cpu_usage (high)".
@@ -428,6 +461,13 @@ func nonNilS(s []string) []string {
 func nonNilJ(s []json.RawMessage) []json.RawMessage {
 	if s == nil {
 		return []json.RawMessage{}
+	}
+	return s
+}
+
+func nonNilB(s []bool) []bool {
+	if s == nil {
+		return []bool{}
 	}
 	return s
 }

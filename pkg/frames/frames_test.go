@@ -137,7 +137,7 @@ func TestWindowsFrame(t *testing.T) {
 		t.Errorf("timeEnd = %v", end)
 	}
 	// No windows: an empty but well-formed frame.
-	if e := Windows("A", nil); e.Rows() != 0 || len(e.Fields) != 7 {
+	if e := Windows("A", nil); e.Rows() != 0 || len(e.Fields) != 9 {
 		t.Errorf("empty windows frame: %d rows %d fields", e.Rows(), len(e.Fields))
 	}
 }
@@ -186,21 +186,26 @@ func TestAlertLabelsAndGrouping(t *testing.T) {
 	c.Times = []int64{1, 2, 3, 4}
 	c.Labels = map[string]string{"host": "other"}
 	fs := Alert("A", []Series{a, b, c}, models.Alert{Mode: models.AlertLatestScore, Window: time.Minute}, time.Time{})
-	if len(fs) != 2 {
-		t.Fatalf("%d frames, want 2 (two time axes)", len(fs))
+	if len(fs) != 3 {
+		t.Fatalf("%d frames, want 3 (one per series, timeseries-multi)", len(fs))
 	}
-	if len(fs[0].Fields) != 3 {
-		t.Fatalf("first frame has %d fields, want time + 2", len(fs[0].Fields))
+	for i, f := range fs {
+		if len(f.Fields) != 2 || f.Meta.Type != data.FrameTypeTimeSeriesMulti || f.Meta.TypeVersion != (data.FrameTypeVersion{0, 1}) || f.RefID != "A" {
+			t.Fatalf("frame %d: %d fields, meta %+v, refId %q; want time + value, timeseries-multi 0.1, A", i, len(f.Fields), f.Meta, f.RefID)
+		}
 	}
-	l1, l2 := fs[0].Fields[1].Labels, fs[0].Fields[2].Labels
+	l1, l2 := fs[0].Fields[1].Labels, fs[1].Fields[1].Labels
 	if l1.String() == l2.String() {
 		t.Errorf("colliding label sets not made unique: %v %v", l1, l2)
 	}
 	if l1["series"] != "web-1" || l2["series"] != "copy" || l1["host"] != "web-1" {
 		t.Errorf("labels %v %v", l1, l2)
 	}
-	if _, ok := fs[1].Fields[1].Labels["series"]; ok {
-		t.Errorf("unique labels got a series label: %v", fs[1].Fields[1].Labels)
+	if _, ok := fs[2].Fields[1].Labels["series"]; ok {
+		t.Errorf("unique labels got a series label: %v", fs[2].Fields[1].Labels)
+	}
+	if got := fs[1].Fields[1].Config; got.DisplayNameFromDS != "copy score" || got.Unit != "percentunit" {
+		t.Errorf("display %q unit %q, want \"copy score\" percentunit", got.DisplayNameFromDS, got.Unit)
 	}
 	for _, f := range fs {
 		for _, fl := range f.Fields {

@@ -94,13 +94,22 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 	}
 	wg.Wait()
 	metricEngineSeconds.WithLabelValues("embedded").Observe(time.Since(start).Seconds())
+	// A series detection fails for is left out with a notice naming it, as in
+	// panels; the others are still evaluated. It is not cached, so the next
+	// evaluation sees it as new and recomputes, trying it again.
 	var full []analysed
+	var failed []string
+	var firstErr error
 	for i, st := range states {
 		if errs[i] != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("causal detection for the alert of %d series: %w", len(series), ctx.Err())
 			}
-			return nil, errs[i]
+			failed = append(failed, displayOf(series[i]))
+			if firstErr == nil {
+				firstErr = errs[i]
+			}
+			continue
 		}
 		id := seriesID(series[i])
 		if _, dup := cq.series[id]; dup {
@@ -111,6 +120,10 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 		full = append(full, analysed{src: series[i], result: &engine.Result{Info: infos[i]}, engine: "embedded"})
 		metricSeries.WithLabelValues("embedded").Inc()
 	}
+	if len(full) == 0 && firstErr != nil {
+		return nil, fmt.Errorf("causal detection failed for every series of the alert: %w", firstErr)
+	}
+	noteFailed(q.notes, failed, firstErr)
 	warmUpNotices(full, q.notes)
 	out := statesToFrames(cq, q.plan.From.UnixMilli())
 	if len(cq.series) > 0 {

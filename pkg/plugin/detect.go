@@ -182,11 +182,17 @@ func (d *Datasource) detect(ctx context.Context, series []source.Series, opt eng
 		}
 		return nil, fmt.Errorf("detection failed for every series: %w", firstErr)
 	}
+	noteFailed(notes, failed, firstErr)
+	warmUpNotices(kept, notes)
+	return kept, nil
+}
+
+// noteFailed states which series detection failed for, and why (the first
+// error), so a query that answers for the other series says what it left out.
+func noteFailed(notes *noticeSet, failed []string, firstErr error) {
 	if len(failed) > 0 {
 		notes.add(data.NoticeSeverityWarning, "detection failed for %d series (%v): %s", len(failed), firstErr, nameList(failed))
 	}
-	warmUpNotices(kept, notes)
-	return kept, nil
 }
 
 func (d *Datasource) detectEmbedded(ctx context.Context, series []source.Series, opt engine.Options, out []analysed, errs []error) {

@@ -271,27 +271,31 @@ func TestAlertCacheMatchesFullRecompute(t *testing.T) {
 	got, _ := cached.QueryData(context.Background(), at(1511))
 	// A fresh instance computes the same evaluation from scratch.
 	want, _ := benchDatasource(f).QueryData(context.Background(), at(1511))
-	gf, wf := got.Responses["A"].Frames[0], want.Responses["A"].Frames[0]
-	if gf.Rows() != wf.Rows() {
-		t.Fatalf("rows %d vs %d", gf.Rows(), wf.Rows())
-	}
-	if last := gf.Fields[0].At(gf.Rows() - 1).(time.Time); !last.Equal(time.UnixMilli(times[1511])) {
-		t.Fatalf("cached evaluation ends at %v, want the new point %v", last, time.UnixMilli(times[1511]))
-	}
 	if f.points.Load() > int64(3*(360+60)*2+3*11*2+3*(360+60)) {
 		t.Errorf("re-evaluations fetched %d points: they should fetch only new points", f.points.Load())
 	}
-	// The cached stream started 11 minutes earlier, so its history window
-	// differs slightly; the anomaly fractions must still agree closely.
-	for fi := 1; fi < len(gf.Fields); fi++ {
+	gfs, wfs := got.Responses["A"].Frames, want.Responses["A"].Frames
+	if len(gfs) != 3 || len(wfs) != 3 {
+		t.Fatalf("frames %d vs %d, want a frame per series", len(gfs), len(wfs))
+	}
+	for k := range gfs {
+		gf, wf := gfs[k], wfs[k]
+		if gf.Rows() != wf.Rows() {
+			t.Fatalf("rows %d vs %d", gf.Rows(), wf.Rows())
+		}
+		if last := gf.Fields[0].At(gf.Rows() - 1).(time.Time); !last.Equal(time.UnixMilli(times[1511])) {
+			t.Fatalf("cached evaluation ends at %v, want the new point %v", last, time.UnixMilli(times[1511]))
+		}
+		// The cached stream started 11 minutes earlier, so its history window
+		// differs slightly; the anomaly fractions must still agree closely.
 		diff := 0
 		for i := 0; i < gf.Rows(); i++ {
-			if gf.Fields[fi].At(i).(float64) != wf.Fields[fi].At(i).(float64) {
+			if gf.Fields[1].At(i).(float64) != wf.Fields[1].At(i).(float64) {
 				diff++
 			}
 		}
 		if diff > gf.Rows()/10 {
-			t.Errorf("field %d: %d of %d points differ between cached and fresh evaluation", fi, diff, gf.Rows())
+			t.Errorf("series %d: %d of %d points differ between cached and fresh evaluation", k, diff, gf.Rows())
 		}
 	}
 }
@@ -358,7 +362,7 @@ func TestConcurrentAlertEvaluations(t *testing.T) {
 					return
 				}
 				fr := resp.Responses["A"].Frames
-				if len(fr) != 1 || len(fr[0].Fields) != 5 {
+				if len(fr) != 4 || len(fr[0].Fields) != 2 { // timeseries-multi: a frame per series
 					errs <- fmt.Errorf("bad frames %v", fr)
 					return
 				}
