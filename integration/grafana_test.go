@@ -238,8 +238,11 @@ func TestGrafanaDatasourceSource(t *testing.T) {
 		if uid == "prom-secret" {
 			t.Errorf("the refused data source was queried")
 		}
-		if got := g.headers[i].Get("X-Grafana-Org-Id"); got != "1" {
-			t.Errorf("X-Grafana-Org-Id = %q", got)
+		// Never sent: with a service-account token Grafana answers 401 for
+		// any organisation but the token's (authn/clients/api_key.go
+		// validateApiKey), and without it the token's organisation is used.
+		if got := g.headers[i].Get("X-Grafana-Org-Id"); got != "" {
+			t.Errorf("X-Grafana-Org-Id = %q sent", got)
 		}
 	}
 	if len(g.requests) == 0 {
@@ -310,5 +313,157 @@ func TestGrafanaAlertForwardsFromAlert(t *testing.T) {
 	defer g.mu.Unlock()
 	if len(g.headers) == 0 || g.headers[0].Get("FromAlert") != "true" {
 		t.Errorf("FromAlert not forwarded to /api/ds/query")
+	}
+}
+
+// loopGrafana is a fake Grafana hosting two Sheepdog data sources (and a
+// Prometheus one). Like Grafana, it answers GET /api/datasources/uid/:uid
+// with the data source's type and runs POST /api/ds/query on the data
+// source named by UID, whatever type the query claims
+// (pkg/services/query/query.go getDataSourceFromQuery); a query for a
+// Sheepdog data source runs in the real plugin binary. It forwards none of
+// the incoming request's headers (X-Sheepdog-Depth included): Grafana
+// forwards request headers to a plugin only with the
+// grafana.datasourceForwardHeaders toggle and a per-data-source allow-list
+// (clientmiddleware/forward_headers_middleware.go).
+type loopGrafana struct {
+	*httptest.Server
+	token     string
+	instances map[string]harness.Instance // Sheepdog data sources by UID
+
+	mu      sync.Mutex
+	lookups []string
+	queries []string // UIDs /api/ds/query ran, in order
+}
+
+const loopMaxHops = 8 // the fake's own brake, so old code fails instead of hanging
+
+func (g *loopGrafana) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "Bearer "+g.token {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Unauthorized"})
+		return
+	}
+	switch {
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/datasources/uid/"):
+		uid := strings.TrimPrefix(r.URL.Path, "/api/datasources/uid/")
+		g.mu.Lock()
+		g.lookups = append(g.lookups, uid)
+		g.mu.Unlock()
+		typ := "prometheus"
+		if _, ok := g.instances[uid]; ok {
+			typ = harness.PluginID
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"id": 9, "uid": uid, "name": uid, "type": typ, "access": "proxy"})
+	case r.Method == http.MethodPost && r.URL.Path == "/api/ds/query":
+		var body struct {
+			Queries []json.RawMessage `json:"queries"`
+			From    string            `json:"from"`
+			To      string            `json:"to"`
+		}
+		raw, _ := io.ReadAll(r.Body)
+		if json.Unmarshal(raw, &body) != nil || len(body.Queries) != 1 {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"message": "bad request"})
+			return
+		}
+		var q struct {
+			RefID         string `json:"refId"`
+			IntervalMs    int64  `json:"intervalMs"`
+			MaxDataPoints int64  `json:"maxDataPoints"`
+			Datasource    struct {
+				UID string `json:"uid"`
+			} `json:"datasource"`
+		}
+		_ = json.Unmarshal(body.Queries[0], &q)
+		g.mu.Lock()
+		g.queries = append(g.queries, q.Datasource.UID)
+		hops := len(g.queries)
+		g.mu.Unlock()
+		in, ok := g.instances[q.Datasource.UID]
+		if !ok || hops > loopMaxHops {
+			writeJSON(w, http.StatusLoopDetected, map[string]any{"message": "fake Grafana: loop brake"})
+			return
+		}
+		from, _ := strconv.ParseInt(body.From, 10, 64)
+		to, _ := strconv.ParseInt(body.To, 10, 64)
+		req := in.QueryRequest(false, harness.Query{RefID: q.RefID, JSON: body.Queries[0], From: time.UnixMilli(from), To: time.UnixMilli(to),
+			Interval: time.Duration(q.IntervalMs) * time.Millisecond, MaxDataPoints: q.MaxDataPoints})
+		resp, err := plugin.QueryData(r.Context(), req)
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]any{"message": err.Error()})
+			return
+		}
+		b, _ := json.Marshal(resp)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not found"})
+	}
+}
+
+// nestedSheepdogQuery builds a Sheepdog query whose source is the Sheepdog
+// data source uids[0] (claiming to be Prometheus), whose nested query has
+// uids[1] as its source, and so on: the amplification query of issue 12 #1.
+func nestedSheepdogQuery(uids []string) map[string]any {
+	q := map[string]any{"refId": "A", "expr": "up"}
+	for i := len(uids) - 1; i >= 0; i-- {
+		q = map[string]any{"refId": "A", "source": map[string]any{"type": "datasource",
+			"datasource": map[string]any{"uid": uids[i], "type": "prometheus"}, "query": q}}
+	}
+	return q
+}
+
+// TestSheepdogThroughSheepdogRefusedAtHop1: two Sheepdog data sources that
+// allow every data source ("*") and a query nesting each in the other seven
+// levels deep. Before the fix every hop ran (the nested query's claimed type
+// was trusted and X-Sheepdog-Depth never reached the next hop); now the first
+// Sheepdog reads the second's type from Grafana and refuses it, so
+// /api/ds/query is never called. Grafana's pseudo data sources are refused
+// without even a lookup.
+func TestSheepdogThroughSheepdogRefusedAtHop1(t *testing.T) {
+	const token = "glsa_loop_token"
+	g := &loopGrafana{token: token, instances: map[string]harness.Instance{}}
+	g.Server = httptest.NewServer(http.HandlerFunc(g.serve))
+	t.Cleanup(g.Close)
+	for i, uid := range []string{"sd-a", "sd-b"} {
+		g.instances[uid] = harness.Instance{ID: int64(40 + i), UID: uid, Name: uid,
+			JSONData: map[string]any{"allowedDatasources": []string{"*"}}, AppURL: g.URL, ServiceAccountToken: token}
+	}
+	to := time.Now().Truncate(time.Minute)
+	q := harness.Query{RefID: "A", From: to.Add(-time.Hour), To: to, Interval: 30 * time.Second, MaxDataPoints: 1000,
+		JSON: nestedSheepdogQuery([]string{"sd-b", "sd-a", "sd-b", "sd-a", "sd-b", "sd-a", "sd-b"})}
+	start := time.Now()
+	resp, err := plugin.QueryData(ctxT(t), g.instances["sd-a"].QueryRequest(false, q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := resp.Responses["A"]
+	if a.Error == nil || !strings.Contains(a.Error.Error(), `"sd-b"`) || !strings.Contains(a.Error.Error(), harness.PluginID) || a.Status != backend.StatusBadRequest {
+		t.Errorf("A = %v (status %d), want a 400 naming sd-b and its type", a.Error, a.Status)
+	}
+	g.mu.Lock()
+	if len(g.queries) != 0 || len(g.lookups) != 1 || g.lookups[0] != "sd-b" {
+		t.Errorf("fake Grafana ran /api/ds/query for %v and looked up %v; want no query and one lookup of sd-b", g.queries, g.lookups)
+	}
+	g.lookups = nil
+	g.mu.Unlock()
+	t.Logf("refused in %s", time.Since(start).Round(time.Millisecond))
+
+	// Built-in pseudo data sources, under "*" too: refused before any request.
+	for _, uid := range []string{"-- Mixed --", "-- Dashboard --", "grafana", "__expr__"} {
+		bq := q
+		bq.JSON = map[string]any{"refId": "A", "source": map[string]any{"type": "datasource",
+			"datasource": map[string]any{"uid": uid}, "query": map[string]any{"refId": "A"}}}
+		resp, err := plugin.QueryData(ctxT(t), g.instances["sd-a"].QueryRequest(false, bq))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := resp.Responses["A"].Error; e == nil || !strings.Contains(e.Error(), "built-in") {
+			t.Errorf("%s: error %v, want a refusal naming Grafana's built-in data sources", uid, e)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.queries) != 0 || len(g.lookups) != 0 {
+		t.Errorf("built-in sources reached Grafana: queries %v lookups %v", g.queries, g.lookups)
 	}
 }
