@@ -40,7 +40,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var (
 		listen          = fs.String("listen", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
 		keysFile        = fs.String("keys-file", "", "file of API keys, one per line or comma-separated (# comments); adds to $SHEEPDOG_API_KEYS")
-		noAuth          = fs.Bool("insecure-no-auth", false, "serve without API keys (local demos only)")
+		noAuth          = fs.Bool("insecure-no-auth", false, "serve without API keys (local demos only; refused when keys are configured)")
+		authFailLimit   = fs.Int("auth-fail-limit", server.DefaultAuthFailLimit, "failed authentications from one client IP within --auth-fail-window that lock it out (429); -1 = never")
+		authFailWindow  = fs.Duration("auth-fail-window", server.DefaultAuthFailWindow, "window in which --auth-fail-limit failures are counted")
+		authLockout     = fs.Duration("auth-lockout", server.DefaultAuthLockout, "how long a locked-out client IP gets 429 with Retry-After")
 		rateLimit       = fs.Float64("rate-limit", 0, "requests per second per key; 0 = unlimited")
 		rateBurst       = fs.Int("rate-burst", 0, "rate-limit burst; 0 = ceil(rate-limit)")
 		maxBody         = fs.Int64("max-body-bytes", server.DefaultMaxBodyBytes, "largest request body; larger gets 413")
@@ -95,6 +98,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		RateLimit: *rateLimit, RateBurst: *rateBurst,
 		MaxBodyBytes: *maxBody, MaxPoints: *maxPoints, MinPoints: *minPoints,
 		HistoryPoints: *historyPoints, MaxMetricsPerKey: *maxMetrics,
+		AuthFailLimit: *authFailLimit, AuthFailWindow: *authFailWindow, AuthLockout: *authLockout,
 		Version: version, Logger: logger,
 		Faults: server.Faults{
 			Latency: *faultLatency, LatencyJitter: *faultJitter,

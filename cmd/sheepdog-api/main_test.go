@@ -177,4 +177,10 @@ func TestKeysFileAndFlags(t *testing.T) {
 	if err := run(context.Background(), nil, func(string) string { return "" }, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "no API keys") {
 		t.Errorf("no keys: %v", err)
 	}
+	// --insecure-no-auth with keys used to serve keyless requests while the
+	// admin believed the keys guarded the API: it must refuse to start.
+	err := run(context.Background(), []string{"--listen", "127.0.0.1:0", "--insecure-no-auth"}, func(string) string { return testKey }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--insecure-no-auth") || !strings.Contains(err.Error(), "API key") {
+		t.Errorf("--insecure-no-auth with keys: %v", err)
+	}
 }

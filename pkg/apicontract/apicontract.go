@@ -277,16 +277,14 @@ func ParseTimestamp(s string) (int64, error) {
 	return 0, fmt.Errorf("timestamp %q is neither RFC 3339 nor unix seconds", truncate(s, 40))
 }
 
-// MaskKey shows enough of a key to tell keys apart in logs and no more:
-// hs_abcd…wxyz. Short keys show only their prefix.
+// MaskKey shows enough of a key to tell keys apart in logs and no more: its
+// last 4 characters (…wxyz), and only for keys of 16 characters or more. The
+// prefix is not shown: a rejected "key" may be any secret sent by mistake.
 func MaskKey(key string) string {
 	if len(key) < 16 {
-		if strings.HasPrefix(key, KeyPrefix) {
-			return KeyPrefix + "…"
-		}
 		return "…"
 	}
-	return key[:7] + "…" + key[len(key)-4:]
+	return "…" + key[len(key)-4:]
 }
 
 func truncate(s string, n int) string {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/apicontract"
@@ -201,6 +202,12 @@ func (s *Server) parseSeries(points []apicontract.Point, granularity string, cus
 	if n > s.cfg.MaxPoints {
 		return nil, badRequest(apicontract.CodeInvalidSeries, "series has %d points; at most %d are accepted per request (split it)", n, s.cfg.MaxPoints)
 	}
+	// The series must span less than time.Duration holds (~292 years), or
+	// the step and every period and window built on it wrap around.
+	if unit > 0 && int64(interval) > int64(maxSeriesSpan/unit)/int64(max(n-1, 1)) {
+		return nil, badRequest(apicontract.CodeInvalidCustomInterval, "customInterval %d × %s × %d points spans more than %s (about 290 years): use a smaller customInterval or granularity, or fewer points",
+			interval, granularity, n, maxSeriesSpan)
+	}
 	in := &seriesInput{series: engine.Series{Times: make([]int64, n), Values: make([]float64, n)}}
 	in.step = time.Duration(interval) * unit
 	present := 0
@@ -216,6 +223,10 @@ func (s *Server) parseSeries(points []apicontract.Point, granularity string, cus
 				return nil, badRequest(apicontract.CodeInvalidSeries, "point %d: %v", i, err)
 			}
 			in.series.Times[i] = t
+		}
+		if i > 0 && in.series.Times[i] == in.series.Times[i-1] && p.Timestamp != "" && subMillisecondApart(points[i-1].Timestamp, p.Timestamp) {
+			return nil, badRequest(apicontract.CodeInvalidSeries, "points %d and %d (%s, %s) fall in the same millisecond: timestamps are resolved to 1 ms; for sub-millisecond series use granularity none and leave timestamps out",
+				i-1, i, truncate(points[i-1].Timestamp, 40), truncate(p.Timestamp, 40))
 		}
 		if i > 0 && in.series.Times[i] <= in.series.Times[i-1] {
 			return nil, badRequest(apicontract.CodeInvalidSeries, "point %d: timestamp %s is not after the previous point's; sort the series and remove duplicates", i, truncate(p.Timestamp, 40))
@@ -233,11 +244,26 @@ func (s *Server) parseSeries(points []apicontract.Point, granularity string, cus
 	if present < s.cfg.MinPoints {
 		return nil, badRequest(apicontract.CodeInvalidSeries, "series has %d non-null values; at least %d are needed", present, s.cfg.MinPoints)
 	}
+	if span := in.series.Times[n-1] - in.series.Times[0]; span > maxSeriesSpan.Milliseconds() {
+		return nil, badRequest(apicontract.CodeInvalidSeries, "the timestamps span %d days, more than %s (about 290 years)", span/86_400_000, maxSeriesSpan)
+	}
 	if in.step == 0 {
 		in.step = medianStep(in.series.Times)
 	}
 	impute(in.series.Values, imputeMode, fixed)
 	return in, nil
+}
+
+// maxSeriesSpan is the longest series (first to last point) accepted: well
+// inside time.Duration's ~292 years.
+const maxSeriesSpan = 290 * 365 * 24 * time.Hour
+
+// subMillisecondApart reports whether two timestamps differ below the
+// millisecond (so they collide once resolved to ms) rather than repeat.
+func subMillisecondApart(a, b string) bool {
+	ta, errA := time.Parse(time.RFC3339Nano, strings.TrimSpace(a))
+	tb, errB := time.Parse(time.RFC3339Nano, strings.TrimSpace(b))
+	return errA == nil && errB == nil && !ta.Equal(tb)
 }
 
 func medianStep(times []int64) time.Duration {

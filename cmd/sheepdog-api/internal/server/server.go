@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -33,9 +34,15 @@ type Config struct {
 	HistoryPoints    int
 	MaxMetricsPerKey int
 	MaxKeysTracked   int // snapshot histories kept for this many distinct callers (no-auth mode keys by "")
-	Version          string
-	Faults           Faults
-	Logger           *slog.Logger
+	// AuthFailLimit failed authentications from one client address within
+	// AuthFailWindow lock that address out for AuthLockout (429). 0 takes
+	// the default; a negative limit turns the throttle off.
+	AuthFailLimit  int
+	AuthFailWindow time.Duration
+	AuthLockout    time.Duration
+	Version        string
+	Faults         Faults
+	Logger         *slog.Logger
 }
 
 // Defaults.
@@ -45,6 +52,13 @@ const (
 	DefaultMinPoints        = 12   // Azure's minimum
 	DefaultHistoryPoints    = 720
 	DefaultMaxMetricsPerKey = 1000
+	DefaultAuthFailLimit    = 10
+	DefaultAuthFailWindow   = time.Minute
+	DefaultAuthLockout      = time.Minute
+	// authAddrsTracked bounds the failure table (one small entry per address).
+	authAddrsTracked = 10_000
+	// authLogInterval is the most often a rejected-key summary is logged.
+	authLogInterval = 10 * time.Second
 )
 
 // Server serves the contract. Create it with New.
@@ -53,6 +67,8 @@ type Server struct {
 	log      *slog.Logger
 	keys     *keyring
 	limiter  *rateLimiter
+	authFail *authThrottle
+	authLog  *authLog
 	faults   *faultInjector
 	history  *historyStore
 	stats    *rollingrate.Window
@@ -66,6 +82,19 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if len(cfg.Keys) == 0 && !cfg.AllowNoAuth {
 		return nil, errors.New("no API keys configured: set SHEEPDOG_API_KEYS or --keys-file (or --insecure-no-auth for a local demo)")
+	}
+	if len(cfg.Keys) > 0 && cfg.AllowNoAuth {
+		// Both would serve requests without a key while the admin believes keys guard the API.
+		return nil, fmt.Errorf("--insecure-no-auth is set together with %d API key(s) (SHEEPDOG_API_KEYS or --keys-file): remove the keys to serve without authentication, or drop --insecure-no-auth", len(cfg.Keys))
+	}
+	if cfg.AuthFailLimit == 0 {
+		cfg.AuthFailLimit = DefaultAuthFailLimit
+	}
+	if cfg.AuthFailWindow <= 0 {
+		cfg.AuthFailWindow = DefaultAuthFailWindow
+	}
+	if cfg.AuthLockout <= 0 {
+		cfg.AuthLockout = DefaultAuthLockout
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -111,6 +140,8 @@ func New(cfg Config) (*Server, error) {
 		log:      cfg.Logger,
 		keys:     keys,
 		limiter:  newRateLimiter(cfg.RateLimit, cfg.RateBurst),
+		authFail: newAuthThrottle(cfg.AuthFailLimit, cfg.AuthFailWindow, cfg.AuthLockout, authAddrsTracked),
+		authLog:  &authLog{interval: authLogInterval},
 		faults:   faults,
 		history:  newHistoryStore(cfg.HistoryPoints, cfg.MaxMetricsPerKey, cfg.MaxKeysTracked),
 		stats:    rollingrate.New(5*time.Minute, 30),
@@ -184,11 +215,19 @@ func (s *Server) detectChain(azureRoute bool, h func(http.ResponseWriter, *http.
 }
 
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, azureRoute bool) (caller, bool) {
+	if s.cfg.AllowNoAuth {
+		return caller{id: -1, masked: "anonymous"}, true // New refused no-auth with keys
+	}
+	addr := clientAddr(r)
+	now := time.Now()
+	if wait, locked := s.authFail.locked(addr, now); locked {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+		writeError(w, http.StatusTooManyRequests, apicontract.CodeTooManyRequests,
+			fmt.Sprintf("too many failed authentications from this address; retry after %s", wait.Round(time.Second)))
+		return caller{}, false
+	}
 	key, present := requestKey(r, azureRoute)
 	if !present {
-		if s.cfg.AllowNoAuth {
-			return caller{id: -1, masked: "anonymous"}, true
-		}
 		hint := "send Authorization: Bearer <key>"
 		if azureRoute {
 			hint += " or Ocp-Apim-Subscription-Key: <key>"
@@ -198,14 +237,24 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, azureRoute
 	}
 	id := s.keys.match(key)
 	if id < 0 {
-		if s.cfg.AllowNoAuth && len(s.cfg.Keys) == 0 {
-			return caller{id: -1, masked: "anonymous"}, true
+		lockout := s.authFail.failed(addr, now)
+		if fields := s.authLog.record(now, addr, apicontract.MaskKey(key), truncate(r.URL.Path, 100), lockout); fields != nil {
+			s.log.Warn("rejected API keys (one summary line per interval)", fields...)
 		}
-		s.log.Warn("rejected API key", "key", apicontract.MaskKey(key), "path", r.URL.Path, "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, apicontract.CodeUnauthorized, "API key rejected")
 		return caller{}, false
 	}
+	s.authFail.succeeded(addr)
 	return caller{id: id, masked: apicontract.MaskKey(key)}, true
+}
+
+// clientAddr is the connection's IP. X-Forwarded-For is not trusted: any
+// client could set it to dodge the throttle or lock out someone else.
+func clientAddr(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 // requestKey extracts the key; present is true if any auth header was sent.

@@ -135,7 +135,7 @@ func TestAuth(t *testing.T) {
 	if strings.Contains(logs.String(), testKey) || strings.Contains(logs.String(), "0123456789abcdef") {
 		t.Fatalf("a key leaked into the logs:\n%s", logs)
 	}
-	if !strings.Contains(logs.String(), "hs_wron…wxyz") {
+	if !strings.Contains(logs.String(), `"last_key":"…wxyz"`) {
 		t.Fatalf("rejected key not logged masked:\n%s", logs)
 	}
 }

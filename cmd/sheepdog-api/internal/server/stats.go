@@ -99,8 +99,13 @@ func (s *Server) instrument(endpoint string, next http.Handler) http.Handler {
 				s.stats.Add(time.Now(), status >= 500 || status == statusDropped)
 			}
 			level := slog.LevelInfo
-			if status >= 500 || status == statusDropped {
+			switch {
+			case status >= 500 || status == statusDropped:
 				level = slog.LevelWarn
+			case status == http.StatusUnauthorized || status == http.StatusTooManyRequests:
+				// A key-guessing or runaway client would flood the log line by
+				// line; rejected keys are summarised by authLog instead.
+				level = slog.LevelDebug
 			}
 			s.log.LogAttrs(r.Context(), level, "request",
 				slog.String("method", r.Method), slog.String("endpoint", endpoint),
