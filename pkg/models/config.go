@@ -25,6 +25,41 @@ const (
 	DefaultRemoteMaxInFlight      = 8
 )
 
+// Resource budgets: anyone who can run a query (every dashboard viewer) sets
+// the range, step, history and source, so the admin bounds what one query
+// and one request may cost. Refusals name the jsonData key to raise.
+// The figures behind the defaults are in docs/backend.md ("Budgets").
+const (
+	// DefaultMaxSeriesPerQuery bounds the series a query analyses (inline CSV
+	// columns are counted from the header, before any row is read).
+	DefaultMaxSeriesPerQuery = 500
+	// DefaultMaxPointsPerQuery bounds series × points fetched (history
+	// included) per query; about 120 bytes per point are held while a panel
+	// query is detected and framed, so 2M points is about 250 MB.
+	DefaultMaxPointsPerQuery = 2_000_000
+	// DefaultMaxPointsPerRequest bounds the sum over a request's queries,
+	// which Grafana runs in one call.
+	DefaultMaxPointsPerRequest = 5_000_000
+	// DefaultAlertCacheMaxMiB bounds the alert re-evaluation cache's estimated
+	// size per data source instance.
+	DefaultAlertCacheMaxMiB = 256
+)
+
+// MaxAlertWindow bounds alert.window: each cached alert series keeps its
+// recent outputs over the range plus this window.
+const (
+	MaxAlertWindow     = 24 * time.Hour
+	MaxAlertWindowText = "24h"
+)
+
+// Budgets is the resolved resource budgets.
+type Budgets struct {
+	MaxSeriesPerQuery   int
+	MaxPointsPerQuery   int64
+	MaxPointsPerRequest int64
+	AlertCacheMaxBytes  int64
+}
+
 // RemoteConfig is the resolved remote engine configuration.
 type RemoteConfig struct {
 	URL              string
@@ -62,6 +97,7 @@ type Config struct {
 	GrafanaToken       string // secret, for SourceAccess == AccessToken
 	AllowedDatasources []string
 	Prometheus         PrometheusConfig
+	Budgets            Budgets
 }
 
 // ParseSettings decodes jsonData, applies defaults, attaches the decrypted
@@ -190,6 +226,15 @@ func (s Settings) Resolve(secure map[string]string) (*Config, error) {
 		}
 	}
 	c.Prometheus.Headers = resolveHeaders(s.PrometheusHeaderNames, secure, bad)
+	c.Budgets = Budgets{
+		MaxSeriesPerQuery:   count("maxSeriesPerQuery", s.MaxSeriesPerQuery, DefaultMaxSeriesPerQuery, 1),
+		MaxPointsPerQuery:   int64(count("maxPointsPerQuery", s.MaxPointsPerQuery, DefaultMaxPointsPerQuery, 1)),
+		MaxPointsPerRequest: int64(count("maxPointsPerRequest", s.MaxPointsPerRequest, DefaultMaxPointsPerRequest, 1)),
+		AlertCacheMaxBytes:  int64(count("alertCacheMaxMiB", s.AlertCacheMaxMiB, DefaultAlertCacheMaxMiB, 1)) << 20,
+	}
+	if c.Budgets.MaxPointsPerQuery > c.Budgets.MaxPointsPerRequest {
+		bad("maxPointsPerQuery (%d) is over maxPointsPerRequest (%d): a request holds one or more queries, so raise maxPointsPerRequest too", c.Budgets.MaxPointsPerQuery, c.Budgets.MaxPointsPerRequest)
+	}
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}

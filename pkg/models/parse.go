@@ -251,6 +251,9 @@ func (a AlertOptions) parse() (Alert, error) {
 		if w <= 0 {
 			return out, fmt.Errorf("alert.window must be positive, got %q", a.Window)
 		}
+		if w > MaxAlertWindow {
+			return out, fmt.Errorf("alert.window %q is over the %s maximum (each alert series keeps its trigger window in memory)", a.Window, MaxAlertWindowText)
+		}
 		out.Window = w
 	}
 	return out, nil

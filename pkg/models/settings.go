@@ -42,6 +42,12 @@ type Settings struct {
 	PrometheusUser          string `json:"prometheusUser,omitempty"`
 	PrometheusTLSSkipVerify bool   `json:"prometheusTlsSkipVerify,omitempty"`
 
+	// Resource budgets (see Budgets): what one viewer's query may cost.
+	MaxSeriesPerQuery   *int `json:"maxSeriesPerQuery,omitempty"`   // default DefaultMaxSeriesPerQuery
+	MaxPointsPerQuery   *int `json:"maxPointsPerQuery,omitempty"`   // default DefaultMaxPointsPerQuery
+	MaxPointsPerRequest *int `json:"maxPointsPerRequest,omitempty"` // default DefaultMaxPointsPerRequest
+	AlertCacheMaxMiB    *int `json:"alertCacheMaxMiB,omitempty"`    // default DefaultAlertCacheMaxMiB
+
 	// PrometheusHeaderNames holds the custom header names, keyed by N, from
 	// the jsonData keys prometheusHeaderName1..N (Grafana's httpHeaderNameN
 	// convention); each value is secureJsonData prometheusHeaderValueN.

@@ -8,9 +8,28 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
 )
+
+// streamStateBytes is the size counted for one engine.Stream checkpoint. A
+// stream's memory is bounded by the engine's caps on seasonal buckets and
+// period-scan bins, whatever the series' length; clones measured 16-53 KB
+// (TestStreamStateBytesEstimate keeps this an upper bound).
+const streamStateBytes = 64 << 10
+
+// recentPointBytes is what one kept recent point costs: time, value and score
+// (8 bytes each) and the anomaly flag.
+const recentPointBytes = 8 + 8 + 8 + 1
+
+var metricCacheBytes = promauto.NewGauge(prometheus.GaugeOpts{
+	Name: "sheepdog_stream_cache_bytes",
+	Help: "Estimated bytes of the per-series stream states held for alert re-evaluation.",
+})
 
 // Revisiting: a source's newest samples can be provisional (a rate() over an
 // incomplete window, a sample replaced later, data arriving late), so the
@@ -117,6 +136,21 @@ func (st *seriesState) scoreInto(stream *engine.Stream, times []int64, values []
 	return nil
 }
 
+// sizeBytes estimates the memory st holds: the checkpoint, the recent
+// outputs (by capacity: keepFrom reuses the arrays) and the series' names.
+func (st *seriesState) sizeBytes() int64 {
+	n := int64(256) // the struct and its map entry
+	if st.checkpoint != nil {
+		n += streamStateBytes
+	}
+	n += int64(cap(st.times))*8 + int64(cap(st.values))*8 + int64(cap(st.score))*8 + int64(cap(st.anomaly))
+	n += int64(len(st.meta.Name) + len(st.meta.DisplayName) + len(st.meta.Unit))
+	for k, v := range st.meta.Labels {
+		n += int64(len(k)+len(v)) + 64
+	}
+	return n
+}
+
 // dropAfter drops the recent outputs after t (unix ms).
 func (st *seriesState) dropAfter(t int64) {
 	n := len(st.times)
@@ -151,6 +185,16 @@ type cachedQuery struct {
 	series  map[string]*seriesState // by series identity
 	order   []string                // series identities in source order
 	updated time.Time
+	bytes   int64 // estimated size, set by put
+}
+
+// sizeBytes estimates the memory cq holds.
+func (cq *cachedQuery) sizeBytes() int64 {
+	n := int64(len(cq.key)) + 128
+	for id, st := range cq.series {
+		n += int64(len(id)) + 16 + st.sizeBytes()
+	}
+	return n
 }
 
 // dropStale removes the series whose last point is before t (unix ms).
@@ -181,21 +225,26 @@ func (cq *cachedQuery) resumeFrom() (from, newest int64, ok bool) {
 }
 
 // streamCache holds cachedQuery entries in LRU order, bounded by the total
-// number of series and by age. An entry is taken out while a request uses it,
+// number of series, by their estimated bytes and by age. Viewers set an alert
+// query's range, window and series, so the byte bound is the one that holds:
+// an entry is sized when it is put back, and one larger than the whole bound
+// is not kept. An entry is taken out while a request uses it,
 // so concurrent evaluations of one rule never share a stream.
 type streamCache struct {
 	mu           sync.Mutex
 	maxSeries    int
+	maxBytes     int64 // estimated bytes (jsonData alertCacheMaxMiB)
 	ttl          time.Duration
 	revisitSteps int // steps before a query's newest point taken as provisional (at least minRevisit)
 	now          func() time.Time
 	lru          *list.List // front = most recent; values *cachedQuery
 	items        map[string]*list.Element
 	series       int
+	bytes        int64
 }
 
 func newStreamCache(maxSeries int, ttl time.Duration) *streamCache {
-	return &streamCache{maxSeries: maxSeries, ttl: ttl, revisitSteps: defaultRevisitSteps, now: time.Now, lru: list.New(), items: map[string]*list.Element{}}
+	return &streamCache{maxSeries: maxSeries, maxBytes: models.DefaultAlertCacheMaxMiB << 20, ttl: ttl, revisitSteps: defaultRevisitSteps, now: time.Now, lru: list.New(), items: map[string]*list.Element{}}
 }
 
 // take removes and returns the entry for key, or nil when absent or expired.
@@ -225,14 +274,17 @@ func (c *streamCache) put(q *cachedQuery) {
 	if el, ok := c.items[q.key]; ok {
 		c.remove(el)
 	}
-	if len(q.series) > c.maxSeries {
+	q.bytes = q.sizeBytes()
+	if len(q.series) > c.maxSeries || q.bytes > c.maxBytes {
 		return
 	}
 	q.updated = c.now()
 	c.items[q.key] = c.lru.PushFront(q)
 	c.series += len(q.series)
+	c.bytes += q.bytes
 	metricCacheEntries.Add(float64(len(q.series)))
-	for c.series > c.maxSeries {
+	metricCacheBytes.Add(float64(q.bytes))
+	for c.series > c.maxSeries || c.bytes > c.maxBytes {
 		c.remove(c.lru.Back())
 	}
 	for el := c.lru.Back(); el != nil && c.now().Sub(el.Value.(*cachedQuery).updated) > c.ttl; el = c.lru.Back() {
@@ -251,7 +303,9 @@ func (c *streamCache) remove(el *list.Element) {
 	c.lru.Remove(el)
 	delete(c.items, q.key)
 	c.series -= len(q.series)
+	c.bytes -= q.bytes
 	metricCacheEntries.Sub(float64(len(q.series)))
+	metricCacheBytes.Sub(float64(q.bytes))
 }
 
 func (c *streamCache) clear() {
@@ -260,7 +314,8 @@ func (c *streamCache) clear() {
 	c.lru.Init()
 	c.items = map[string]*list.Element{}
 	metricCacheEntries.Sub(float64(c.series))
-	c.series = 0
+	metricCacheBytes.Sub(float64(c.bytes))
+	c.series, c.bytes = 0, 0
 }
 
 // len reports the number of cached queries and series.
@@ -268,4 +323,11 @@ func (c *streamCache) len() (queries, series int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.items), c.series
+}
+
+// size reports the cache's estimated bytes.
+func (c *streamCache) size() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
 }

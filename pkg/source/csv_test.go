@@ -105,3 +105,37 @@ func TestParseCSVSkipsLabelColumns(t *testing.T) {
 		})
 	}
 }
+
+func TestParseCSVSeriesBudget(t *testing.T) {
+	wide := func(cols int, extra string) string {
+		return "t" + strings.Repeat(",a", cols) + extra + "\n1700000000" + strings.Repeat(",1", cols) + strings.Repeat(",0", strings.Count(extra, ",")) + "\n"
+	}
+	tests := []struct {
+		name    string
+		text    string
+		limits  CSVLimits
+		want    int // series
+		wantErr string
+	}{
+		{"at the default", wide(500, ""), CSVLimits{}, 500, ""},
+		{"over the default", wide(501, ""), CSVLimits{}, 0, "501 value columns, over the budget of 500 series per query"},
+		{"label columns are not series", wide(3, ",label,is_anomaly"), CSVLimits{MaxSeries: 3}, 3, ""},
+		{"configured", wide(4, ""), CSVLimits{MaxSeries: 3}, 0, "raise jsonData.maxSeriesPerQuery"},
+		// Rows are not read once the header is over: the malformed row is never reached.
+		{"before any row", "t" + strings.Repeat(",a", 600) + "\nbroken\n", CSVLimits{}, 0, "line 1: the header has 600 value columns"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseCSV(tt.text, tt.limits)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || len(got) != tt.want {
+				t.Fatalf("%d series, err %v; want %d", len(got), err, tt.want)
+			}
+		})
+	}
+}

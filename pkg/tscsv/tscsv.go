@@ -38,6 +38,10 @@ type Options struct {
 	MaxRows  int   // data rows; 0 = no limit
 	// Columns selects value columns by header name; nil takes every column after the first.
 	Columns []string
+	// CheckHeader, when set, sees the value columns' names before any data
+	// row is read, so a caller can refuse an input by its width (the cost
+	// of a column is paid per row) without parsing it.
+	CheckHeader func(names []string) error
 }
 
 // LineError is a parse error tied to a 1-based line of the input.
@@ -80,6 +84,11 @@ func Read(r io.Reader, opt Options) (*Table, error) {
 	indexes, names, err := selectColumns(header, opt.Columns)
 	if err != nil {
 		return nil, &LineError{Line: 1, Err: err}
+	}
+	if opt.CheckHeader != nil {
+		if err := opt.CheckHeader(names); err != nil {
+			return nil, &LineError{Line: 1, Err: err}
+		}
 	}
 
 	t := &Table{TimeHeader: header[0], Names: names, Columns: make([][]float64, len(names))}

@@ -216,3 +216,23 @@ func TestReadDuplicateTimestamps(t *testing.T) {
 		t.Fatalf("MaxRows 4 with 5 rows: %v, want ErrTooLarge", err)
 	}
 }
+
+// CheckHeader sees the value columns before any row: a refusal there costs
+// nothing per row (the rows below would not even parse).
+func TestCheckHeaderBeforeRows(t *testing.T) {
+	var seen []string
+	refuse := errors.New("too wide")
+	_, err := Read(strings.NewReader("t,a,label,b\nnot a row at all\n"), Options{CheckHeader: func(names []string) error {
+		seen = names
+		return refuse
+	}})
+	if !errors.Is(err, refuse) || !strings.Contains(err.Error(), "line 1") {
+		t.Fatalf("err = %v, want the header check's error on line 1", err)
+	}
+	if strings.Join(seen, ",") != "a,label,b" {
+		t.Errorf("CheckHeader saw %q, want the value columns", seen)
+	}
+	if _, err := Read(strings.NewReader("t,a\n1,1\n"), Options{CheckHeader: func([]string) error { return nil }}); err != nil {
+		t.Errorf("accepted header: %v", err)
+	}
+}
