@@ -1,13 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/duration"
@@ -133,32 +134,61 @@ func printInfo(w io.Writer, r *engine.Result) {
 }
 
 // writeResult writes one row per input row: rows that repeated a timestamp
-// (tab.RowPoint) get the result of the point they were merged into.
+// (tab.RowPoint) get the result of the point they were merged into. Blocks
+// of rows are formatted on every core and written in order: formatting
+// floats is most of the CLI's time on a long series.
 func writeResult(out io.Writer, tab *tscsv.Table, s engine.Series, r *engine.Result) error {
-	w := bufio.NewWriterSize(out, 1<<16)
-	w.WriteString("timestamp,value,expected,lower,upper,score,is_anomaly\n")
-	buf := make([]byte, 0, 128)
-	num := func(v float64) {
-		buf = strconv.AppendFloat(buf, v, 'g', -1, 64)
-		buf = append(buf, ',')
-	}
 	rows := len(s.Times)
 	if tab.RowPoint != nil {
 		rows = len(tab.RowPoint)
 	}
-	for row := 0; row < rows; row++ {
+	if _, err := io.WriteString(out, "timestamp,value,expected,lower,upper,score,is_anomaly\n"); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	const blockRows = 1 << 15
+	workers := max(1, runtime.GOMAXPROCS(0))
+	bufs := make([][]byte, workers)
+	for first := 0; first < rows; first += workers * blockRows {
+		var wg sync.WaitGroup
+		for w := range workers {
+			lo := first + w*blockRows
+			hi := min(lo+blockRows, rows)
+			if lo >= hi {
+				bufs[w] = bufs[w][:0]
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				bufs[w] = formatRows(bufs[w][:0], tab, s, r, lo, hi)
+			}()
+		}
+		wg.Wait()
+		for _, b := range bufs {
+			if _, err := out.Write(b); err != nil {
+				return fmt.Errorf("write output: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// formatRows appends output rows lo..hi-1; a missing number is an empty cell.
+func formatRows(buf []byte, tab *tscsv.Table, s engine.Series, r *engine.Result, lo, hi int) []byte {
+	num := func(v float64) {
+		if v == v {
+			buf = strconv.AppendFloat(buf, v, 'g', -1, 64)
+		}
+		buf = append(buf, ',')
+	}
+	for row := lo; row < hi; row++ {
 		i := row
 		if tab.RowPoint != nil {
 			i = tab.RowPoint[row]
 		}
-		buf = buf[:0]
 		buf = appendCSVField(buf, tab.RawTimes[i])
 		buf = append(buf, ',')
-		if v := s.Values[i]; v == v {
-			num(v)
-		} else {
-			buf = append(buf, ',')
-		}
+		num(s.Values[i])
 		num(r.Expected[i])
 		num(r.Lower[i])
 		num(r.Upper[i])
@@ -168,14 +198,8 @@ func writeResult(out io.Writer, tab *tscsv.Table, s engine.Series, r *engine.Res
 		} else {
 			buf = append(buf, ",0\n"...)
 		}
-		if _, err := w.Write(buf); err != nil {
-			return fmt.Errorf("write output: %w", err)
-		}
 	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("write output: %w", err)
-	}
-	return nil
+	return buf
 }
 
 // appendCSVField quotes a field only when CSV needs it (RFC3339 never does).

@@ -56,10 +56,9 @@ func (e *LineError) Unwrap() error { return e.Err }
 // ErrTooLarge reports input over Options.MaxBytes or Options.MaxRows.
 var ErrTooLarge = errors.New("input too large")
 
-// Read parses r. Empty cells and "null"/"NaN" values become NaN. Timestamps
-// must not go backwards; a row repeating the previous row's timestamp replaces
-// its values (Table.Duplicates, Table.RowPoint).
-func Read(r io.Reader, opt Options) (*Table, error) {
+// readRecords parses r with encoding/csv: the path for every input the fast
+// path (Read) leaves, and the one whose errors users see.
+func readRecords(r io.Reader, opt Options) (*Table, error) {
 	counted := &countingReader{r: r, limit: opt.MaxBytes}
 	cr := csv.NewReader(bufio.NewReader(counted))
 	cr.FieldsPerRecord = -1
