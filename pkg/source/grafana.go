@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -70,6 +71,36 @@ var (
 
 // ErrRefusedSource marks a source data source that may never be queried.
 var ErrRefusedSource = errors.New("refused source data source")
+
+// DefaultNestedQueriesPerRequest bounds the /api/ds/query calls one incoming
+// request may make: one per query and a retry's worth for alert caches is
+// the most a legitimate request needs. It is the second wall behind the type
+// check: were a loop to open some other way (an app plugin re-running
+// queries, a type Sheepdog does not know), each hop would still be bounded.
+const DefaultNestedQueriesPerRequest = 64
+
+type nestedBudgetKey struct{}
+
+// WithNestedQueryBudget lets at most n /api/ds/query calls be made with ctx
+// (and contexts derived from it). Without it, Query is not bounded.
+func WithNestedQueryBudget(ctx context.Context, n int64) context.Context {
+	b := &atomic.Int64{}
+	b.Store(n)
+	return context.WithValue(ctx, nestedBudgetKey{}, &nestedBudget{left: b, max: n})
+}
+
+type nestedBudget struct {
+	left *atomic.Int64
+	max  int64
+}
+
+func takeNestedQuery(ctx context.Context) error {
+	b, ok := ctx.Value(nestedBudgetKey{}).(*nestedBudget)
+	if !ok || b.left.Add(-1) >= 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: this request already made %d queries to other data sources, the most one request may (source.DefaultNestedQueriesPerRequest): split the queries over several panels", ErrRefusedSource, b.max)
+}
 
 // ManagedAccountOrgID is the organisation Grafana creates a plugin's managed
 // service account in: always the main one (grafana/grafana
@@ -231,6 +262,9 @@ func (c *GrafanaClient) Query(ctx context.Context, ref models.DataSourceRef, nes
 		return nil, err
 	}
 	if err := c.checkSourceType(ctx, ref.UID); err != nil {
+		return nil, err
+	}
+	if err := takeNestedQuery(ctx); err != nil {
 		return nil, err
 	}
 	refID := opt.RefID

@@ -642,3 +642,28 @@ func TestGrafanaQueryHeadersAndMaxDataPoints(t *testing.T) {
 		t.Errorf("maxDataPoints = %v, want %d", q["maxDataPoints"], DefaultNestedMaxDataPoints)
 	}
 }
+
+// TestGrafanaQueryNestedBudget: the second wall. A request's context allows
+// a fixed number of /api/ds/query calls; the next is refused unsent.
+func TestGrafanaQueryNestedBudget(t *testing.T) {
+	fg, srv := newFakeGrafana(t)
+	fg.answer(http.StatusOK, "prometheus_range.json")
+	c := newTestGrafanaClient(t, srv)
+	ctx := WithNestedQueryBudget(context.Background(), 2)
+	for i := range 2 {
+		if _, err := c.Query(ctx, promRef, nil, testRange, GrafanaQueryOptions{}); err != nil {
+			t.Fatalf("query %d: %v", i, err)
+		}
+	}
+	_, err := c.Query(ctx, promRef, nil, testRange, GrafanaQueryOptions{})
+	if !errors.Is(err, ErrRefusedSource) || !strings.Contains(err.Error(), "already made 2 queries") {
+		t.Fatalf("third query: %v", err)
+	}
+	if n := fg.requestCount(); n != 2 {
+		t.Errorf("%d queries sent, want 2", n)
+	}
+	// Another request (context) has its own budget; none at all is unbounded.
+	if _, err := c.Query(context.Background(), promRef, nil, testRange, GrafanaQueryOptions{}); err != nil {
+		t.Error(err)
+	}
+}
