@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -46,6 +48,7 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 	}
 	nested := nestedRequest(req)
 	ctx = source.WithNestedQueryBudget(ctx, source.DefaultNestedQueriesPerRequest)
+	budget := d.newRequestBudget()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxWorkers())
@@ -65,7 +68,7 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			r := d.query(ctx, req, q)
+			r := d.query(ctx, req, q, budget)
 			mu.Lock()
 			resp.Responses[q.RefID] = r
 			mu.Unlock()
@@ -75,7 +78,7 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 	return resp, nil
 }
 
-func (d *Datasource) query(ctx context.Context, req *backend.QueryDataRequest, q backend.DataQuery) (resp backend.DataResponse) {
+func (d *Datasource) query(ctx context.Context, req *backend.QueryDataRequest, q backend.DataQuery, budget *requestBudget) (resp backend.DataResponse) {
 	start := time.Now()
 	sourceType := "unknown"
 	defer func() {
@@ -91,7 +94,7 @@ func (d *Datasource) query(ctx context.Context, req *backend.QueryDataRequest, q
 		metricQuerySeconds.Observe(time.Since(start).Seconds())
 	}()
 
-	frs, err := d.runQuery(ctx, req, q, &sourceType)
+	frs, err := d.runQuery(ctx, req, q, budget, &sourceType)
 	if err != nil {
 		var qe *queryError
 		if errors.As(err, &qe) {
@@ -124,13 +127,86 @@ type queryContext struct {
 	mode    mode
 	headers map[string]string
 	notes   *noticeSet
+	budget  *requestBudget
+	points  int64 // fetched so far by this query, history included
 }
 
+// fetch fetches r and charges what came back to the query's and the
+// request's budgets before anything is detected or framed. Every fetch of a
+// query (the alert cache's incremental ones too) goes through here.
 func (q *queryContext) fetch(ctx context.Context, r source.Range) ([]source.Series, error) {
 	start := time.Now()
 	series, err := q.d.fetcher.Fetch(ctx, FetchRequest{RefID: q.refID, Query: q.pq, Range: r, Headers: q.headers})
 	metricFetchSeconds.WithLabelValues(q.pq.Raw.Source.Type).Observe(time.Since(start).Seconds())
-	return series, err
+	if err != nil {
+		return nil, err
+	}
+	if err := q.charge(series); err != nil {
+		return nil, err
+	}
+	return series, nil
+}
+
+// Budget refusals say which jsonData key an admin raises: the viewer who hit
+// the limit usually cannot, so the message is for both.
+const raiseHint = "raise jsonData.%s in the Sheepdog data source settings (an admin setting)"
+
+// charge counts the fetched series and points against the budgets.
+func (q *queryContext) charge(series []source.Series) error {
+	b := q.d.cfg.Budgets
+	if n := len(series); n > b.MaxSeriesPerQuery {
+		return badRequest(fmt.Errorf("the source returned %d series, over the budget of %d series per query: narrow the query (e.g. aggregate by a label), or "+raiseHint,
+			n, b.MaxSeriesPerQuery, "maxSeriesPerQuery"))
+	}
+	var pts int64
+	for _, s := range series {
+		pts += int64(s.PointCount())
+	}
+	q.points += pts
+	if q.points > b.MaxPointsPerQuery {
+		return badRequest(fmt.Errorf("the source returned %d points (%d series, history included), over the budget of %d points per query: shorten the range or the history, widen the step, or "+raiseHint,
+			q.points, len(series), b.MaxPointsPerQuery, "maxPointsPerQuery"))
+	}
+	if used := q.budget.used.Add(pts); used > q.budget.max {
+		return badRequest(fmt.Errorf("this request's queries fetched %d points, over the budget of %d points per request: split the queries across panels, shorten their ranges, or "+raiseHint,
+			used, q.budget.max, "maxPointsPerRequest"))
+	}
+	return nil
+}
+
+// checkPlanBudget refuses, before anything is fetched, a query whose every
+// series alone would be over a budget: points per series follow from the plan.
+func (q *queryContext) checkPlanBudget() error {
+	p := q.plan
+	if p.Step <= 0 {
+		return nil // inline CSV: counted from its header and rows when parsed
+	}
+	per := int64(p.To.Sub(p.FetchFrom())/p.Step) + 1
+	b := q.d.cfg.Budgets
+	if per > b.MaxPointsPerQuery {
+		return badRequest(fmt.Errorf("the range (%s plus %s of history) at a %s step is %d points per series, over the budget of %d points per query: shorten the range or the history (detector.history), widen the step, or "+raiseHint,
+			p.To.Sub(p.From), p.History, p.Step, per, b.MaxPointsPerQuery, "maxPointsPerQuery"))
+	}
+	if used := q.budget.used.Load(); used+per > q.budget.max {
+		return badRequest(fmt.Errorf("this request's queries fetched %d points and this one needs %d per series, over the budget of %d points per request: split the queries across panels, shorten their ranges, or "+raiseHint,
+			used, per, q.budget.max, "maxPointsPerRequest"))
+	}
+	return nil
+}
+
+// requestBudget counts the points a request's queries fetched; they run
+// concurrently and Grafana sends them in one call.
+type requestBudget struct {
+	used atomic.Int64
+	max  int64
+}
+
+func (d *Datasource) newRequestBudget() *requestBudget {
+	b := &requestBudget{max: math.MaxInt64}
+	if d.cfg != nil {
+		b.max = d.cfg.Budgets.MaxPointsPerRequest
+	}
+	return b
 }
 
 // nestedRequest reports whether another Sheepdog query sent the request.
@@ -179,7 +255,7 @@ func queryMode(req *backend.QueryDataRequest, q backend.DataQuery, pq *models.Pa
 	return modePanel
 }
 
-func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest, q backend.DataQuery, sourceType *string) (data.Frames, error) {
+func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest, q backend.DataQuery, budget *requestBudget, sourceType *string) (data.Frames, error) {
 	if d.cfgErr != nil {
 		return nil, badRequest(d.cfgErr)
 	}
@@ -191,7 +267,7 @@ func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest
 	if err := d.checkNotSelf(pq.Raw.Source); err != nil {
 		return nil, badRequest(err)
 	}
-	qc := &queryContext{d: d, refID: q.RefID, pq: pq, mode: queryMode(req, q, pq), notes: &noticeSet{},
+	qc := &queryContext{d: d, refID: q.RefID, pq: pq, mode: queryMode(req, q, pq), notes: &noticeSet{}, budget: budget,
 		headers: map[string]string{DepthHeader: "1"}}
 	if qc.mode == modeAlert {
 		qc.headers[backend.FromAlertHeaderName] = "true"
@@ -200,6 +276,9 @@ func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest
 		qc.headers["X-Grafana-Org-Id"] = strconv.FormatInt(req.PluginContext.OrgID, 10)
 	}
 	if qc.plan, err = makePlan(pq, q); err != nil {
+		return nil, err
+	}
+	if err := qc.checkPlanBudget(); err != nil {
 		return nil, err
 	}
 	if qc.plan.HistoryCapped {
