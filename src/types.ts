@@ -110,6 +110,12 @@ export interface SheepdogOptions extends DataSourceJsonData {
   prometheusUser?: string;
   prometheusTlsSkipVerify?: boolean;
 
+  /** Resource budgets (pkg/models/config.go): what one viewer's query or request may cost. */
+  maxSeriesPerQuery?: number;
+  maxPointsPerQuery?: number;
+  maxPointsPerRequest?: number;
+  alertCacheMaxMiB?: number;
+
   /** Custom header names for the Prometheus URL (Grafana's httpHeaderNameN convention); values are secret. */
   [key: PrometheusHeaderNameKey]: string | undefined;
 }
@@ -158,6 +164,10 @@ export const SETTINGS_DEFAULTS = {
   remoteFallback: true,
   sourceAccess: 'service_account' as SourceAccess,
   prometheusAuth: 'none' as PrometheusAuth,
+  maxSeriesPerQuery: 500,
+  maxPointsPerQuery: 2_000_000,
+  maxPointsPerRequest: 5_000_000,
+  alertCacheMaxMiB: 256,
 };
 
 export const DETECTOR_DEFAULTS: Required<
@@ -204,6 +214,10 @@ export const SETTINGS_KEYS = [
   'prometheusAuth',
   'prometheusUser',
   'prometheusTlsSkipVerify',
+  'maxSeriesPerQuery',
+  'maxPointsPerQuery',
+  'maxPointsPerRequest',
+  'alertCacheMaxMiB',
 ] as const;
 
 // Compile-time checks that the key lists and the interfaces agree.
