@@ -55,6 +55,8 @@ func runEval(ctx context.Context, args []string, out, errOut io.Writer) error {
 	maxPoints := fs.Int("max-points", 0, "truncate each series to its first N points (0 = all)")
 	folder := fs.String("folder", "", "only series under this folder")
 	perSeries := fs.Bool("per-series", false, "also print found/windows and false alarms per series")
+	var externals externalFlags
+	fs.Var(&externals, "external", "NAME=DIR: also score another detector's flags, read from DIR/<series file> (timestamp,is_anomaly; one row per input row); repeatable")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -72,6 +74,9 @@ func runEval(ctx context.Context, args []string, out, errOut io.Writer) error {
 		names = append(names, string(opt.Method))
 	}
 	names = append(names, baselineName)
+	for _, e := range externals {
+		names = append(names, e.name)
+	}
 
 	raw, err := os.ReadFile(*manifestPath)
 	if err != nil {
@@ -104,7 +109,7 @@ func runEval(ctx context.Context, args []string, out, errOut io.Writer) error {
 		go func() {
 			defer wg.Done()
 			for j := range jobCh {
-				outCh <- evalSeries(ctx, base, j, methods, *maxPoints)
+				outCh <- evalSeries(ctx, base, j, methods, externals, *maxPoints)
 			}
 		}()
 	}
@@ -166,7 +171,7 @@ func folderOf(file string) string {
 	return "."
 }
 
-func evalSeries(ctx context.Context, base string, j evalJob, methods []engine.Options, maxPoints int) evalOut {
+func evalSeries(ctx context.Context, base string, j evalJob, methods []engine.Options, externals externalFlags, maxPoints int) evalOut {
 	o := evalOut{idx: j.idx, folder: folderOf(j.ms.File), scores: map[string]seriesScore{}, secs: map[string]float64{}}
 	f, err := os.Open(filepath.Join(base, j.ms.File))
 	if err != nil {
@@ -227,7 +232,55 @@ func evalSeries(ctx context.Context, base string, j evalJob, methods []engine.Op
 	flags := zScoreFlags(s.Times, s.Values, 24*time.Hour.Milliseconds(), 3, baselineWarmUp(j.ms.IntervalSeconds))
 	o.secs[baselineName] = time.Since(start).Seconds()
 	o.scores[baselineName] = scoreSeries(s.Times, flags, windows, intervalDays)
+	for _, e := range externals {
+		flags, err := readExternalFlags(filepath.Join(e.dir, j.ms.File), s.Times)
+		if err != nil {
+			o.err = fmt.Errorf("%s on %s: %w", e.name, j.ms.File, err)
+			return o
+		}
+		o.scores[e.name] = scoreSeries(s.Times, flags, windows, intervalDays)
+	}
 	return o
+}
+
+// externalFlags are other detectors' flags to score beside Sheepdog's (the
+// peers in bench/peers write them), so every detector meets one scorer.
+type externalFlags []struct{ name, dir string }
+
+func (e *externalFlags) String() string { return fmt.Sprint(*e) }
+
+func (e *externalFlags) Set(v string) error {
+	name, dir, ok := strings.Cut(v, "=")
+	if !ok || name == "" || dir == "" {
+		return fmt.Errorf("want NAME=DIR, got %q", v)
+	}
+	*e = append(*e, struct{ name, dir string }{name, dir})
+	return nil
+}
+
+// readExternalFlags reads a timestamp,is_anomaly file aligned with times
+// (the first len(times) rows: eval may truncate series with --max-points).
+func readExternalFlags(path string, times []int64) ([]bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tab, err := tscsv.Read(f, tscsv.Options{Columns: []string{"is_anomaly"}})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(tab.Times) < len(times) {
+		return nil, fmt.Errorf("%s has %d rows for %d points", path, len(tab.Times), len(times))
+	}
+	flags := make([]bool, len(times))
+	for i := range times {
+		if tab.Times[i] != times[i] {
+			return nil, fmt.Errorf("%s row %d is at %d, the series at %d", path, i+1, tab.Times[i], times[i])
+		}
+		flags[i] = tab.Columns[0][i] == 1
+	}
+	return flags, nil
 }
 
 // windowsFromLabels turns a 0/1 label column into [first, last] windows.

@@ -342,3 +342,46 @@ func TestDetectDuplicateTimestamps(t *testing.T) {
 		t.Errorf("stderr lacks the duplicate note: %q", errOut.String())
 	}
 }
+
+// eval --external scores another detector's flag files with the same scorer.
+func TestEvalExternalFlags(t *testing.T) {
+	dir := t.TempDir()
+	var csv, flagsCSV strings.Builder
+	csv.WriteString("timestamp,value,label\n")
+	flagsCSV.WriteString("timestamp,is_anomaly\n")
+	for i := 0; i < 2000; i++ {
+		ts := 1_700_000_000 + 60*i
+		l, f := 0, 0
+		if i == 1500 {
+			l = 1
+		}
+		if i == 1500 || i == 700 { // one hit, one false event
+			f = 1
+		}
+		fmt.Fprintf(&csv, "%d,%g,%d\n", ts, 10+float64(i%7)*0.1, l)
+		fmt.Fprintf(&flagsCSV, "%d,%d\n", ts, f)
+	}
+	for _, p := range []string{filepath.Join(dir, "data", "a"), filepath.Join(dir, "peer", "a")} {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "data", "a", "l.csv"), []byte(csv.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "peer", "a", "l.csv"), []byte(flagsCSV.String()), 0o644)
+	man := filepath.Join(dir, "data", "manifest.json")
+	os.WriteFile(man, []byte(`{"series":[{"file":"a/l.csv","interval_seconds":60}]}`), 0o644)
+	out, err := runCLI(t, "", "eval", "--manifest", man, "--method", "basic", "--external", "mypeer="+filepath.Join(dir, "peer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "| a | mypeer | 1 | 1 | 1 | 1 | 0.500 | 1.000 |") {
+		t.Errorf("external flags not scored as one hit and one false event:\n%s", out)
+	}
+	if _, err := runCLI(t, "", "eval", "--manifest", man, "--external", "broken"); err == nil {
+		t.Error("--external without NAME=DIR accepted")
+	}
+	os.WriteFile(filepath.Join(dir, "peer", "a", "l.csv"), []byte("timestamp,is_anomaly\n1700000000,0\n"), 0o644)
+	if _, err := runCLI(t, "", "eval", "--manifest", man, "--external", "mypeer="+filepath.Join(dir, "peer")); err == nil || !strings.Contains(err.Error(), "1 rows for 2000 points") {
+		t.Errorf("short flag file: %v", err)
+	}
+}
