@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
@@ -30,6 +32,16 @@ const (
 	// maxHistoryPoints bounds the history per series in steps: when the
 	// history would need more, the step is widened rather than the history cut.
 	maxHistoryPoints = 20_000
+	// maxNestedPoints bounds the points per series a Grafana data source is
+	// asked for over the whole fetch (history and range): Grafana's Prometheus
+	// widens the step of a longer range query itself (grafana/grafana
+	// pkg/promlib/models/query.go calculatePrometheusInterval: step at least
+	// gtime.RoundInterval(span / safeResolution), safeResolution = 11000), and
+	// Prometheus refuses more than 11,000 points per series. Planning within
+	// it keeps the step the one asked for: RoundUpInterval(span/10999) is
+	// never below Grafana's RoundInterval(span/11000), the two rounding to
+	// the same list of nice intervals.
+	maxNestedPoints = source.DefaultNestedMaxDataPoints
 	// minSourceStep is the smallest step asked of any source but inline CSV,
 	// as Grafana's Prometheus data source does by default: alert rules send a
 	// 1s interval, which would only repeat samples scraped every 15s or so.
@@ -44,7 +56,8 @@ type plan struct {
 	Step          time.Duration // the interval points are fetched at
 	History       time.Duration // fetched before From
 	HistoryCapped bool          // History was cut to maxHistory
-	StepWidened   bool          // Step was widened so the history fits in maxHistoryPoints steps
+	StepWidened   bool          // Step was widened so the fetch fits in PointCap points per series
+	PointCap      int           // the bound that widened Step: maxHistoryPoints or maxNestedPoints
 	Trim          bool          // outputs are trimmed to From..To (not for inline CSV, which is shown whole)
 }
 
@@ -78,9 +91,51 @@ func makePlan(pq *models.ParsedQuery, q backend.DataQuery) (plan, error) {
 	}
 	if time.Duration(maxHistoryPoints)*p.Step < p.History {
 		p.Step = source.RoundUpInterval(time.Duration(math.Ceil(float64(p.History) / maxHistoryPoints)))
-		p.StepWidened = true
+		p.StepWidened, p.PointCap = true, maxHistoryPoints
+	}
+	if pq.Raw.Source.Type == models.SourceDatasource {
+		// One range query, no chunking: the whole fetch must fit.
+		span := p.To.Sub(p.FetchFrom())
+		if int64(span/p.Step)+1 > maxNestedPoints {
+			p.Step = source.RoundUpInterval(time.Duration(math.Ceil(float64(span) / (maxNestedPoints - 1))))
+			p.StepWidened, p.PointCap = true, maxNestedPoints
+		}
 	}
 	return p, nil
+}
+
+// observedStep is the step a source actually answered at: the median
+// spacing of the returned timestamps, over every series (0 when no series
+// has two points). A data source may widen the step it was asked for: its
+// own minimum interval (Prometheus's scrape interval setting) or its own
+// resolution limit decide, not Sheepdog's plan.
+func observedStep(series []source.Series) time.Duration {
+	const maxSamples = 10_000 // enough for a median, whatever the size of the answer
+	var gaps []int64
+	for _, s := range series {
+		stride := max(1, len(s.Times)/maxSamples)
+		for i := stride; i < len(s.Times) && len(gaps) < maxSamples*4; i += stride {
+			gaps = append(gaps, (s.Times[i]-s.Times[i-stride])/int64(stride))
+		}
+	}
+	if len(gaps) == 0 {
+		return 0
+	}
+	slices.Sort(gaps)
+	return time.Duration(gaps[len(gaps)/2]) * time.Millisecond
+}
+
+// adoptObservedStep takes the step the source answered at when it is wider
+// than the planned one, and reports whether it did. A narrower spacing (a
+// source returning raw samples) is kept as planned: the plan's step is then
+// an upper bound, not the sampling.
+func (p *plan) adoptObservedStep(series []source.Series) bool {
+	obs := observedStep(series)
+	if obs <= p.Step || p.Step == 0 {
+		return false
+	}
+	p.Step = obs
+	return true
 }
 
 // historyFor is the history a detector wants before the range.
@@ -135,4 +190,15 @@ func nestedMinInterval(q json.RawMessage) time.Duration {
 		return 0
 	}
 	return d
+}
+
+// noteSourceStep adopts the step the source answered at (adoptObservedStep)
+// and tells the viewer when it is wider than asked, so a coarse answer is
+// not mistaken for Sheepdog's choice.
+func (q *queryContext) noteSourceStep(series []source.Series) {
+	asked := q.plan.Step
+	if q.plan.adoptObservedStep(series) {
+		q.notes.add(data.NoticeSeverityInfo, "the source answered at a %s step, wider than the %s asked for (its own minimum interval or resolution limit)",
+			q.plan.Step, asked)
+	}
 }

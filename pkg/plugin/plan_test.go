@@ -7,6 +7,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
 )
 
 func TestPlanStepFloorAndHistoryByDuration(t *testing.T) {
@@ -69,5 +70,96 @@ func TestPanelAndAlertPlansShareHistory(t *testing.T) {
 		if alert.History < time.Hour {
 			t.Errorf("%s: alert history %s", season, alert.History)
 		}
+	}
+}
+
+// TestPlanFitsGrafanasPrometheusResolution: Grafana's Prometheus answers a
+// range query with at most ~11,000 points per series, widening the step to
+// gtime.RoundInterval(span/11000) itself (grafana/grafana
+// pkg/promlib/models/query.go calculatePrometheusInterval, safeResolution;
+// pkg/promlib/intervalv2 CalculateSafeInterval). A data-source source is
+// planned within that over the whole fetch, history included, at a step
+// Grafana keeps; a Prometheus URL source is chunked and keeps its own cap.
+func TestPlanFitsGrafanasPrometheusResolution(t *testing.T) {
+	to := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	ds := `{"source":{"type":"datasource","datasource":{"uid":"p"},"query":{"expr":"up"}},"detector":{"seasonality":"weekly"}}`
+	prom := `{"source":{"type":"prometheus","expr":"up"},"detector":{"seasonality":"weekly"}}`
+	tests := []struct {
+		name     string
+		js       string
+		interval time.Duration
+		span     time.Duration
+		maxPts   int64
+	}{
+		// 21 days of weekly history + 1 day at 1m: 31,680 steps before.
+		{"datasource, weekly history at 1m", ds, time.Minute, 24 * time.Hour, maxNestedPoints},
+		{"datasource, alert at 1s", ds, time.Second, time.Hour, maxNestedPoints},
+		{"datasource, a month of panel range", `{"source":{"type":"datasource","datasource":{"uid":"p"},"query":{"expr":"up"}},"detector":{"history":"0"}}`, 15 * time.Second, 30 * 24 * time.Hour, maxNestedPoints},
+		{"prometheus URL keeps the history cap", prom, time.Minute, 24 * time.Hour, maxHistoryPoints + 24*60 + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pq, err := models.ParseQuery([]byte(tt.js))
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := backend.DataQuery{Interval: tt.interval, MaxDataPoints: 43200, TimeRange: backend.TimeRange{From: to.Add(-tt.span), To: to}}
+			p, err := makePlan(pq, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			span := p.To.Sub(p.FetchFrom())
+			points := int64(span/p.Step) + 1
+			if points > tt.maxPts {
+				t.Errorf("%d points at %s over %s, want at most %d", points, p.Step, span, tt.maxPts)
+			}
+			if tt.maxPts == maxNestedPoints {
+				// Grafana's own step for this fetch (gtime.RoundInterval of
+				// span/11000, mirrored by source.RoundInterval) must not be
+				// wider than ours.
+				if g := source.RoundInterval(span / maxNestedPoints); g > p.Step {
+					t.Errorf("Grafana would widen %s to %s", p.Step, g)
+				}
+				if p.StepWidened && p.PointCap != maxNestedPoints {
+					t.Errorf("PointCap %d", p.PointCap)
+				}
+			}
+		})
+	}
+}
+
+// TestObservedStep: the step is read from what the source returned (its
+// median spacing), adopted only when wider than planned.
+func TestObservedStep(t *testing.T) {
+	mk := func(step int64, n int, gapAt int) source.Series {
+		s := source.Series{}
+		t0 := int64(1_767_225_600_000)
+		for i := range n {
+			if i == gapAt {
+				t0 += 10 * step // one scrape gap does not move the median
+			}
+			s.Times = append(s.Times, t0+int64(i)*step)
+		}
+		return s
+	}
+	tests := []struct {
+		name    string
+		series  []source.Series
+		planned time.Duration
+		want    time.Duration
+		adopted bool
+	}{
+		{"source widened 15s to 1m", []source.Series{mk(60_000, 500, 100), mk(60_000, 400, -1)}, 15 * time.Second, time.Minute, true},
+		{"answered as asked", []source.Series{mk(30_000, 100, -1)}, 30 * time.Second, 30 * time.Second, false},
+		{"raw samples finer than planned keep the plan", []source.Series{mk(5_000, 100, -1)}, 30 * time.Second, 30 * time.Second, false},
+		{"nothing to measure", []source.Series{mk(60_000, 1, -1)}, 30 * time.Second, 30 * time.Second, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := plan{Step: tt.planned}
+			if got := p.adoptObservedStep(tt.series); got != tt.adopted || p.Step != tt.want {
+				t.Errorf("adopted %v step %s, want %v %s", got, p.Step, tt.adopted, tt.want)
+			}
+		})
 	}
 }

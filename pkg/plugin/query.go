@@ -285,8 +285,8 @@ func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest
 		qc.notes.add(data.NoticeSeverityInfo, "history before the range cut to %s, the longest fetched", qc.plan.History)
 	}
 	if qc.plan.StepWidened {
-		qc.notes.add(data.NoticeSeverityInfo, "step widened to %s so the %s of history fits in %d points per series",
-			qc.plan.Step, qc.plan.History, maxHistoryPoints)
+		qc.notes.add(data.NoticeSeverityInfo, "step widened to %s so the fetch (%s of history and the range) fits in %d points per series",
+			qc.plan.Step, qc.plan.History, qc.plan.PointCap)
 	}
 	// Alerts need each point judged only on what came before it, as it will be
 	// when the rule re-evaluates; panels get the better-informed batch view.
@@ -306,6 +306,7 @@ func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest
 	if err != nil {
 		return nil, err
 	}
+	qc.noteSourceStep(series)
 	series = dropShort(series, qc.notes)
 	results, err := d.detect(ctx, series, qc.opt, qc.notes)
 	if err != nil {

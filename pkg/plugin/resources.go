@@ -107,7 +107,7 @@ func historyPreview(body []byte) (*Preview, error) {
 		out.Explanation += fmt.Sprintf(", cut to %s", maxHistory)
 	}
 	if p.StepWidened {
-		out.Explanation += fmt.Sprintf("; step widened to %s to keep it within %d points", p.Step, maxHistoryPoints)
+		out.Explanation += fmt.Sprintf("; step widened to %s to keep it within %d points", p.Step, p.PointCap)
 	}
 	return out, nil
 }
