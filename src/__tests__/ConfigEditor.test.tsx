@@ -10,6 +10,20 @@ import { ConfigEditor, parseSimpleDuration } from '../components/ConfigEditor';
 import { PLUGIN_ID, SheepdogOptions, SheepdogSecureJsonData } from '../types';
 import { fakeDataSourceSrv, promLikeDataSource } from '../testing/helpers';
 
+// jsdom lacks URL.canParse, which TextLink's URL sanitizer (@braintree/sanitize-url) calls; browsers have it.
+if (!('canParse' in URL)) {
+  Object.assign(URL, {
+    canParse: (u: string, base?: string) => {
+      try {
+        new URL(u, base);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  });
+}
+
 type Settings = DataSourceSettings<SheepdogOptions, SheepdogSecureJsonData>;
 
 function settings(jsonData: SheepdogOptions = {}, secureJsonFields: Record<string, boolean> = {}): Settings {
@@ -24,6 +38,8 @@ function settings(jsonData: SheepdogOptions = {}, secureJsonFields: Record<strin
     access: 'proxy',
     url: '',
     user: '',
+    // Required by DataSourceSettings though deprecated (packages/grafana-data/src/types/datasource.ts).
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
     database: '',
     basicAuth: false,
     basicAuthUser: '',
@@ -76,6 +92,10 @@ describe('ConfigEditor', () => {
     const { last } = renderEditor(settings());
     await userEvent.click(screen.getByRole('radio', { name: 'Remote API' }));
     expect(last().jsonData.engine).toBe('remote');
+    // "Required" waits until the field was visited and left empty.
+    expect(screen.queryByText('The remote engine needs the API URL')).not.toBeInTheDocument();
+    await userEvent.click(screen.getByLabelText(/^API URL/));
+    await userEvent.tab();
     expect(screen.getByText('The remote engine needs the API URL')).toBeInTheDocument();
 
     await typeFast(screen.getByLabelText(/^API URL/), 'http://sheepdog-api:8080');
@@ -91,6 +111,8 @@ describe('ConfigEditor', () => {
   it('validates the API URL inline', async () => {
     renderEditor(settings({ engine: 'remote' }));
     await typeFast(screen.getByLabelText(/^API URL/), 'sheepdog-api:8080');
+    expect(screen.queryByText(/must start with http/)).not.toBeInTheDocument();
+    await userEvent.tab();
     expect(screen.getByText(/must start with http/)).toBeInTheDocument();
   });
 
@@ -107,7 +129,7 @@ describe('ConfigEditor', () => {
 
   it('shows defaults as placeholders and stores numbers and durations; rejects bad ones inline', async () => {
     const { last } = renderEditor(settings({ engine: 'remote', remoteUrl: 'http://x:1' }));
-    await userEvent.click(screen.getByText('Resilience'));
+    await userEvent.click(screen.getByRole('button', { name: 'Expand section Resilience' }));
     const retries = screen.getByLabelText(/^Retries/);
     expect(retries).toHaveAttribute('placeholder', '3');
     expect(screen.getByLabelText(/^Timeout/)).toHaveAttribute('placeholder', '5s');
@@ -115,18 +137,18 @@ describe('ConfigEditor', () => {
     expect(last().jsonData.remoteRetries).toBe(4);
 
     await typeFast(screen.getByLabelText(/^Timeout/), '3 seconds');
+    await userEvent.tab();
     expect(screen.getByText(/is not a duration/)).toBeInTheDocument();
     await userEvent.clear(screen.getByLabelText(/^Timeout/));
     await userEvent.type(screen.getByLabelText(/^Timeout/), '3s');
+    await userEvent.tab();
     expect(screen.queryByText(/is not a duration/)).not.toBeInTheDocument();
     expect(last().jsonData.remoteTimeout).toBe('3s');
 
     await userEvent.type(screen.getByLabelText(/^Breaker threshold/), '0');
+    await userEvent.tab();
     expect(screen.getByText('Must be at least 1')).toBeInTheDocument();
     expect(last().jsonData.remoteBreakerThreshold).toBeUndefined();
-
-    await userEvent.type(screen.getByLabelText(/^Backoff base/), '10s');
-    expect(screen.getByText('The cap is shorter than the base delay')).toBeInTheDocument();
 
     const fallback = screen.getByLabelText(/Fall back to the embedded engine/);
     expect(fallback).toBeChecked();
@@ -146,6 +168,8 @@ describe('ConfigEditor', () => {
     const { last } = renderEditor(settings());
     await typeFast(screen.getByLabelText(/^URL/), 'http://prometheus:9090');
     await userEvent.click(screen.getByRole('radio', { name: 'Basic auth' }));
+    await userEvent.click(screen.getByLabelText(/^User/));
+    await userEvent.tab();
     expect(screen.getByText('Basic auth needs a user name')).toBeInTheDocument();
     await typeFast(screen.getByLabelText(/^User/), 'reader');
     await userEvent.type(screen.getByLabelText(/^Password/), 'pw');
@@ -175,9 +199,11 @@ describe('ConfigEditor', () => {
 
     await userEvent.click(screen.getByRole('button', { name: /Add header/ }));
     await typeFast(screen.getByLabelText('Header 2 name'), 'Authorization');
+    await userEvent.tab();
     expect(screen.getByText('Set credentials with Authentication above, not as a custom header')).toBeInTheDocument();
     await userEvent.clear(screen.getByLabelText('Header 2 name'));
     await typeFast(screen.getByLabelText('Header 2 name'), 'x-scope-orgid');
+    await userEvent.tab();
     expect(screen.getByText('This header is already set above')).toBeInTheDocument();
 
     await userEvent.click(screen.getByRole('button', { name: 'Remove header 2' }));
@@ -254,6 +280,145 @@ describe('ConfigEditor', () => {
       expect(screen.getByLabelText(/^Password/)).toHaveValue('configured');
     }
     expect(screen.queryByText(/is not a duration|must start with http/)).not.toBeInTheDocument();
+  });
+});
+
+describe('ConfigEditor as a Grafana user meets it', () => {
+  it('disables every control of a provisioned (readOnly) data source', async () => {
+    // Grafana marks provisioned data sources readOnly in DataSourceSettings and its own pages disable their inputs
+    // with it: PromSettings passes disabled={options.readOnly} to every InlineField
+    // (grafana/grafana packages/grafana-prometheus/src/configuration/PromSettings.tsx); EditDataSourceView
+    // (public/app/features/datasources/components/EditDataSource.tsx) only hides Save, so the editor must disable.
+    const s = settings(
+      {
+        engine: 'remote',
+        remoteUrl: 'http://x:1',
+        remoteRetries: 4,
+        remoteTlsSkipVerify: true,
+        sourceAccess: 'token',
+        allowedDatasources: ['prom-main'],
+        prometheusUrl: 'http://prom:9090',
+        prometheusAuth: 'basic',
+        prometheusUser: 'reader',
+        prometheusHeaderName1: 'X-Scope-OrgID',
+      },
+      {
+        remoteApiKey: true,
+        remoteTlsCaCert: true,
+        grafanaToken: true,
+        prometheusPassword: true,
+        prometheusHeaderValue1: true,
+      }
+    );
+    renderEditor({ ...s, readOnly: true });
+    const controls = Array.from(document.body.querySelectorAll<HTMLElement>('input, textarea, select, button')).filter(
+      // Opening and closing a section changes nothing.
+      (el) => !/^(Expand|Collapse) section /.test(el.getAttribute('aria-label') ?? '')
+    );
+    expect(controls.length).toBeGreaterThan(20);
+    const enabled = controls.filter((el) => !(el as HTMLInputElement).disabled);
+    expect(enabled.map((el) => el.outerHTML.slice(0, 120))).toEqual([]);
+    expect(screen.queryByRole('button', { name: 'Reset' })).not.toBeInTheDocument();
+    expect(screen.getByLabelText(/^API key/)).toHaveValue('configured');
+  });
+
+  it('does not call a half-typed duration an error; checks it when the field is left', async () => {
+    const { last } = renderEditor(settings({ engine: 'remote', remoteUrl: 'http://x:1' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Expand section Resilience' }));
+    const timeout = screen.getByLabelText(/^Timeout/);
+    await userEvent.type(timeout, '3');
+    expect(last().jsonData.remoteTimeout).toBe('3');
+    expect(screen.queryByText(/is not a duration/)).not.toBeInTheDocument();
+    await userEvent.tab();
+    const msg = screen.getByText(/is not a duration/);
+    expect(timeout).toHaveAccessibleDescription(/is not a duration/);
+    // Field's validationMessageHorizontalOverflow: the message box has no width of its own, so it cannot widen
+    // the field and reflow the row (packages/grafana-ui/src/components/Forms/Field.tsx, getFieldStyles).
+    expect(getComputedStyle(msg.closest('div[class]')!.parentElement!).width).toBe('0px');
+    // Editing again hides it until the field is left again.
+    await userEvent.type(timeout, 's');
+    expect(screen.queryByText(/is not a duration/)).not.toBeInTheDocument();
+    await userEvent.tab();
+    expect(screen.queryByText(/is not a duration/)).not.toBeInTheDocument();
+    expect(last().jsonData.remoteTimeout).toBe('3s');
+  });
+
+  it('shows an invalid saved value at once', () => {
+    renderEditor(settings({ engine: 'remote', remoteUrl: 'http://x:1', remoteTimeout: '5 sec' }));
+    expect(screen.getByText(/"5 sec" is not a duration/)).toBeInTheDocument();
+  });
+
+  it('opens Resilience and TLS when one of their settings differs from the default, with a summary when closed', async () => {
+    renderEditor(settings({ engine: 'remote', remoteUrl: 'http://x:1', remoteFallback: false, remoteRetries: 4 }));
+    expect(screen.getByLabelText(/Fall back to the embedded engine/)).not.toBeChecked();
+    await userEvent.click(screen.getByRole('button', { name: 'Collapse section Resilience' }));
+    expect(screen.getByText('Changed: retries 4 · fallback off')).toBeInTheDocument();
+    // TLS holds nothing set: it stays closed.
+    expect(screen.getByRole('button', { name: 'Expand section TLS' })).toBeInTheDocument();
+    expect(screen.queryByLabelText(/Skip TLS verification/)).not.toBeInTheDocument();
+  });
+
+  it('opens TLS when certificate checks are skipped or a CA is stored', () => {
+    renderEditor(settings({ engine: 'remote', remoteUrl: 'http://x:1', remoteTlsSkipVerify: true }));
+    expect(screen.getByRole('button', { name: 'Collapse section TLS' })).toBeInTheDocument();
+    expect(screen.getByLabelText(/Skip TLS verification/)).toBeChecked();
+    expect(screen.getByRole('button', { name: 'Expand section Resilience' })).toBeInTheDocument();
+  });
+
+  it('offers Prometheus authentication, TLS, CA and headers only once a Prometheus URL is set', async () => {
+    renderEditor(settings());
+    expect(screen.queryByRole('radio', { name: 'Basic auth' })).not.toBeInTheDocument();
+    expect(screen.queryByLabelText(/^TLS CA certificate/)).not.toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: /Add header/ })).not.toBeInTheDocument();
+    await typeFast(screen.getByLabelText(/^URL/), 'http://prometheus:9090');
+    expect(screen.getByRole('radio', { name: 'Basic auth' })).toBeInTheDocument();
+    expect(screen.getByLabelText(/^TLS CA certificate/)).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: /Add header/ })).toBeInTheDocument();
+  });
+
+  it('lays header rows under Header and Value column labels; a name error gets its own row', async () => {
+    renderEditor(settings({ prometheusUrl: 'http://mimir:8080', prometheusHeaderName1: 'X-Scope-OrgID' }));
+    const grid = screen.getByRole('group', { name: 'Custom HTTP headers' });
+    expect(within(grid).getByText('Header')).toBeInTheDocument();
+    expect(within(grid).getByText('Value')).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: /Add header/ }));
+    await typeFast(screen.getByLabelText('Header 2 name'), 'Bad Name');
+    await userEvent.tab();
+    const err = screen.getByText(/Not a valid header name/);
+    // A grid cell of its own, not inside the name input's box (which would push its row's value out of line).
+    expect(err.closest('[role=group] > div')).not.toContainElement(screen.getByLabelText('Header 2 name'));
+    expect(err.closest('[role=group] > div')?.parentElement).toBe(grid);
+  });
+
+  it('reports a backoff cap below the base on the Backoff cap field, not in a page-wide box', () => {
+    renderEditor(settings({ engine: 'remote', remoteUrl: 'http://x:1', remoteBackoffBase: '10s' }));
+    const cap = screen.getByLabelText(/^Backoff cap/);
+    expect(cap).toHaveAccessibleDescription('Shorter than the backoff base (10s)');
+    expect(screen.getByLabelText(/^Backoff base/)).not.toHaveAccessibleDescription(/Shorter/);
+    expect(document.body.querySelector('[data-testid="data-testid Alert warning"]')).toBeNull();
+  });
+
+  it('says who runs nested queries and what the managed service account needs', async () => {
+    renderEditor(settings());
+    const page = document.body.textContent ?? '';
+    expect(page).not.toMatch(/on behalf of the user/i);
+    expect(page).not.toMatch(/on by default/i);
+    expect(page).toMatch(/externalServiceAccounts/);
+    expect(page).toMatch(/managed_service_accounts_enabled/);
+    expect(
+      screen.getByText(/Nested queries run as the plugin's managed service account, not as the viewer/)
+    ).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('radio', { name: 'Service account token' }));
+    expect(screen.getByText(/Nested queries run as the service account that owns the token/)).toBeInTheDocument();
+  });
+
+  it('opens with a short description and a link to the docs, like Grafana config pages', () => {
+    renderEditor(settings());
+    expect(screen.getByRole('link', { name: /Sheepdog documentation/ })).toHaveAttribute(
+      'href',
+      'https://github.com/sheepdog-anomaly/sheepdog#readme'
+    );
+    expect(screen.getByText('Fields marked with * are required.')).toBeInTheDocument();
   });
 });
 

@@ -47,8 +47,9 @@ export function instanceSettings(
   jsonData: SheepdogOptions = {},
   overrides: Partial<DataSourceInstanceSettings<SheepdogOptions>> = {}
 ): DataSourceInstanceSettings<SheepdogOptions> {
+  // No numeric id: DataSourceInstanceSettings.id is deprecated ("will be removed in G13") and Grafana identifies
+  // data sources by uid (packages/grafana-data/src/types/datasource.ts, DataSourceInstanceSettings).
   return {
-    id: 1,
     uid: 'sheepdog',
     type: PLUGIN_ID,
     name: 'Sheepdog',
