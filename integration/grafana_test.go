@@ -467,3 +467,43 @@ func TestSheepdogThroughSheepdogRefusedAtHop1(t *testing.T) {
 		t.Errorf("built-in sources reached Grafana: queries %v lookups %v", g.queries, g.lookups)
 	}
 }
+
+// TestHealthOnStockGrafana: the default Source access on a Grafana with
+// managed service accounts off (the default: grafana/grafana
+// pkg/services/accesscontrol/acimpl/service.go SaveExternalServiceRole
+// needs both the externalServiceAccounts toggle and [auth]
+// managed_service_accounts_enabled), so Grafana passes no
+// GF_PLUGIN_APP_CLIENT_SECRET: Save & test names both settings and the
+// token alternative. And the managed token in another organisation than
+// the main one (extsvcauth TmpOrgID) is refused before any request.
+func TestHealthOnStockGrafana(t *testing.T) {
+	g := &loopGrafana{token: "glsa_x", instances: map[string]harness.Instance{}}
+	g.Server = httptest.NewServer(http.HandlerFunc(g.serve))
+	t.Cleanup(g.Close)
+	stock := harness.Instance{UID: "sheepdog-stock", JSONData: map[string]any{"allowedDatasources": []string{"prom-main"}}, AppURL: g.URL}
+	h, err := plugin.CheckHealth(ctxT(t), stock.PluginContext())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"GF_FEATURE_TOGGLES_ENABLE=externalServiceAccounts", "GF_AUTH_MANAGED_SERVICE_ACCOUNTS_ENABLED=true", "Service-account token"} {
+		if h.Status != backend.HealthStatusError || !strings.Contains(h.Message, want) {
+			t.Errorf("health = %v %q, want an error saying %q", h.Status, h.Message, want)
+		}
+	}
+	org2 := stock
+	org2.UID, org2.ServiceAccountToken = "sheepdog-org2", "glsa_x"
+	pc := org2.PluginContext()
+	pc.OrgID = 2
+	h, err = plugin.CheckHealth(ctxT(t), pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Status != backend.HealthStatusError || !strings.Contains(h.Message, "organisation 2") {
+		t.Errorf("health in org 2 = %v %q", h.Status, h.Message)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.lookups)+len(g.queries) != 0 {
+		t.Errorf("Grafana was called: lookups %v queries %v", g.lookups, g.queries)
+	}
+}
