@@ -29,6 +29,8 @@ func TestHealthChecksGrafanaSourcesWithTheToken(t *testing.T) {
 			io.WriteString(w, `{"id":2,"login":"sa-sheepdog"}`)
 		case "/api/datasources/uid/prom":
 			io.WriteString(w, `{"uid":"prom","name":"Prometheus","type":"prometheus"}`)
+		case "/api/datasources/uid/other-sd":
+			io.WriteString(w, `{"uid":"other-sd","name":"Sheepdog 2","type":"sheepdog-anomaly-datasource"}`)
 		case "/api/datasources/uid/locked":
 			w.WriteHeader(http.StatusForbidden)
 			io.WriteString(w, `{"message":"Permissions needed: datasources:read"}`)
@@ -59,6 +61,9 @@ func TestHealthChecksGrafanaSourcesWithTheToken(t *testing.T) {
 		// datasources:read they fail too: a failure, not a warning.
 		{"datasources:read missing fails", []string{"locked"}, token, false, "datasources:read", 0},
 		{"unknown data source", []string{"gone"}, token, false, "does not exist", 0},
+		// The loop guard's refusals show in Save & test, not only per query.
+		{"another Sheepdog allowed", []string{"other-sd"}, token, false, `type "sheepdog-anomaly-datasource"`, 0},
+		{"a built-in pseudo data source allowed", []string{"-- Mixed --"}, token, false, "built-in", 0},
 		{"redirect explained", []string{"moved"}, token, false, "redirect", 0},
 		{"bad token on a named data source", []string{"prom"}, "glsa_bad", false, "HTTP 401", 0},
 	}
