@@ -41,9 +41,15 @@ export class DataSource extends DataSourceWithBackend<SheepdogQuery, SheepdogOpt
     this.settings = instanceSettings.jsonData ?? {};
     this.annotations = {
       QueryEditor: AnnotationEditor,
+      // Grafana's annotation editor (public/app/features/annotations/components/StandardAnnotationQueryEditor.tsx,
+      // verifyDataSource) calls onChange whenever prepareAnnotation(x) !== x and re-renders with the result, so an
+      // annotation in the current shape must come back as the same object, or the editor never settles.
       prepareAnnotation: (json: AnnotationQuery<SheepdogQuery>) => {
         const { target, ...anno } = json;
         if (target) {
+          if (target.refId && !needsMigration(target)) {
+            return json;
+          }
           return {
             ...anno,
             target: migrateQuery({ refId: 'Anno', ...(target as object) }),
@@ -51,6 +57,10 @@ export class DataSource extends DataSourceWithBackend<SheepdogQuery, SheepdogOpt
         }
         // Older annotations stored the query next to the annotation's own fields: move only the query fields.
         const { query, rest } = legacyAnnotationQuery(anno as unknown as Record<string, unknown>);
+        if (Object.keys(query).length === 0) {
+          // A new annotation: nothing to migrate, the editor starts it from getDefaultQuery.
+          return json;
+        }
         return { ...rest, target: migrateQuery({ refId: 'Anno', ...query }) } as AnnotationQuery<SheepdogQuery>;
       },
       prepareQuery: (anno: AnnotationQuery<SheepdogQuery>) => {

@@ -1,7 +1,7 @@
 import { DataSourcePlugin } from '@grafana/data';
 
 import { ConfigEditor } from './components/ConfigEditor';
-import { QueryEditor } from './components/QueryEditor';
+import { QueryEditor, QueryEditorHelp } from './components/QueryEditor';
 import { DataSource } from './datasource';
 import { SheepdogOptions, SheepdogQuery, SheepdogSecureJsonData } from './types';
 
@@ -9,4 +9,5 @@ export const plugin = new DataSourcePlugin<DataSource, SheepdogQuery, SheepdogOp
   DataSource
 )
   .setConfigEditor(ConfigEditor)
-  .setQueryEditor(QueryEditor);
+  .setQueryEditor(QueryEditor)
+  .setQueryEditorHelp(QueryEditorHelp);

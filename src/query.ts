@@ -9,6 +9,7 @@ import {
   DEFAULT_OUTPUTS,
   DIRECTIONS,
   DetectorOptions,
+  Method,
   METHODS,
   NestedQuery,
   Output,
@@ -17,6 +18,7 @@ import {
   SheepdogSource,
   SOURCE_TYPES,
   SourceType,
+  TemplateVariable,
 } from './types';
 
 /**
@@ -41,6 +43,13 @@ export function defaultQuery(jsonData?: SheepdogOptions): Omit<SheepdogQuery, 'r
     outputs: [...DEFAULT_OUTPUTS],
   };
 }
+
+/** True for a template variable reference, whose value is only known at query time. */
+export const hasVariable = (s: string) => /\$\{?[\w.]+/.test(s) || /\[\[[\w.]+\]\]/.test(s);
+
+/** A string holding a dashboard variable: kept as it is until applyTemplateVariables interpolates it. */
+const variable = (v: unknown): TemplateVariable | undefined =>
+  typeof v === 'string' && hasVariable(v) ? (v as TemplateVariable) : undefined;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -108,7 +117,9 @@ export function needsMigration(raw: unknown): boolean {
   if (LEGACY_FLAT_KEYS.some((k) => k in raw)) {
     return true;
   }
-  return typeof (raw.detector as DetectorOptions | undefined)?.sensitivity === 'string';
+  // A sensitivity stored as a numeric string is an older shape; "$sensitivity" is a dashboard variable, current.
+  const sensitivity: unknown = (raw.detector as DetectorOptions | undefined)?.sensitivity;
+  return typeof sensitivity === 'string' && !hasVariable(sensitivity);
 }
 
 function legacySource(raw: Record<string, unknown>): SheepdogSource {
@@ -150,16 +161,20 @@ function migrateDetector(raw: Record<string, unknown>, nested: unknown): Detecto
   const src = isObject(nested) ? nested : {};
   const pick = (k: string) => (k in src ? src[k] : raw[k]);
   const det: DetectorOptions = {};
+  // A dashboard variable may stand for any option: it is kept for applyTemplateVariables, never judged here.
   const method = str(pick('method'));
   if (method !== undefined) {
-    det.method = (METHODS as string[]).includes(method) ? (method as DetectorOptions['method']) : 'auto';
+    det.method = variable(method) ?? ((METHODS as string[]).includes(method) ? (method as Method) : 'auto');
   }
+  const sensitivityVar = variable(pick('sensitivity'));
   const sensitivity = num(pick('sensitivity'));
-  if (sensitivity !== undefined) {
-    det.sensitivity = Math.min(100, Math.max(0, sensitivity));
+  if (sensitivityVar !== undefined) {
+    det.sensitivity = sensitivityVar;
+  } else if (sensitivity !== undefined) {
+    det.sensitivity = clampSensitivity(sensitivity);
   }
   const direction = str(pick('direction'));
-  if (direction !== undefined && (DIRECTIONS as string[]).includes(direction)) {
+  if (direction !== undefined && (variable(direction) || (DIRECTIONS as string[]).includes(direction))) {
     det.direction = direction as DetectorOptions['direction'];
   }
   for (const k of ['seasonality', 'minDuration', 'history'] as const) {
@@ -211,7 +226,7 @@ export function migrateQuery(input: unknown): SheepdogQuery {
     q.outputs = outputs;
   }
   const alert = isObject(raw.alert) ? { ...raw.alert } : {};
-  if (str(raw.alertMode) && (ALERT_MODES as string[]).includes(String(raw.alertMode))) {
+  if (str(raw.alertMode) && (variable(raw.alertMode) || (ALERT_MODES as string[]).includes(String(raw.alertMode)))) {
     alert.mode = raw.alertMode;
   }
   if (str(raw.alertWindow)) {
@@ -225,6 +240,9 @@ export function migrateQuery(input: unknown): SheepdogQuery {
   }
   return q;
 }
+
+/** Sensitivity is a share from 0 to 100 (models.DetectorOptions); the editor and migration keep it there. */
+export const clampSensitivity = (n: number) => Math.min(100, Math.max(0, n));
 
 /** Whether a query has what the backend needs to run it (filterQuery hides the rest). */
 export function isRunnable(q: SheepdogQuery): boolean {
@@ -246,9 +264,6 @@ export function isRunnable(q: SheepdogQuery): boolean {
 
 const GO_DURATION = /^(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))*$/;
 const DAYS_WEEKS = /^\d+(\.\d+)?[dw]$/;
-
-/** True for a template variable reference, whose value is only known at query time. */
-export const hasVariable = (s: string) => /\$\{?[\w.]+/.test(s) || /\[\[[\w.]+\]\]/.test(s);
 
 /**
  * Checks a duration the way models.ParseDuration reads it ("90s", "1h30m", "3d", "1w").
@@ -347,20 +362,26 @@ export function interpolateOwnFields(q: SheepdogQuery, replace: (s: string) => s
         (detector as Record<string, unknown>)[k] = replace(v);
       }
     }
-    // A dashboard variable may stand for the sensitivity ("$sens"); the backend wants a number.
+    // A dashboard variable may stand for the sensitivity ("$sensitivity"); the backend wants a number. A value that
+    // is not one after interpolation is sent as it is, so the backend names the option in its error instead of the
+    // query silently running with the default.
     const sens: unknown = q.detector.sensitivity;
     if (typeof sens === 'string') {
-      const n = Number(replace(sens));
-      if (Number.isFinite(n)) {
-        detector.sensitivity = n;
-      } else {
-        delete detector.sensitivity;
-      }
+      const value = replace(sens).trim();
+      const n = value === '' ? NaN : Number(value);
+      (detector as Record<string, unknown>).sensitivity = Number.isFinite(n) ? n : value;
     }
     out.detector = detector;
   }
-  if (q.alert?.window) {
-    out.alert = { ...q.alert, window: replace(q.alert.window) };
+  if (q.alert) {
+    const alert = { ...q.alert };
+    for (const k of ['mode', 'window'] as const) {
+      const v = q.alert[k];
+      if (typeof v === 'string') {
+        (alert as Record<string, unknown>)[k] = replace(v);
+      }
+    }
+    out.alert = alert;
   }
   return out;
 }

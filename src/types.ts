@@ -52,12 +52,18 @@ export interface NestedQuery extends Partial<DataQuery> {
   [key: string]: unknown;
 }
 
+/**
+ * A dashboard variable reference ("$sens", "${sens}", "[[sens]]"). Any detector or alert option may hold one: the
+ * frontend interpolates it before the query is sent (applyTemplateVariables), so the backend only sees values.
+ */
+export type TemplateVariable = `$${string}` | `[[${string}]]`;
+
 /** models.DetectorOptions. Empty fields take the engine's defaults. */
 export interface DetectorOptions {
-  method?: Method;
+  method?: Method | TemplateVariable;
   /** 0..100, default 50; higher flags more. */
-  sensitivity?: number;
-  direction?: Direction;
+  sensitivity?: number | TemplateVariable;
+  direction?: Direction | TemplateVariable;
   seasonality?: Seasonality;
   /** Shortest anomaly reported, e.g. "5m"; default one point. */
   minDuration?: string;
@@ -69,7 +75,7 @@ export interface DetectorOptions {
 export interface AlertOptions {
   /** Alert frames even when the request does not come from alerting. */
   enabled?: boolean;
-  mode?: AlertMode;
+  mode?: AlertMode | TemplateVariable;
   /** Trigger window for anomaly_fraction, default "10m". */
   window?: string;
 }

@@ -36,6 +36,11 @@ function renderEditor(
   return { changes, onRunQuery, last: () => changes[changes.length - 1] };
 }
 
+/** The detector options are collapsed by default (like Prometheus's Options row): open them. */
+async function openOptions() {
+  await userEvent.click(screen.getByRole('button', { name: /Detector options/ }));
+}
+
 async function typeFast(el: HTMLElement, text: string) {
   await userEvent.click(el);
   await userEvent.paste(text);
@@ -142,6 +147,7 @@ describe('QueryEditor', () => {
 
   it('sets sensitivity and direction', async () => {
     const { last } = renderEditor(promQuery);
+    await openOptions();
     const sensitivity = screen.getByLabelText('Sensitivity');
     expect(sensitivity).toHaveAttribute('placeholder', '50');
     await typeFast(sensitivity, '80');
@@ -176,6 +182,7 @@ describe('QueryEditor', () => {
 
   it('shows the method with its description', async () => {
     renderEditor({ refId: 'A', source: { type: 'prometheus', expr: 'up' }, detector: { method: 'robust' } });
+    await openOptions();
     expect(screen.getByLabelText('Detection method')).toHaveValue('Robust');
   });
 });
@@ -189,6 +196,7 @@ describe('AnnotationEditor', () => {
     );
     expect(screen.queryByRole('group', { name: 'Outputs' })).not.toBeInTheDocument();
     expect(screen.queryByLabelText('Alert frames')).not.toBeInTheDocument();
+    await openOptions();
     await userEvent.click(screen.getByRole('radio', { name: 'Down' }));
     expect(last().detector?.direction).toBe('down');
   });

@@ -357,3 +357,172 @@ describe('annotations', () => {
     ]);
   });
 });
+
+/*
+ * Dashboard variables in detector and alert options (issue 10, item 5). The demo dashboard
+ * provisioning/dashboards/anomalies-overview.json sets "sensitivity": "$sensitivity" in its panels and in its
+ * annotation. Grafana interpolates through the data source: DataSourceWithBackend.query calls
+ * applyTemplateVariables(query, request.scopedVars) per target (grafana/grafana
+ * packages/grafana-runtime/src/utils/DataSourceWithBackend.ts, query), and annotation queries take the same path
+ * after prepareQuery (public/app/features/annotations/executeAnnotationQuery.ts, executeAnnotationQuery).
+ */
+describe('dashboard variables in detector options', () => {
+  const dashboard = JSON.parse(
+    require('fs').readFileSync(
+      require('path').resolve(__dirname, '../../provisioning/dashboards/anomalies-overview.json'),
+      'utf8'
+    )
+  );
+  const demoPanelTargets = (dashboard.panels as Array<{ targets?: SheepdogQuery[] }>)
+    .flatMap((p) => p.targets ?? [])
+    .filter((t) => (t.detector?.sensitivity as unknown) === '$sensitivity');
+  const demoAnnotation = dashboard.annotations.list.find((a: { name: string }) => a.name === 'Sheepdog anomalies');
+
+  const request = (targets: SheepdogQuery[]) =>
+    ({
+      requestId: 'vars',
+      interval: '30s',
+      intervalMs: 30000,
+      range: { from: dateTime(0), to: dateTime(3600_000), raw: { from: 'now-1h', to: 'now' } },
+      scopedVars,
+      timezone: 'utc',
+      app: CoreApp.Dashboard,
+      startTime: 0,
+      // The query runner has resolved the target's data source ("${detector}") to this one already.
+      targets: targets.map(({ datasource: _resolved, ...t }) => t),
+    }) as unknown as DataQueryRequest<SheepdogQuery>;
+
+  beforeEach(() => {
+    setTemplateSrv(
+      new FakeTemplateSrv({
+        sensitivity: '70',
+        metric: 'cpu_usage',
+        host: 'web-1',
+        detector: 'sheepdog',
+        method: 'robust',
+        direction: 'up',
+        season: 'daily',
+        minDur: '5m',
+        hist: '2d',
+        mode: 'latest_score',
+        win: '20m',
+      })
+    );
+  });
+
+  it('the demo panels send the value of $sensitivity, not the default', async () => {
+    expect(demoPanelTargets.length).toBeGreaterThan(0);
+    const { srv, requests } = recordingBackendSrv();
+    setBackendSrv(srv);
+    await lastValueFrom(newDataSource({ prometheusUrl: 'http://p:9090' }).query(request(demoPanelTargets)));
+    const body = requests[0].data as { queries: SheepdogQuery[] };
+    expect(body.queries.map((q) => q.detector?.sensitivity)).toEqual(demoPanelTargets.map(() => 70));
+  });
+
+  it('the demo annotation sends the value of $sensitivity, through prepareAnnotation and prepareQuery', async () => {
+    const ds = newDataSource({ prometheusUrl: 'http://p:9090' });
+    const anno = ds.annotations!.prepareAnnotation!(demoAnnotation);
+    const q = ds.annotations!.prepareQuery!(anno);
+    expect(q?.detector?.sensitivity).toBe('$sensitivity');
+    const { srv, requests } = recordingBackendSrv();
+    setBackendSrv(srv);
+    await lastValueFrom(ds.query(request([{ ...q!, refId: 'Anno' }])));
+    const sent = (requests[0].data as { queries: SheepdogQuery[] }).queries[0];
+    expect(sent.detector).toEqual({
+      method: 'auto',
+      sensitivity: 70,
+      seasonality: 'daily',
+      history: '2d',
+      minDuration: '2m',
+    });
+    expect(sent.outputs).toEqual(['windows']);
+  });
+
+  it('every detector and alert option may be a variable, in the current and the flat legacy shape', () => {
+    const ds = newDataSource();
+    const detector = {
+      method: '$method',
+      sensitivity: '${sensitivity}',
+      direction: '[[direction]]',
+      seasonality: '$season',
+      minDuration: '$minDur',
+      history: '$hist',
+    } as const;
+    const want = {
+      method: 'robust',
+      sensitivity: 70,
+      direction: 'up',
+      seasonality: 'daily',
+      minDuration: '5m',
+      history: '2d',
+    };
+    const current: SheepdogQuery = {
+      refId: 'A',
+      source: { type: 'prometheus', expr: 'up' },
+      detector,
+      alert: { mode: '$mode', window: '$win' },
+    };
+    expect(ds.applyTemplateVariables(current, {})).toMatchObject({
+      detector: want,
+      alert: { mode: 'latest_score', window: '20m' },
+    });
+    const flat = { refId: 'A', expr: 'up', ...detector, alertMode: '$mode' } as unknown as SheepdogQuery;
+    expect(ds.applyTemplateVariables(flat, {})).toMatchObject({ detector: want, alert: { mode: 'latest_score' } });
+  });
+
+  it('sends a sensitivity that is no number after interpolation as it is, so the backend names it', () => {
+    setTemplateSrv(new FakeTemplateSrv({ sensitivity: 'high' }));
+    const q: SheepdogQuery = {
+      refId: 'A',
+      source: { type: 'prometheus', expr: 'up' },
+      detector: { sensitivity: '$sensitivity' },
+    };
+    expect(newDataSource().applyTemplateVariables(q, {}).detector?.sensitivity).toBe('high');
+  });
+});
+
+/*
+ * Grafana's annotation editor loop (grafana/grafana
+ * public/app/features/annotations/components/StandardAnnotationQueryEditor.tsx, verifyDataSource): on mount and on
+ * every new annotation it calls prepareAnnotation and, when the result is another object, onChange with it instead
+ * of running the query. The loop ends only if prepareAnnotation returns its input for a current annotation.
+ */
+describe('prepareAnnotation is idempotent', () => {
+  const ds = newDataSource({ prometheusUrl: 'http://p:9090' });
+  const prepare = ds.annotations!.prepareAnnotation!;
+
+  it.each([
+    [
+      'current',
+      {
+        name: 'A',
+        enable: true,
+        iconColor: 'red',
+        target: {
+          refId: 'Anno',
+          source: { type: 'prometheus', expr: 'up' },
+          detector: { sensitivity: '$sensitivity' },
+        },
+      },
+    ],
+    [
+      'legacy target',
+      { name: 'A', enable: true, iconColor: 'red', target: { refId: 'Anno', expr: 'up', sensitivity: '80' } },
+    ],
+    ['flat legacy', { name: 'A', enable: true, iconColor: 'red', expr: 'up', method: 'robust' }],
+    ['new, without target', { name: 'New', enable: true, iconColor: 'red', datasource: { uid: 'sheepdog' } }],
+  ])('%s: a second call returns its input', (_name, stored) => {
+    const once = prepare(stored as never);
+    expect(prepare(once)).toBe(once);
+  });
+
+  it('returns a current annotation itself', () => {
+    const anno = {
+      name: 'A',
+      enable: true,
+      iconColor: 'red',
+      target: { refId: 'Anno', source: { type: 'csv' as const, csv: 't,v' } },
+    };
+    expect(prepare(anno as never)).toBe(anno);
+  });
+});
