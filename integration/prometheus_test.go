@@ -15,6 +15,7 @@ import (
 
 	"github.com/sheepdog-anomaly/sheepdog/internal/harness"
 	"github.com/sheepdog-anomaly/sheepdog/internal/testprom"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/frames/dataplanetest"
 )
 
 func promInstance(url string) harness.Instance {
@@ -201,6 +202,16 @@ func TestPrometheusAnnotationQuery(t *testing.T) {
 // alertFields returns the numeric fields of alert frames by host label.
 func alertFields(t *testing.T, fs []*data.Frame) map[string]*data.Field {
 	t.Helper()
+	// Every series must reach Grafana's expressions, read as they read a
+	// response after its trip over gRPC (pkg/expr/dataplane.go; see
+	// pkg/frames/dataplanetest).
+	r, err := dataplanetest.Read(fs)
+	if err != nil {
+		t.Fatalf("Grafana's expressions cannot read the alert frames: %v", err)
+	}
+	if len(r.Series) != len(fs) || r.Type != data.FrameTypeTimeSeriesMulti {
+		t.Fatalf("expressions read %d series (%s) from %d frames, want one per frame (timeseries-multi)", len(r.Series), r.Type, len(fs))
+	}
 	out := map[string]*data.Field{}
 	for _, f := range fs {
 		if f.Fields[0].Name != "time" {
