@@ -1,6 +1,7 @@
 // Package frames turns detection results into the data frames Grafana draws
 // and alerts on: per-series band frames for the time-series panel, an
-// annotations frame of anomaly windows, and alert-ready wide frames.
+// annotations frame of anomaly windows, and alert-ready timeseries-multi
+// frames (one per series).
 package frames
 
 import (
