@@ -13,13 +13,15 @@
 #                                       Grafana run by systemd/brew services), then print the settings
 #                                       and environment that Grafana needs
 #   scripts/native-grafana.sh env       print the environment Grafana needs (export lines)
+#   scripts/native-grafana.sh stack-stop  stop what `stack` started
+#   scripts/native-grafana.sh help      this text (also -h, --help)
 #
 # Options (or environment variables):
 #   --homepath DIR         Grafana's home (GRAFANA_HOME); found in the usual places when omitted
 #   --plugins-dir DIR      for install: the Grafana plugins directory (default /var/lib/grafana/plugins)
 #   --provisioning-dir DIR for install: the provisioning directory (default /etc/grafana/provisioning)
 #   --copy                 copy dist/ instead of symlinking it (a symlink keeps `npm run dev` hot-reloading)
-#   --dry-run              print what would run, change nothing
+#   --dry-run              print what would run and what is missing, change nothing
 #
 # Environment read by the provisioning (defaults are the native services' addresses):
 #   SHEEPDOG_PROMETHEUS_URL     http://localhost:9090
@@ -47,9 +49,16 @@ GRAFANA_PORT="${GRAFANA_PORT:-3000}"
 die() { echo "native-grafana: $*" >&2; exit 1; }
 say() { echo "native-grafana: $*" >&2; }
 run() { if $dry_run; then printf '+'; printf ' %q' "$@"; printf '\n'; else "$@"; fi; }
+# need MESSAGE: a missing prerequisite. A real run stops; a dry run says so and goes on to show the rest.
+need() { if $dry_run; then say "missing (a real run would stop here): $*"; else die "$*"; fi; }
+# The comment block at the top of this file, up to its first non-comment line.
+usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 
 cmd="${1:-}"
-[ -n "$cmd" ] || { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+case "$cmd" in
+  '') usage >&2; exit 2 ;;
+  help|-h|--help) usage; exit 0 ;;
+esac
 shift
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -58,7 +67,8 @@ while [ $# -gt 0 ]; do
     --provisioning-dir) provisioning_dir="$2"; shift 2 ;;
     --copy) copy=true; shift ;;
     --dry-run) dry_run=true; shift ;;
-    *) die "unknown option $1 (see $0 without arguments)" ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown option $1 (see $0 --help)" ;;
   esac
 done
 
@@ -71,8 +81,8 @@ check_dist() {
     aarch64|arm64) arch=arm64 ;;
     *) arch="$(uname -m)" ;;
   esac
-  [ -f "$repo/dist/plugin.json" ] || die "dist/plugin.json is missing: run 'npm run build' (or 'npm run dev' and 'go tool mage -v build:backend') first"
-  [ -x "$repo/dist/gpx_sheepdog_${os}_${arch}" ] || die "dist/gpx_sheepdog_${os}_${arch} is missing: run 'go tool mage -v build:backend' (or 'npm run build') first"
+  [ -f "$repo/dist/plugin.json" ] || need "dist/plugin.json is missing: run 'npm run build' (or 'npm run dev' and 'go tool mage -v build:backend') first"
+  [ -x "$repo/dist/gpx_sheepdog_${os}_${arch}" ] || need "dist/gpx_sheepdog_${os}_${arch} is missing: run 'go tool mage -v build:backend' (or 'npm run build') first"
 }
 
 # Grafana's environment: unsigned loading for this plugin only, the managed
@@ -120,7 +130,7 @@ find_grafana() {
   elif [ -n "$homepath" ] && [ -x "$homepath/bin/grafana" ]; then
     grafana_bin=("$homepath/bin/grafana" server)
   else
-    $dry_run || die "no Grafana found: install it (https://grafana.com/docs/grafana/latest/setup-grafana/installation/) or pass --homepath to an unpacked tarball"
+    need "no Grafana found (no grafana or grafana-server on PATH, no --homepath): install it (https://grafana.com/docs/grafana/latest/setup-grafana/installation/) or pass --homepath to an unpacked tarball"
     grafana_bin=(grafana server)
   fi
   if [ -z "$homepath" ]; then
@@ -128,7 +138,7 @@ find_grafana() {
       if [ -d "$h/conf" ]; then homepath="$h"; break; fi
     done
   fi
-  [ -n "$homepath" ] || $dry_run || die "Grafana's home (the directory holding conf/defaults.ini) not found: pass --homepath"
+  [ -n "$homepath" ] || need "Grafana's home (the directory holding conf/defaults.ini) not found: pass --homepath"
   homepath="${homepath:-/usr/share/grafana}"
 }
 
@@ -179,16 +189,20 @@ MSG
     ;;
 
   stack)
-    mkdir -p "$state/stack"
+    run mkdir -p "$state/stack"
     cd "$repo"
     for tool in go prometheus promtool; do
-      command -v "$tool" >/dev/null 2>&1 || die "$tool not found (Debian: apt-get install golang prometheus)"
+      command -v "$tool" >/dev/null 2>&1 || need "$tool not found (Debian: apt-get install golang prometheus)"
     done
     run go build -o "$state/stack/" ./cmd/sheepdog-demo ./cmd/sheepdog-api
     demo_flags=(--hosts="${SHEEPDOG_DEMO_HOSTS:-web-1,web-2,db-1}" --seed="${SHEEPDOG_DEMO_SEED:-1}" --incident-every="${SHEEPDOG_DEMO_INCIDENT_EVERY:-30m}")
     # Prometheus config for services on localhost (the compose file's, with hosts rewritten).
-    sed -e 's/sheepdog-demo:9464/localhost:9464/; s/sheepdog-api:8080/localhost:8080/; s/grafana:3000/localhost:'"$GRAFANA_PORT"'/' \
-      provisioning/prometheus/prometheus.yml > "$state/stack/prometheus.yml"
+    if $dry_run; then
+      echo "+ write $state/stack/prometheus.yml (provisioning/prometheus/prometheus.yml, targets on localhost)"
+    else
+      sed -e 's/sheepdog-demo:9464/localhost:9464/; s/sheepdog-api:8080/localhost:8080/; s/grafana:3000/localhost:'"$GRAFANA_PORT"'/' \
+        provisioning/prometheus/prometheus.yml > "$state/stack/prometheus.yml"
+    fi
     if [ ! -f "$state/stack/tsdb/.sheepdog-backfilled" ]; then
       run "$state/stack/sheepdog-demo" backfill --days="${SHEEPDOG_DEMO_BACKFILL_DAYS:-3}" --out="$state/stack/history.om" \
         --labels=job=sheepdog-demo,instance=localhost:9464 "${demo_flags[@]}"
@@ -214,13 +228,20 @@ MSG
     for name in prometheus sheepdog-api sheepdog-demo; do
       pidfile="$state/stack/$name.pid"
       if [ -f "$pidfile" ]; then
-        run kill "$(cat "$pidfile")" 2>/dev/null || true
+        pid="$(cat "$pidfile")"
+        if run kill "$pid" 2>/dev/null; then
+          say "$name stopped (pid $pid)"
+        else
+          say "$name was not running (stale pid $pid)"
+        fi
         run rm -f "$pidfile"
+      else
+        say "$name: not started by '$0 stack' (no $pidfile)"
       fi
     done
     ;;
 
   *)
-    die "unknown command $cmd (run, stack, stack-stop, install, env)"
+    die "unknown command $cmd (run, stack, stack-stop, install, env, help)"
     ;;
 esac
