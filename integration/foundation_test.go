@@ -76,7 +76,7 @@ func TestBadCSVErrorNamesLineOtherQueryAnswers(t *testing.T) {
 		name, csv, want string
 	}{
 		{"non-numeric", "timestamp,value\n1700000000,1\n1700000060,abc\n", "line 3"},
-		{"non-increasing", "timestamp,value\n1700000000,1\n1700000000,2\n", "line 3"},
+		{"backwards in time", "timestamp,value\n1700000060,1\n1700000000,2\n", "line 3"},
 		{"bad time", "timestamp,value\n1700000000,1\nyesterday,2\n", "line 3"},
 		{"missing header", "1700000000,1\n1700000060,2\n", "header"},
 	}

@@ -139,7 +139,7 @@ func TestErrorsStayPerQuery(t *testing.T) {
 	csv := `{"source":{"type":"csv","csv":"t,v\n1,1\n2,2\n3,3\n4,4\n"}}`
 	req := &backend.QueryDataRequest{Queries: []backend.DataQuery{
 		query("A", csv, time.Unix(0, 0), time.Unix(10, 0)),
-		query("B", `{"source":{"type":"csv","csv":"t,v\n1,1\n1,2\n"}}`, time.Unix(0, 0), time.Unix(10, 0)),
+		query("B", `{"source":{"type":"csv","csv":"t,v\n2,1\n1,2\n"}}`, time.Unix(0, 0), time.Unix(10, 0)),
 		query("C", `{"source":{"type":"prometheus","expr":"up"}}`, time.Unix(0, 0), time.Unix(10, 0)),
 		query("D", `{"source":{"type":"datasource","datasource":{"uid":"secret"},"query":{"expr":"up"}}}`, time.Unix(0, 0), time.Unix(10, 0)),
 		query("E", `not json`, time.Unix(0, 0), time.Unix(10, 0)),
