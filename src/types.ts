@@ -171,8 +171,8 @@ export const SETTINGS_DEFAULTS = {
   sourceAccess: 'service_account' as SourceAccess,
   prometheusAuth: 'none' as PrometheusAuth,
   maxSeriesPerQuery: 500,
-  maxPointsPerQuery: 2_000_000,
-  maxPointsPerRequest: 5_000_000,
+  maxPointsPerQuery: 1_500_000,
+  maxPointsPerRequest: 2_000_000,
   alertCacheMaxMiB: 256,
 };
 

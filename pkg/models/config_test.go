@@ -12,13 +12,13 @@ func TestBudgetSettings(t *testing.T) {
 		want    Budgets
 		wantErr string
 	}{
-		{"defaults", `{}`, Budgets{MaxSeriesPerQuery: 500, MaxPointsPerQuery: 2_000_000, MaxPointsPerRequest: 5_000_000, AlertCacheMaxBytes: 256 << 20}, ""},
+		{"defaults", `{}`, Budgets{MaxSeriesPerQuery: 500, MaxPointsPerQuery: 1_500_000, MaxPointsPerRequest: 2_000_000, AlertCacheMaxBytes: 256 << 20}, ""},
 		{"set", `{"maxSeriesPerQuery":2000,"maxPointsPerQuery":3000000,"maxPointsPerRequest":9000000,"alertCacheMaxMiB":1024}`,
 			Budgets{MaxSeriesPerQuery: 2000, MaxPointsPerQuery: 3_000_000, MaxPointsPerRequest: 9_000_000, AlertCacheMaxBytes: 1 << 30}, ""},
 		{"zero series", `{"maxSeriesPerQuery":0}`, Budgets{}, "maxSeriesPerQuery must be at least 1"},
 		{"negative points", `{"maxPointsPerQuery":-5}`, Budgets{}, "maxPointsPerQuery must be at least 1"},
 		{"zero cache", `{"alertCacheMaxMiB":0}`, Budgets{}, "alertCacheMaxMiB must be at least 1"},
-		{"query over request", `{"maxPointsPerQuery":6000000}`, Budgets{}, "maxPointsPerQuery (6000000) is over maxPointsPerRequest (5000000)"},
+		{"query over request", `{"maxPointsPerQuery":3000000}`, Budgets{}, "maxPointsPerQuery (3000000) is over maxPointsPerRequest (2000000)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
