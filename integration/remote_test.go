@@ -6,6 +6,9 @@ import (
 	"bufio"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -262,5 +265,80 @@ func TestSecretsNotReflected(t *testing.T) {
 		if !strings.Contains(texts["health message"], "[redacted]") {
 			t.Errorf("%s auth: health message shows no redaction (did the echo reach it?): %s", auth, texts["health message"])
 		}
+	}
+}
+
+// wideCSV is an inline CSV of cols series × rows one-minute points.
+func wideCSV(cols, rows int) string {
+	var b strings.Builder
+	b.WriteString("time")
+	for c := range cols {
+		fmt.Fprintf(&b, ",s%d", c)
+	}
+	t0 := time.Unix(1700000000, 0).UTC()
+	for r := range rows {
+		b.WriteString("\n" + t0.Add(time.Duration(r)*time.Minute).Format(time.RFC3339))
+		for c := range cols {
+			fmt.Fprintf(&b, ",%g", 10+math.Sin(float64(r+c)))
+		}
+	}
+	return b.String()
+}
+
+// remoteRequests reads sheepdog-api's own request counter for one endpoint.
+func remoteRequests(t *testing.T, api, endpoint string) int {
+	t.Helper()
+	resp, err := http.Get(api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	total := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "sheepdog_api_requests_total{") && strings.Contains(line, `endpoint="`+endpoint+`"`) {
+			var v float64
+			fmt.Sscanf(line[strings.LastIndex(line, " ")+1:], "%g", &v)
+			total += int(v)
+		}
+	}
+	return total
+}
+
+// TestRemoteCallAmplification: a 300-column inline CSV (any viewer can send
+// one) costs 6 batch requests on the reference server instead of 300; on the
+// Azure-compatible URL (no batch route) the per-query call cap refuses it
+// with an error naming remoteMaxCallsPerQuery, before any call.
+func TestRemoteCallAmplification(t *testing.T) {
+	const key = "sk_amplification_key_0123456789"
+	api := startAPI(t, key)
+	q := csvQuery("A", wideCSV(300, 30))
+
+	batched := remoteInstance("remote-batch", "", api, key, false)
+	resp, err := plugin.QueryData(ctxT(t), batched.QueryRequest(false, q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := resp.Responses["A"].Error; e != nil {
+		t.Fatalf("batched query: %v", e)
+	}
+	if n := remoteRequests(t, api, "/v1/timeseries/entire/detect/batch"); n != 6 {
+		t.Errorf("%d batch requests for 300 series, want 6", n)
+	}
+	if n := remoteRequests(t, api, "/v1/timeseries/entire/detect"); n != 0 {
+		t.Errorf("%d single requests next to the batch route", n)
+	}
+
+	azure := remoteInstance("remote-azure-cap", "", api+"/anomalydetector/v1.1", key, true)
+	azure.JSONData.(map[string]any)["remoteMaxCallsPerQuery"] = 100
+	resp, err = plugin.QueryData(ctxT(t), azure.QueryRequest(false, q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := resp.Responses["A"].Error; e == nil || !strings.Contains(e.Error(), "remoteMaxCallsPerQuery") {
+		t.Errorf("300 calls over a cap of 100: error %v", e)
+	}
+	if n := remoteRequests(t, api, "/v1/timeseries/entire/detect"); n != 0 {
+		t.Errorf("%d requests made before the cap refused the query", n)
 	}
 }

@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		maxBody         = fs.Int64("max-body-bytes", server.DefaultMaxBodyBytes, "largest request body; larger gets 413")
 		maxPoints       = fs.Int("max-points", server.DefaultMaxPoints, "most points per series; more gets 400")
 		minPoints       = fs.Int("min-points", server.DefaultMinPoints, "fewest points per series; fewer gets 400")
+		maxBatchItems   = fs.Int("max-batch-items", server.DefaultMaxBatchItems, "most series per request on the batch route; more gets 400")
 		historyPoints   = fs.Int("history-points", server.DefaultHistoryPoints, "snapshot history kept per key and metric")
 		maxMetrics      = fs.Int("max-metrics-per-key", server.DefaultMaxMetricsPerKey, "snapshot metrics tracked per key (least recently updated evicted)")
 		readTimeout     = fs.Duration("read-timeout", 30*time.Second, "time to read a whole request")
@@ -96,7 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cfg := server.Config{
 		Keys: keys, AllowNoAuth: *noAuth,
 		RateLimit: *rateLimit, RateBurst: *rateBurst,
-		MaxBodyBytes: *maxBody, MaxPoints: *maxPoints, MinPoints: *minPoints,
+		MaxBodyBytes: *maxBody, MaxPoints: *maxPoints, MinPoints: *minPoints, MaxBatchItems: *maxBatchItems,
 		HistoryPoints: *historyPoints, MaxMetricsPerKey: *maxMetrics,
 		AuthFailLimit: *authFailLimit, AuthFailWindow: *authFailWindow, AuthLockout: *authLockout,
 		Version: version, Logger: logger,

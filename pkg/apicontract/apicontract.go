@@ -18,6 +18,9 @@ const (
 	PathEntire      = "/v1/timeseries/entire/detect"
 	PathLast        = "/v1/timeseries/last/detect"
 	PathChangePoint = "/v1/timeseries/changepoint/detect"
+	// PathEntireBatch runs entire/detect on several series in one request
+	// (a Sheepdog extension, not served under AzurePrefix).
+	PathEntireBatch = "/v1/timeseries/entire/detect/batch"
 	PathHealth      = "/v1/health"
 	PathMetrics     = "/metrics"
 
@@ -177,6 +180,24 @@ type EntireResponse struct {
 	// Sheepdog extensions.
 	Scores []float64 `json:"scores,omitempty"` // calibrated 0..1 score of every point
 	Method string    `json:"method,omitempty"` // detector used
+}
+
+// BatchEntireRequest is the body of the batch route: entire/detect requests.
+type BatchEntireRequest struct {
+	Items []SeriesRequest `json:"items"`
+}
+
+// BatchEntireResponse has one result per item, in order.
+type BatchEntireResponse struct {
+	Results []BatchEntireResult `json:"results"`
+}
+
+// BatchEntireResult is one item's answer: Status is the HTTP status the
+// item alone would have had; Result is set for 200, Error otherwise.
+type BatchEntireResult struct {
+	Status int             `json:"status"`
+	Result *EntireResponse `json:"result,omitempty"`
+	Error  *Error          `json:"error,omitempty"`
 }
 
 // LastResponse answers last/detect for the newest point.

@@ -31,6 +31,7 @@ type Settings struct {
 	RemoteBreakerThreshold *int   `json:"remoteBreakerThreshold,omitempty"` // consecutive failures, default 5
 	RemoteBreakerCooldown  string `json:"remoteBreakerCooldown,omitempty"`  // default "30s"
 	RemoteMaxInFlight      *int   `json:"remoteMaxInFlight,omitempty"`      // default 8
+	RemoteMaxCallsPerQuery *int   `json:"remoteMaxCallsPerQuery,omitempty"` // default 200
 	RemoteFallback         *bool  `json:"remoteFallback,omitempty"`         // default true
 	RemoteTLSSkipVerify    bool   `json:"remoteTlsSkipVerify,omitempty"`
 

@@ -104,7 +104,7 @@ func newDatasource(s backend.DataSourceInstanceSettings) *Datasource {
 			URL: rc.URL, APIKey: rc.APIKey, Timeout: rc.Timeout, BackoffBase: rc.BackoffBase, BackoffMax: rc.BackoffMax,
 			BreakerCooldown: rc.BreakerCooldown, MaxRetries: rc.Retries, BreakerThreshold: rc.BreakerThreshold,
 			MaxInFlight: rc.MaxInFlight, Fallback: rc.Fallback, TLSSkipVerify: rc.TLSSkipVerify, CACertPEM: rc.CACertPEM,
-			DataSource: s.UID, Logger: d.logger,
+			MaxCallsPerQuery: rc.MaxCallsPerQuery, DataSource: s.UID, Logger: d.logger,
 		})
 		if err != nil {
 			d.cfgErr = fmt.Errorf("invalid remote engine settings: %w", err)

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
@@ -59,6 +60,15 @@ type Config struct {
 	MinPoints int
 	// MaxElapsed bounds one Detect call when the caller's context has no deadline.
 	MaxElapsed time.Duration
+
+	// MaxCallsPerQuery bounds the remote requests (before retries) of one
+	// Detect call; a query needing more is refused with a CallLimitError.
+	MaxCallsPerQuery int
+	// BatchMaxItems, BatchMaxBytes and BatchMaxPoints size the requests of
+	// the batch route.
+	BatchMaxItems  int
+	BatchMaxBytes  int
+	BatchMaxPoints int
 
 	// DataSource names the data source (its uid) in metric labels, so two
 	// data sources on one host keep their own breaker and error-rate series.
@@ -122,6 +132,8 @@ type Client struct {
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
+
+	noBatch atomic.Bool // the server answered 404/405 on the batch route
 }
 
 // New validates cfg and prepares a client. It makes no network call.
@@ -218,6 +230,10 @@ func withDefaults(cfg Config) Config {
 	defInt(&cfg.MaxInFlight, DefaultMaxInFlight)
 	defInt(&cfg.MaxPoints, DefaultMaxPoints)
 	defInt(&cfg.MinPoints, DefaultMinPoints)
+	defInt(&cfg.MaxCallsPerQuery, DefaultMaxCallsPerQuery)
+	defInt(&cfg.BatchMaxItems, DefaultBatchMaxItems)
+	defInt(&cfg.BatchMaxBytes, DefaultBatchMaxBytes)
+	defInt(&cfg.BatchMaxPoints, DefaultBatchMaxPoints)
 	if cfg.BackoffMax < cfg.BackoffBase {
 		cfg.BackoffMax = cfg.BackoffBase
 	}
@@ -256,9 +272,11 @@ func (c *Client) path(p string) string {
 	return c.base.String() + p
 }
 
-// Detect runs detection for every series, concurrently up to MaxInFlight.
-// It returns one Outcome per series, in order; the error is only for misuse
-// (such as a caller context already done).
+// Detect runs detection for every series: several series per request on
+// the batch route where the server has one, requests concurrent up to
+// MaxInFlight. It returns one Outcome per series, in order; the error is for
+// misuse (a caller context already done) and for a query that needs more
+// than MaxCallsPerQuery requests (*CallLimitError).
 func (c *Client) Detect(ctx context.Context, series []engine.Series, opt engine.Options) ([]Outcome, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -267,23 +285,37 @@ func (c *Client) Detect(ctx context.Context, series []engine.Series, opt engine.
 	if len(series) == 0 {
 		return outcomes, nil
 	}
+	singles, batches, calls, err := c.plan(series, opt)
+	if err != nil {
+		return nil, err
+	}
+	if calls > c.cfg.MaxCallsPerQuery {
+		return nil, &CallLimitError{Calls: calls, Limit: c.cfg.MaxCallsPerQuery, Series: len(series)}
+	}
+	budget := newCallBudget(c.cfg.MaxCallsPerQuery)
 	remoteCtx, cancel := c.remoteContext(ctx)
 	defer cancel()
 
-	workers := min(len(series), c.cfg.MaxInFlight)
-	next := make(chan int)
+	jobs := make([]func(), 0, len(singles)+len(batches))
+	for _, i := range singles {
+		jobs = append(jobs, func() { outcomes[i] = c.detectOne(ctx, remoteCtx, series[i], opt, budget) })
+	}
+	for _, b := range batches {
+		jobs = append(jobs, func() { c.detectBatch(ctx, remoteCtx, b, series, opt, budget, outcomes) })
+	}
+	next := make(chan func())
 	var wg sync.WaitGroup
-	for range workers {
+	for range min(len(jobs), c.cfg.MaxInFlight) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				outcomes[i] = c.detectOne(ctx, remoteCtx, series[i], opt)
+			for job := range next {
+				job()
 			}
 		}()
 	}
-	for i := range series {
-		next <- i
+	for _, job := range jobs {
+		next <- job
 	}
 	close(next)
 	wg.Wait()
@@ -333,7 +365,7 @@ func (c *Client) remoteContext(ctx context.Context) (context.Context, context.Ca
 	return context.WithDeadline(ctx, deadline)
 }
 
-func (c *Client) detectOne(ctx, remoteCtx context.Context, s engine.Series, opt engine.Options) Outcome {
+func (c *Client) detectOne(ctx, remoteCtx context.Context, s engine.Series, opt engine.Options, budget *callBudget) Outcome {
 	if err := checkSeries(s); err != nil {
 		return Outcome{Err: err}
 	}
@@ -344,11 +376,16 @@ func (c *Client) detectOne(ctx, remoteCtx context.Context, s engine.Series, opt 
 		err = fmt.Errorf("series has %d values; the remote API needs at least %d", present, c.cfg.MinPoints)
 		return c.fallback(ctx, s, opt, classTooShort, err, 0)
 	}
-	res, attempts, err = c.detectRemote(remoteCtx, s, opt)
+	res, attempts, err = c.detectRemote(remoteCtx, s, opt, budget)
 	if err == nil {
 		return Outcome{Result: res, Attempts: attempts}
 	}
-	err = c.redact(err)
+	return c.remoteFailed(ctx, s, opt, c.redact(err), attempts)
+}
+
+// remoteFailed answers a series whose remote detection failed with err
+// (already redacted): by the fallback, or with the error.
+func (c *Client) remoteFailed(ctx context.Context, s engine.Series, opt engine.Options, err error, attempts int) Outcome {
 	if ctx.Err() != nil {
 		return Outcome{Attempts: attempts, Err: fmt.Errorf("remote detection abandoned: %w", ctx.Err())}
 	}
@@ -416,11 +453,11 @@ func countPresent(v []float64) int {
 // detectRemote sends the series in chunks within MaxPoints. Chunks overlap by
 // a quarter so every kept point had history before it; each chunk keeps only
 // the points it owns.
-func (c *Client) detectRemote(ctx context.Context, s engine.Series, opt engine.Options) (*engine.Result, int, error) {
+func (c *Client) detectRemote(ctx context.Context, s engine.Series, opt engine.Options, budget *callBudget) (*engine.Result, int, error) {
 	n := len(s.Times)
 	maxPts := c.cfg.MaxPoints
 	if n <= maxPts {
-		res, attempts, err := c.detectChunk(ctx, s, opt)
+		res, attempts, err := c.detectChunk(ctx, s, opt, budget)
 		if err != nil {
 			return nil, attempts, err
 		}
@@ -438,7 +475,7 @@ func (c *Client) detectRemote(ctx context.Context, s engine.Series, opt engine.O
 		if countPresent(chunk.Values) < c.cfg.MinPoints {
 			return nil, total, fmt.Errorf("chunk %d..%d of the series has fewer than %d values", start, end, c.cfg.MinPoints)
 		}
-		res, attempts, err := c.detectChunk(ctx, chunk, opt)
+		res, attempts, err := c.detectChunk(ctx, chunk, opt, budget)
 		total += attempts
 		if err != nil {
 			return nil, total, fmt.Errorf("points %d..%d: %w", start, end-1, err)
@@ -466,7 +503,10 @@ func newResult(n int) *engine.Result {
 	}
 }
 
-func (c *Client) detectChunk(ctx context.Context, s engine.Series, opt engine.Options) (*engine.Result, int, error) {
+func (c *Client) detectChunk(ctx context.Context, s engine.Series, opt engine.Options, budget *callBudget) (*engine.Result, int, error) {
+	if !budget.take() {
+		return nil, 0, errCallBudget
+	}
 	req, step := buildRequest(s, opt)
 	body, err := json.Marshal(req)
 	if err != nil {

@@ -298,6 +298,7 @@ func TestInFlightCapAndConnectionReuse(t *testing.T) {
 	defer ts.Close()
 	cfg := matrixConfig(ts.URL)
 	cfg.MaxInFlight = 3
+	cfg.BatchMaxItems = 1 // one request per series, to load the in-flight cap
 	c, _ := New(cfg)
 	defer c.Close()
 	series := make([]engine.Series, 40)
@@ -577,6 +578,7 @@ func TestQueuedPastDeadlineDoesNotTripBreaker(t *testing.T) {
 	defer ts.Close()
 	cfg := matrixConfig(ts.URL)
 	cfg.Timeout, cfg.MaxInFlight, cfg.BreakerThreshold, cfg.MaxRetries = 5*time.Second, 1, 2, 0
+	cfg.BatchMaxItems = 1 // one request per series, queued behind the in-flight cap
 	c, _ := New(cfg)
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)

@@ -86,6 +86,7 @@ const (
 	classCanceled    failureClass = "canceled"
 	classTooShort    failureClass = "series_too_short"
 	classTLS         failureClass = "tls"
+	classCallBudget  failureClass = "call_budget"
 )
 
 func classify(err error) failureClass {
@@ -105,6 +106,8 @@ func classify(err error) failureClass {
 		return red.class
 	case errors.Is(err, ErrCircuitOpen):
 		return classCircuitOpen
+	case errors.Is(err, errCallBudget):
+		return classCallBudget
 	case errors.As(err, &redirect):
 		return classRedirect
 	case errors.As(err, &apiErr):

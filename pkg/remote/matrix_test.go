@@ -145,29 +145,53 @@ func runMatrixCase(t *testing.T, table *matrixTable, server, url string, tc matr
 }
 
 // answer decodes the request and writes a valid entire/detect response,
-// letting mutate spoil it.
+// letting mutate spoil it; on the batch route, one such result per item.
 func answer(w http.ResponseWriter, r *http.Request, mutate func(map[string]any)) {
-	var req apicontract.SeriesRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		w.WriteHeader(400)
-		return
-	}
-	n := len(req.Series)
-	resp := map[string]any{"period": 0}
-	floats := func(v float64) []float64 {
-		out := make([]float64, n)
-		for i := range out {
-			out[i] = v
+	var items []apicontract.SeriesRequest
+	batch := r.URL.Path == apicontract.PathEntireBatch
+	if batch {
+		var req apicontract.BatchEntireRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			w.WriteHeader(400)
+			return
 		}
-		return out
+		items = req.Items
+	} else {
+		var req apicontract.SeriesRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			w.WriteHeader(400)
+			return
+		}
+		items = []apicontract.SeriesRequest{req}
 	}
-	resp["expectedValues"], resp["upperMargins"], resp["lowerMargins"], resp["severity"] = floats(100), floats(20), floats(20), floats(0)
-	resp["isAnomaly"], resp["isPositiveAnomaly"], resp["isNegativeAnomaly"] = make([]bool, n), make([]bool, n), make([]bool, n)
-	if mutate != nil {
-		mutate(resp)
+	results := make([]any, len(items))
+	for k, req := range items {
+		n := len(req.Series)
+		resp := map[string]any{"period": 0}
+		floats := func(v float64) []float64 {
+			out := make([]float64, n)
+			for i := range out {
+				out[i] = v
+			}
+			return out
+		}
+		resp["expectedValues"], resp["upperMargins"], resp["lowerMargins"], resp["severity"] = floats(100), floats(20), floats(20), floats(0)
+		resp["isAnomaly"], resp["isPositiveAnomaly"], resp["isNegativeAnomaly"] = make([]bool, n), make([]bool, n), make([]bool, n)
+		if mutate != nil {
+			mutate(resp)
+		}
+		results[k] = resp
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(resp)
+	if batch {
+		wrapped := make([]any, len(results))
+		for k, res := range results {
+			wrapped[k] = map[string]any{"status": 200, "result": res}
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"results": wrapped})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(results[0])
 }
 
 func apiError(w http.ResponseWriter, status int, code, msg string) {

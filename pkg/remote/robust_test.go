@@ -91,10 +91,12 @@ func TestInvalidAnswerCountsAsFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	outs, _ := c.Detect(context.Background(), []engine.Series{wave(60, -1), wave(60, -1)}, engine.Options{})
-	for _, o := range outs {
-		if classify(o.Err) != classInvalid || !o.FellBack {
-			t.Fatalf("outcome %+v", o)
+	for range 2 { // one batch request each
+		outs, _ := c.Detect(context.Background(), []engine.Series{wave(60, -1), wave(60, -1)}, engine.Options{})
+		for _, o := range outs {
+			if classify(o.Err) != classInvalid || !o.FellBack {
+				t.Fatalf("outcome %+v", o)
+			}
 		}
 	}
 	if c.BreakerState() != BreakerOpen {
@@ -104,7 +106,7 @@ func TestInvalidAnswerCountsAsFailure(t *testing.T) {
 	if rate, _ := metricValue(t, "sheepdog_remote_error_rate", map[string]string{"datasource": "invalid-answers", "host": host}); rate != 1 {
 		t.Errorf("error rate %v, want 1", rate)
 	}
-	if n, _ := metricValue(t, "sheepdog_remote_requests_total", map[string]string{"status": "invalid_response", "endpoint": "/v1/timeseries/entire/detect"}); n < 2 {
+	if n, _ := metricValue(t, "sheepdog_remote_requests_total", map[string]string{"status": "invalid_response", "endpoint": "/v1/timeseries/entire/detect/batch"}); n < 2 {
 		t.Errorf("requests_total{status=invalid_response} = %v, want ≥ 2", n)
 	}
 	logs := logger.text()

@@ -99,19 +99,8 @@ type entireArrays struct {
 // answers and builds the engine's result from it.
 func decodeEntire(body []byte, s engine.Series, opt engine.Options, step time.Duration) (*engine.Result, error) {
 	var w wireEntire
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&w); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		var syntax *json.SyntaxError
-		switch {
-		case errors.As(err, &typeErr):
-			return nil, invalidf("field %s: expected %s, got JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
-		case errors.As(err, &syntax):
-			return nil, invalidf("malformed JSON at byte %d of %d: %v", syntax.Offset, len(body), syntax)
-		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-			return nil, invalidf("JSON ends early (truncated after %d bytes)", len(body))
-		}
-		return nil, invalidf("malformed JSON: %v", err)
+	if err := decodeJSON(body, &w); err != nil {
+		return nil, err
 	}
 	n := len(s.Times)
 	var a entireArrays
@@ -227,6 +216,25 @@ func decodeEntire(body []byte, s engine.Series, opt engine.Options, step time.Du
 		r.Info.Periods = []time.Duration{time.Duration(math.Round(*w.Period)) * step}
 	}
 	return r, nil
+}
+
+// decodeJSON reads one JSON value, saying how an invalid answer is broken.
+func decodeJSON(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		var syntax *json.SyntaxError
+		switch {
+		case errors.As(err, &typeErr):
+			return invalidf("field %s: expected %s, got JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
+		case errors.As(err, &syntax):
+			return invalidf("malformed JSON at byte %d of %d: %v", syntax.Offset, len(body), syntax)
+		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+			return invalidf("JSON ends early (truncated after %d bytes)", len(body))
+		}
+		return invalidf("malformed JSON: %v", err)
+	}
+	return nil
 }
 
 func isNull(raw json.RawMessage) bool {

@@ -358,6 +358,57 @@ func (s *Server) handleEntire(w http.ResponseWriter, r *http.Request, _ caller) 
 	writeJSON(w, http.StatusOK, entireResponse(in, res, req.MaxAnomalyRatio))
 }
 
+// handleEntireBatch runs entire/detect on each item. An item that fails
+// validation or detection gets its own status and error; the others are
+// answered. The request as a whole fails only when it cannot be read.
+func (s *Server) handleEntireBatch(w http.ResponseWriter, r *http.Request, _ caller) {
+	var req apicontract.BatchEntireRequest
+	if err := decodeBody(r.Body, &req); err != nil {
+		s.fail(w, err)
+		return
+	}
+	switch n := len(req.Items); {
+	case n == 0:
+		s.fail(w, badRequest(apicontract.CodeRequiredSeries, "items is required: an array of entire/detect request bodies"))
+		return
+	case n > s.cfg.MaxBatchItems:
+		s.fail(w, badRequest(apicontract.CodeBadArgument, "batch has %d items; at most %d are accepted per request (split it, or raise --max-batch-items)", n, s.cfg.MaxBatchItems))
+		return
+	}
+	out := apicontract.BatchEntireResponse{Results: make([]apicontract.BatchEntireResult, len(req.Items))}
+	for i := range req.Items {
+		if r.Context().Err() != nil {
+			return // the client is gone
+		}
+		out.Results[i] = s.batchItem(r, &req.Items[i])
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) batchItem(r *http.Request, req *apicontract.SeriesRequest) apicontract.BatchEntireResult {
+	itemErr := func(err error) apicontract.BatchEntireResult {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			return apicontract.BatchEntireResult{Status: ae.status, Error: &apicontract.Error{Code: ae.code, Message: ae.message}}
+		}
+		s.log.Error("detection failed", "err", err)
+		return apicontract.BatchEntireResult{Status: http.StatusInternalServerError, Error: &apicontract.Error{Code: apicontract.CodeInternalError, Message: "detection failed"}}
+	}
+	in, err := s.parseSeriesRequest(req)
+	if err != nil {
+		return itemErr(err)
+	}
+	res, err := engine.Detect(r.Context(), in.series, in.opt)
+	if err != nil {
+		return itemErr(badRequest(apicontract.CodeInvalidSeries, "detection: %v", err))
+	}
+	if err := checkResult(res, len(in.series.Times)); err != nil {
+		return itemErr(err)
+	}
+	resp := entireResponse(in, res, req.MaxAnomalyRatio)
+	return apicontract.BatchEntireResult{Status: http.StatusOK, Result: &resp}
+}
+
 func (s *Server) engineFail(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
 		return // the client is gone

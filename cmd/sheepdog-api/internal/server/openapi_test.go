@@ -70,6 +70,12 @@ func TestServerMatchesOpenAPI(t *testing.T) {
 				case path == apicontract.PathSnapshot:
 					resp, out := post(t, ts.URL+path, bearer(testKey), snapshot)
 					status, body = resp.StatusCode, out
+				case path == apicontract.PathEntireBatch:
+					// One good item and one bad: both kinds of result are checked.
+					bad := apicontract.SeriesRequest{Series: seasonal(3, -1), Granularity: "minutely"}
+					resp, out := post(t, ts.URL+path, bearer(testKey), apicontract.BatchEntireRequest{Items: []apicontract.SeriesRequest{series, bad}})
+					status, body = resp.StatusCode, out
+					checkBatch(t, spec, body)
 				default:
 					resp, out := post(t, ts.URL+path, bearer(testKey), series)
 					status, body = resp.StatusCode, out
@@ -86,7 +92,7 @@ func TestServerMatchesOpenAPI(t *testing.T) {
 	}
 	for _, p := range []string{apicontract.PathSnapshot, apicontract.PathEntire, apicontract.PathLast, apicontract.PathChangePoint,
 		apicontract.AzurePath(apicontract.PathEntire), apicontract.AzurePath(apicontract.PathLast), apicontract.AzurePath(apicontract.PathChangePoint),
-		apicontract.PathHealth, apicontract.PathMetrics} {
+		apicontract.PathHealth, apicontract.PathMetrics, apicontract.PathEntireBatch} {
 		if !slices.Contains(served, p) {
 			t.Errorf("route %s is served but not documented in api/openapi.yaml", p)
 		}
@@ -124,6 +130,35 @@ func checkFields(t *testing.T, spec openAPISpec, schema string, body []byte) {
 		_ = json.Unmarshal(got["details"], &details)
 		for _, d := range details {
 			checkFields(t, spec, "SnapshotDetail", d)
+		}
+	}
+}
+
+// checkBatch checks a batch answer and every result and error inside it.
+func checkBatch(t *testing.T, spec openAPISpec, body []byte) {
+	t.Helper()
+	checkFields(t, spec, "BatchEntireResponse", body)
+	var w struct {
+		Results []json.RawMessage `json:"results"`
+	}
+	if err := json.Unmarshal(body, &w); err != nil || len(w.Results) != 2 {
+		t.Fatalf("batch answer %s: %v", body, err)
+	}
+	for k, raw := range w.Results {
+		checkFields(t, spec, "BatchEntireResult", raw)
+		var item struct {
+			Status int             `json:"status"`
+			Result json.RawMessage `json:"result"`
+			Error  json.RawMessage `json:"error"`
+		}
+		_ = json.Unmarshal(raw, &item)
+		switch {
+		case k == 0 && item.Status == 200 && item.Result != nil && item.Error == nil:
+			checkFields(t, spec, "EntireResponse", item.Result)
+		case k == 1 && item.Status == 400 && item.Error != nil && item.Result == nil:
+			checkFields(t, spec, "Error", item.Error)
+		default:
+			t.Errorf("batch item %d: %s", k, raw)
 		}
 	}
 }

@@ -30,6 +30,8 @@ type Config struct {
 	MaxBodyBytes int64    // request body cap -> 413
 	MaxPoints    int      // points per series cap -> 400
 	MinPoints    int      // points per series floor -> 400
+	// MaxBatchItems caps the series of one batch request -> 400.
+	MaxBatchItems int
 	// Snapshot history per key and metric, and how many metrics one key may track.
 	HistoryPoints    int
 	MaxMetricsPerKey int
@@ -50,6 +52,7 @@ const (
 	DefaultMaxBodyBytes     = 4 << 20
 	DefaultMaxPoints        = 8640 // Azure's limit, so compatible callers split the same way
 	DefaultMinPoints        = 12   // Azure's minimum
+	DefaultMaxBatchItems    = 100
 	DefaultHistoryPoints    = 720
 	DefaultMaxMetricsPerKey = 1000
 	DefaultAuthFailLimit    = 10
@@ -107,6 +110,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MinPoints > cfg.MaxPoints {
 		return nil, fmt.Errorf("min points %d exceeds max points %d", cfg.MinPoints, cfg.MaxPoints)
+	}
+	if cfg.MaxBatchItems <= 0 {
+		cfg.MaxBatchItems = DefaultMaxBatchItems
 	}
 	if cfg.HistoryPoints <= 0 {
 		cfg.HistoryPoints = DefaultHistoryPoints
@@ -168,6 +174,10 @@ func (s *Server) routes() {
 	detect(apicontract.PathEntire, s.handleEntire)
 	detect(apicontract.PathLast, s.handleLast)
 	detect(apicontract.PathChangePoint, s.handleChangePoint)
+	// The batch route is Sheepdog's own: Azure never had one, so it is not
+	// aliased under AzurePrefix (clients fall back to one request per series).
+	s.mux.Handle("POST "+apicontract.PathEntireBatch, s.instrument(apicontract.PathEntireBatch, s.detectChain(false, s.handleEntireBatch)))
+	s.mux.Handle(apicontract.PathEntireBatch, s.instrument(apicontract.PathEntireBatch, http.HandlerFunc(methodNotAllowed)))
 	s.mux.Handle("POST "+apicontract.PathSnapshot, s.instrument(apicontract.PathSnapshot, s.detectChain(false, s.handleSnapshot)))
 	s.mux.Handle(apicontract.PathSnapshot, s.instrument(apicontract.PathSnapshot, http.HandlerFunc(methodNotAllowed)))
 	s.mux.Handle("GET "+apicontract.PathHealth, s.instrument(apicontract.PathHealth, http.HandlerFunc(s.handleHealth)))
