@@ -7,6 +7,14 @@ package integration
 // clear 400 naming the option or budget, at a bounded cost. The plugin's
 // peak RSS and the time are logged (run one test alone with -run to read a
 // figure: the peak is the process's own, reset per test where Linux allows).
+//
+// What a viewer controls, checked in Grafana's source
+// (grafana/grafana pkg/services/query/query.go): parseMetricRequest copies
+// each query's maxDataPoints and intervalMs, the request's from/to and the
+// whole query model (source, detector, alert options) from the /api/ds/query
+// body as they are; handleQuerySingleDatasource then sends every query of a
+// request that names this data source in one QueryDataRequest, which is why
+// the points budget is per query and per request.
 
 import (
 	"bufio"

@@ -195,7 +195,10 @@ func (q *queryContext) checkPlanBudget() error {
 }
 
 // requestBudget counts the points a request's queries fetched; they run
-// concurrently and Grafana sends them in one call.
+// concurrently. Grafana sends all the queries of one /api/ds/query call that
+// name this data source in one QueryDataRequest, with the maxDataPoints,
+// interval and range the caller chose (grafana/grafana
+// pkg/services/query/query.go: parseMetricRequest, handleQuerySingleDatasource).
 type requestBudget struct {
 	used atomic.Int64
 	max  int64
