@@ -431,17 +431,7 @@ func TestParse(t *testing.T) {
 	if _, err := ParseDirection("sideways"); err == nil {
 		t.Error("ParseDirection accepted an unknown direction")
 	}
-	for in, want := range map[string]time.Duration{"": 0, "auto": 0, "none": NoSeasonality, "Daily": 24 * time.Hour,
-		"hourly": time.Hour, "weekly": 168 * time.Hour, "6h": 6 * time.Hour, "2d": 48 * time.Hour, "1w": 168 * time.Hour} {
-		if got, err := ParseSeasonality(in); err != nil || got != want {
-			t.Errorf("ParseSeasonality(%q) = %v, %v", in, got, err)
-		}
-	}
-	for _, bad := range []string{"sometimes", "-1h", "0", "xd", "NaNd", "Infd", "1e30w", "5100w"} {
-		if _, err := ParseSeasonality(bad); err == nil {
-			t.Errorf("ParseSeasonality(%q) accepted", bad)
-		}
-	}
+	// Seasonality: TestParseSeasonalityFixtures.
 	for _, bad := range []Options{{Sensitivity: 101}, {Sensitivity: math.NaN()}, {MinDuration: -1}, {WarmUp: -3}, {Period: -5}, {Method: "x"}} {
 		if _, err := Detect(context.Background(), regular(1, 2, 3), bad); err == nil {
 			t.Errorf("options %+v accepted", bad)

@@ -9,26 +9,16 @@ import (
 	"github.com/sheepdog-anomaly/sheepdog/pkg/duration"
 )
 
-// ParseMethod parses a detector name; "" means auto.
+// ParseMethod parses a detector name (any case); "" means auto.
 func ParseMethod(s string) (Method, error) {
-	switch m := Method(strings.ToLower(strings.TrimSpace(s))); m {
-	case "":
-		return MethodAuto, nil
-	case MethodAuto, MethodBasic, MethodRobust, MethodAgile, MethodChangepoint:
-		return m, nil
-	}
-	return "", fmt.Errorf("unknown method %q (want auto, basic, robust, agile or changepoint)", s)
+	v, err := parseChoice("method", s, Methods)
+	return Method(v), err
 }
 
-// ParseDirection parses a direction name; "" means both.
+// ParseDirection parses a direction name (any case); "" means both.
 func ParseDirection(s string) (Direction, error) {
-	switch d := Direction(strings.ToLower(strings.TrimSpace(s))); d {
-	case "":
-		return DirectionBoth, nil
-	case DirectionBoth, DirectionUp, DirectionDown:
-		return d, nil
-	}
-	return "", fmt.Errorf("unknown direction %q (want both, up or down)", s)
+	v, err := parseChoice("direction", s, Directions)
+	return Direction(v), err
 }
 
 // normalise fills defaults and rejects options that make no sense.
@@ -135,10 +125,11 @@ func validate(s Series) error {
 	return nil
 }
 
-// ParseSeasonality turns a seasonality setting into Options.Period: "" or
-// "auto" detect it (0), "none" disables it (NoSeasonality), "hourly",
-// "daily" and "weekly" name calendar periods, and anything else is a
-// duration such as "6h", "90m" or "2d" (d = 24h, w = 7d).
+// ParseSeasonality turns a seasonality setting (any case) into
+// Options.Period: "" or "auto" detect it (0), "none", "off" or a zero
+// duration ("0", as history takes it) disable it (NoSeasonality), "hourly", "daily" and "weekly" name calendar periods, and
+// anything else is a positive duration such as "6h", "90m" or "2d" (d = 24h,
+// w = 7d). It is the only seasonality parser: query models and the CLI call it.
 func ParseSeasonality(s string) (time.Duration, error) {
 	switch v := strings.ToLower(strings.TrimSpace(s)); v {
 	case "", "auto":
@@ -152,9 +143,12 @@ func ParseSeasonality(s string) (time.Duration, error) {
 	case "weekly":
 		return 7 * 24 * time.Hour, nil
 	default:
-		d, err := duration.Parse(v) // bounded: finite, at most duration.MaxText
-		if err != nil || d <= 0 {
-			return 0, fmt.Errorf("seasonality %q: want auto, none, hourly, daily, weekly or a positive duration such as 6h", s)
+		d, err := duration.Parse(v) // bounded: finite, not negative, at most duration.MaxText
+		if err == nil && d == 0 {
+			return NoSeasonality, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("seasonality %q: want %s or a positive duration such as 6h", s, OneOf(Seasonalities))
 		}
 		return d, nil
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 )
 
 // MaxCSVBytes bounds inline CSV in a query; larger input is refused with a clear error.
@@ -16,20 +18,11 @@ const MaxCSVBytes = 4 << 20
 // MaxCSVRows bounds the rows of inline CSV.
 const MaxCSVRows = 200_000
 
-// Seasonality values.
-const (
-	SeasonalityAuto   = "auto"
-	SeasonalityNone   = "none"
-	SeasonalityHourly = "hourly"
-	SeasonalityDaily  = "daily"
-	SeasonalityWeekly = "weekly"
-)
-
 // DefaultAlertWindow is the trigger window of anomaly_fraction alerts.
 const DefaultAlertWindow = 10 * time.Minute
 
-// DefaultSensitivity mirrors the engine's default (0..100).
-const DefaultSensitivity = 50.0
+// DefaultSensitivity is the engine's default (0..100).
+const DefaultSensitivity = float64(engine.DefaultSensitivity)
 
 // Outputs is the per-series output selection of a panel query.
 type Outputs struct {
@@ -157,9 +150,9 @@ func (d DetectorOptions) parse() (Detector, error) {
 		}
 		out.Sensitivity = s
 	}
-	period, err := ParseSeasonality(d.Seasonality)
+	period, err := engine.ParseSeasonality(d.Seasonality)
 	if err != nil {
-		return out, err
+		return out, fmt.Errorf("detector.%w", err)
 	}
 	out.Period = period
 	if d.MinDuration != "" {
@@ -182,31 +175,6 @@ func (d DetectorOptions) parse() (Detector, error) {
 		out.History = h
 	}
 	return out, nil
-}
-
-// ParseSeasonality turns a seasonality setting into a period: >0 known,
-// 0 detect automatically, <0 none.
-func ParseSeasonality(s string) (time.Duration, error) {
-	switch strings.TrimSpace(s) {
-	case "", SeasonalityAuto:
-		return 0, nil
-	case SeasonalityNone:
-		return -1, nil
-	case SeasonalityHourly:
-		return time.Hour, nil
-	case SeasonalityDaily:
-		return 24 * time.Hour, nil
-	case SeasonalityWeekly:
-		return 7 * 24 * time.Hour, nil
-	}
-	p, err := ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("detector.seasonality %q: want auto, none, hourly, daily, weekly or a duration such as 6h", s)
-	}
-	if p == 0 {
-		return -1, nil
-	}
-	return p, nil
 }
 
 // AllOutputs lists the valid output names.
