@@ -335,8 +335,8 @@ func TestRemoteCallAmplification(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := resp.Responses["A"].Error; e == nil || !strings.Contains(e.Error(), "remoteMaxCallsPerQuery") {
-		t.Errorf("300 calls over a cap of 100: error %v", e)
+	if r := resp.Responses["A"]; r.Error == nil || !strings.Contains(r.Error.Error(), "remoteMaxCallsPerQuery") || r.Status != backend.StatusBadRequest {
+		t.Errorf("300 calls over a cap of 100: status %d, error %v; want 400 naming remoteMaxCallsPerQuery", r.Status, r.Error)
 	}
 	if n := remoteRequests(t, api, "/v1/timeseries/entire/detect"); n != 0 {
 		t.Errorf("%d requests made before the cap refused the query", n)

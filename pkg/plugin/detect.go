@@ -14,6 +14,7 @@ import (
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/remote"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
 )
 
@@ -115,7 +116,11 @@ func (d *Datasource) detect(ctx context.Context, series []source.Series, opt eng
 			in[i] = engine.Series{Times: s.Times, Values: s.Values}
 		}
 		outcomes, err := d.remote.Detect(ctx, in, opt)
-		if err != nil {
+		var callLimit *remote.CallLimitError
+		switch {
+		case errors.As(err, &callLimit):
+			return nil, badRequest(fmt.Errorf("remote engine: %w", err)) // the viewer narrows the query or the admin raises the cap
+		case err != nil:
 			return nil, downstream(fmt.Errorf("remote engine: %w", err))
 		}
 		var fellBack []string
