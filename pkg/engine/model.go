@@ -49,12 +49,14 @@ type model struct {
 	initT    []int64
 
 	level, trend, scale float64
+	scaleN              float64 // points the scale has averaged (the running-mean start, see step)
 	resolution          float64 // smallest non-zero step between consecutive values
+	same                int     // points in a row equal to the one before (a constant run's length - 1)
 	lastV               float64
 
 	cacheDt               int64
 	aL, aT, aS, aSeaDt    float64
-	steps                 float64 // sampling steps in cacheDt
+	steps                 float64 // sampling steps in cacheDt (at most maxRateSteps)
 	trendGain, seasonGain float64
 	phase                 int64 // offset of lastT into the period
 
@@ -124,9 +126,15 @@ func (m *model) phaseAt(t int64) int64 {
 	return p
 }
 
+// bucketOfPhase maps a phase to its bucket. Regular data sits exactly on
+// bucket edges, where p·bucketsPerMs can round to just below the integer: the
+// small offset keeps such a point in its own bucket rather than, now and
+// then, the one before (which smeared every seasonal profile by a step).
 func (m *model) bucketOfPhase(p int64) int {
-	return min(int(float64(p)*m.bucketsPerMs), len(m.season)-1)
+	return min(int(float64(p)*m.bucketsPerMs+bucketEps), len(m.season)-1)
 }
+
+const bucketEps = 1e-6
 
 // step forecasts the point at t, scores v against the forecast and, when v is
 // finite, updates the state. It returns the forecast, the robust scale and the
@@ -190,7 +198,16 @@ func (m *model) step(t int64, v float64) (expected, scale, z float64) {
 		ar = lim
 	}
 	if !m.frozen {
-		m.scale += m.aS * (gauss*ar - m.scale)
+		// The scale averages its first points (gain 1/points so far, the
+		// init buffer's MAD counting as initPoints of them) before it
+		// settles into the EW: a start that happened to be quiet must not
+		// leave the band narrow for a whole scale time constant.
+		as := m.aS
+		if m.scaleN < m.cfg.scaleWin {
+			m.scaleN++
+			as = max(as, 1/m.scaleN)
+		}
+		m.scale += as * (gauss*ar - m.scale)
 	}
 
 	if m.cfg.cusum {
@@ -237,6 +254,11 @@ func (m *model) step(t int64, v float64) (expected, scale, z float64) {
 	if d := math.Abs(v - m.lastV); d < m.resolution && d > 0 {
 		m.resolution = d
 	}
+	if v == m.lastV {
+		m.same++
+	} else {
+		m.same = 0
+	}
 	m.lastV = v
 	m.lastT = t
 	m.n++
@@ -275,6 +297,11 @@ func (m *model) observeRaw(t int64, v float64) {
 	if d := math.Abs(v - m.lastV); d > 0 && d < m.resolution {
 		m.resolution = d
 	}
+	if v == m.lastV {
+		m.same++
+	} else {
+		m.same = 0
+	}
 	m.lastV = v
 	m.lastT = t
 	m.n++
@@ -307,7 +334,9 @@ func (m *model) setRates(dt int64) {
 	rs := min(steps, maxRateSteps)
 	m.aL = -math.Expm1(-rs / m.cfg.levelWin)
 	m.aS = -math.Expm1(-rs / m.cfg.scaleWin)
-	m.steps = steps
+	// and the trend is extrapolated over at most as many steps: a day-long
+	// gap must not turn a tiny slope into a large jump
+	m.steps = min(steps, maxRateSteps)
 	if m.cfg.trendWin > 0 {
 		m.aT = -math.Expm1(-rs / m.cfg.trendWin)
 		m.trendGain = m.aT * m.aL / max(steps, 1)
@@ -354,6 +383,7 @@ func (m *model) stepInit(t int64, v float64) (expected, scale, z float64) {
 
 func (m *model) start() {
 	m.level, m.scale = medianMAD(m.init)
+	m.scaleN = initPoints
 	dts := make([]int64, 0, len(m.initT)-1)
 	for i := 1; i < len(m.initT); i++ {
 		dts = append(dts, m.initT[i]-m.initT[i-1])
@@ -389,6 +419,9 @@ func (m *model) start() {
 		}
 	} else if m.cfg.seasonal && !m.cfg.follow {
 		m.hist = newHistory()
+		for i, t := range m.initT { // the history starts at the first point
+			m.hist.add(t, m.init[i], m.interval)
+		}
 		m.nextScan = m.scanAfter(m.n)
 	}
 	m.init, m.initT = nil, nil

@@ -27,6 +27,10 @@ const (
 	// final and the history is dropped (weekly seasonality needs ~3 weeks).
 	maxScanSpan = 5 * 7 * 24 * time.Hour
 	minStrength = 0.3 // seasonal strength needed to model a period
+	iqrToSigma  = 1.349
+	// fewCyclesMargin is taken off the strength of a period seen fewer than
+	// three times, so it needs strength 0.8 (most of the variance) then.
+	fewCyclesMargin = 0.5
 )
 
 func newHistory() *history {
@@ -76,6 +80,11 @@ func (h *history) values(sc *scratch) ([]float64, int64) {
 	for h.used > f*scanBins {
 		f *= 2
 	}
+	return h.merged(sc, f)
+}
+
+// merged returns the bin means with f adjacent bins merged (see values).
+func (h *history) merged(sc *scratch, f int) ([]float64, int64) {
 	out := sc.floats((h.used + f - 1) / f)
 	last := math.NaN()
 	for i := range out {
@@ -118,12 +127,33 @@ func (m *model) scanPeriod() {
 	x, width := h.values(h.scratch)
 	p, profile := detectPeriod(x, h.start, width, h.scratch)
 	if p > 0 && p != m.periodMs {
+		if width > h.width {
+			// the scan merged bins; the profile of the period found is
+			// worth the history's full resolution (sharp edges stay sharp)
+			xf, wf := h.merged(h.scratch, 1)
+			if _, pf := seasonalStrength(winsorise(xf, h.scratch), h.start, wf, p, h.scratch); pf != nil {
+				x, width, profile = xf, wf, pf
+			}
+		}
+		profile = median3(profile)
 		nb := int(math.Round(float64(p) / m.interval))
 		nb = min(nb, maxBuckets)
 		seed := make([]float64, nb)
+		// Each bucket takes the profile bin it falls in; when the bins are
+		// coarser than the buckets (a long history), the profile
+		// interpolated linearly between bin centres (circularly), so a
+		// bin's mean is not put on the whole of its span.
+		L := len(profile)
 		for j := range seed {
-			ph := (float64(j) + 0.5) / float64(nb) * float64(len(profile))
-			seed[j] = profile[min(int(ph), len(profile)-1)]
+			u := (float64(j) + 0.5) / float64(nb) * float64(L)
+			if L >= nb {
+				seed[j] = profile[min(int(u), L-1)]
+				continue
+			}
+			i0 := math.Floor(u - 0.5)
+			f := u - 0.5 - i0
+			a := ((int(i0) % L) + L) % L
+			seed[j] = (1-f)*profile[a] + f*profile[(a+1)%L]
 		}
 		old := 0.0
 		if m.season != nil {
@@ -132,6 +162,19 @@ func (m *model) scanPeriod() {
 		m.setPeriod(p, seed)
 		if m.season != nil {
 			m.level += old - m.season[m.bucket(m.lastT)]
+			if m.recentN > 0 {
+				// the level so far followed what the old model missed of
+				// the cycle, with a lag: restart it from the recent points
+				// net of the new profile
+				k := min(m.recentN, recentSize)
+				var buf [recentSize]float64
+				for j := 0; j < k; j++ {
+					t := m.lastT - int64(float64(j)*m.interval)
+					buf[j] = m.recent[(m.recentN-1-j)&(recentSize-1)] - m.season[m.bucket(t)]
+				}
+				m.level, m.trend = medianInPlace(buf[:k]), 0
+			}
+			m.scale = min(m.scale, remainderScale(x, h, width, p, profile))
 		}
 	}
 	if final {
@@ -139,6 +182,55 @@ func (m *model) scanPeriod() {
 	} else if m.n >= 1600 {
 		h.scratch = nil // scans are rare from here on: keep long-lived streams small
 	}
+}
+
+// median3 is the running median of three (circular) of a seasonal profile:
+// an incident that fell into one phase bin of the few cycles the profile
+// averages is not written into every following period, while steps (a
+// square wave's edges) pass unchanged, which a mean filter would blur.
+func median3(p []float64) []float64 {
+	n := len(p)
+	if n < 3 {
+		return p
+	}
+	out := make([]float64, n)
+	for j := range p {
+		a, b, c := p[(j+n-1)%n], p[j], p[(j+1)%n]
+		out[j] = max(min(a, b), min(max(a, b), c))
+	}
+	return out
+}
+
+// remainderScale estimates the noise left once the period p (profile: its
+// phase means over bins of width) is modelled, from the history x: the
+// robust SD of the first differences of the deseasonalised bins over the last
+// two cycles, over √2, times √(points per bin) (bin means of white noise are
+// √f too quiet; for correlated noise this errs wide). A scale measured
+// before the period was modelled includes the cycle itself; the model's
+// scale drops to this at once instead of over a scale time constant.
+func remainderScale(x []float64, h *history, width, p int64, profile []float64) float64 {
+	nb := len(profile)
+	from := max(1, len(x)-2*nb)
+	if len(x)-from < 8 {
+		return math.Inf(1)
+	}
+	ph := func(i int) int {
+		t := h.start + int64(i)*width + width/2
+		return min(int((t%p)*int64(nb)/p), nb-1)
+	}
+	d := make([]float64, 0, len(x)-from)
+	for i := from; i < len(x); i++ {
+		d = append(d, math.Abs((x[i]-profile[ph(i)])-(x[i-1]-profile[ph(i-1)])))
+	}
+	var pts, bins float64
+	for i := range h.used {
+		if h.cnt[i] > 0 {
+			pts += float64(h.cnt[i])
+			bins++
+		}
+	}
+	f := max(1, pts/max(bins, 1)) * float64(width/h.width)
+	return madToSigma * medianInPlace(d) / math.Sqrt2 * math.Sqrt(f)
 }
 
 // scanAfter schedules the next period scan: for periods of any length at
@@ -153,10 +245,10 @@ func (m *model) scanAfter(n int) int {
 	regular := max(n*growth, firstScan)
 	next := regular
 	for _, c := range calendarPeriods {
-		for _, cycles := range []float64{3.05, 6.1} { // first chance, and again with twice the data
+		for _, cycles := range []float64{2.05, 3.05, 6.1} { // first chance, then with more data
 			at := int(cycles*float64(c.Milliseconds())/m.interval) + initPoints
 			// a calendar scan just before a regular one is left to the latter
-			if at > n && at >= firstScan && at < next && float64(at) < 0.75*float64(regular) {
+			if at > n && at >= firstScan && at < next && float64(at) < 0.9*float64(regular) {
 				next = at
 			}
 		}
@@ -237,6 +329,13 @@ func winsorise(x []float64, sc *scratch) []float64 {
 		tmp[i] = math.Abs(v - med)
 	}
 	sd := madToSigma * medianInPlace(tmp)
+	// The MAD of a two-level series (a square wave, on/off load) is the
+	// spread of one level only, which would clip the other level away:
+	// the interquartile range spans both.
+	copy(tmp, x)
+	q3 := selectK(tmp, len(x)*3/4)
+	q1 := selectK(tmp[:len(x)*3/4], len(x)/4)
+	sd = max(sd, (q3-q1)/iqrToSigma)
 	out := sc.floats(len(x))
 	if sd == 0 {
 		copy(out, x)
@@ -254,7 +353,7 @@ func winsorise(x []float64, sc *scratch) []float64 {
 func seasonalStrength(x []float64, start, width, p int64, sc *scratch) (float64, []float64) {
 	n := len(x)
 	nb := int(math.Round(float64(p) / float64(width)))
-	if nb < 4 || float64(n) < 2.5*float64(nb) {
+	if nb < 4 || n < 2*nb {
 		return 0, nil
 	}
 	// centred moving average over one period via prefix sums
@@ -264,15 +363,23 @@ func seasonalStrength(x []float64, start, width, p int64, sc *scratch) (float64,
 	}
 	h := nb / 2
 	lo, hi := h, n-(nb-h)
-	if hi-lo < 2*nb {
-		return 0, nil
+	// With fewer than three cycles the centred moving average would leave
+	// less than two cycles to compare: the edges then take the nearest
+	// moving average, so a period can be modelled after two cycles rather
+	// than three (a level shift is still removed, which a fitted line
+	// would write into the profile).
+	mlo, mhi := lo, hi-1
+	few := hi-lo < 2*nb
+	if few {
+		lo, hi = 0, n
 	}
 	d := sc.floats(hi - lo)[:0]
 	phase := sc.ints(hi - lo)[:0]
 	sums := sc.floats(nb)
 	cnts := sc.floats(nb)
 	for i := lo; i < hi; i++ {
-		ma := (pre[i-h+nb] - pre[i-h]) / float64(nb)
+		j := min(max(i, mlo), mhi)
+		ma := (pre[j-h+nb] - pre[j-h]) / float64(nb)
 		v := x[i] - ma
 		t := start + int64(i)*width + width/2
 		ph := int((t % p) * int64(nb) / p)
@@ -302,6 +409,12 @@ func seasonalStrength(x []float64, start, width, p int64, sc *scratch) (float64,
 	}
 	c := float64(len(d)) / float64(nb)
 	s := 1 - vr*c/(c-1)/vd
+	if few {
+		// Two cycles cannot tell a cycle from a one-off change (a level
+		// shift in one of them also repeats "at the same phase"): below
+		// three cycles a period must explain most of the variance.
+		s -= fewCyclesMargin
+	}
 	return s, prof
 }
 
@@ -309,22 +422,7 @@ func seasonalStrength(x []float64, start, width, p int64, sc *scratch) (float64,
 // autocorrelation of x (linearly detrended), highest first.
 func acfPeaks(x []float64, k int, sc *scratch) []int {
 	n := len(x)
-	// detrend by least squares
-	var sx, sy, sxx, sxy float64
-	for i, v := range x {
-		f := float64(i)
-		sx += f
-		sy += v
-		sxx += f * f
-		sxy += f * v
-	}
-	fn := float64(n)
-	den := fn*sxx - sx*sx
-	b := 0.0
-	if den != 0 {
-		b = (fn*sxy - sx*sy) / den
-	}
-	a := (sy - b*sx) / fn
+	a, b := lineFit(x) // detrend by least squares
 	size := 1
 	for size < 2*n {
 		size <<= 1
@@ -368,6 +466,23 @@ func acfPeaks(x []float64, k int, sc *scratch) []int {
 		out = append(out, peaks[i].lag)
 	}
 	return out
+}
+
+// lineFit returns the least-squares line a + b·i through x.
+func lineFit(x []float64) (a, b float64) {
+	var sx, sy, sxx, sxy float64
+	for i, v := range x {
+		f := float64(i)
+		sx += f
+		sy += v
+		sxx += f * f
+		sxy += f * v
+	}
+	fn := float64(len(x))
+	if den := fn*sxx - sx*sx; den != 0 {
+		b = (fn*sxy - sx*sy) / den
+	}
+	return (sy - b*sx) / fn, b
 }
 
 // scratch hands out zeroed slices from arenas that are reused from one
@@ -444,3 +559,48 @@ func fft(a []complex128, inverse bool) {
 		}
 	}
 }
+
+// samePhaseDistance is, while no period is modelled yet, how far v lies
+// outside the range of values the history holds at the same phase one
+// calendar period (hour, day, week) before t, ±1 % of the period (at least
+// one bin): 0 when v repeats what the series did then. It is +Inf when no
+// calendar period has a full cycle in the history yet. A seasonal series
+// whose period is not found yet (that takes two cycles) therefore does not
+// call its own routine cycle an anomaly from its second cycle on: only the
+// first occurrence of each transition can be flagged.
+func (m *model) samePhaseDistance(t int64, v float64) float64 {
+	h := m.hist
+	best := math.Inf(1)
+	if h == nil || h.width == 0 {
+		return best
+	}
+	for _, c := range calendarPeriods {
+		p := c.Milliseconds()
+		if p < samePhaseMinBins*h.width || t-p < h.start {
+			continue
+		}
+		w := max(int64(1), p/100/h.width)
+		mid := (t - p - h.start) / h.width
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for i := max(mid-w, 0); i <= min(mid+w, int64(h.used)-1); i++ {
+			if h.cnt[i] > 0 {
+				x := h.sum[i] / float64(h.cnt[i])
+				lo, hi = min(lo, x), max(hi, x)
+			}
+		}
+		switch {
+		case lo > hi: // no data at that phase
+		case v < lo:
+			best = min(best, lo-v)
+		case v > hi:
+			best = min(best, v-hi)
+		default:
+			return 0
+		}
+	}
+	return best
+}
+
+// samePhaseMinBins: a calendar period is compared at the same phase only when
+// the history resolves it into at least this many bins.
+const samePhaseMinBins = 8

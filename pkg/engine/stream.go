@@ -180,8 +180,20 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 		}
 	}
 	thr, gain := st.tail.usedThr, st.tail.usedGain
+	infl := 1.0
+	if st.seen < evidenceSteps {
+		infl = st.evidence()
+		thr, gain = thr*infl, gain/infl
+	}
 	lower, upper := exp-thr*sc, exp+thr*sc
 	zn := z * gain // z in units where k is the threshold
+	if (zn >= st.k || zn <= -st.k) && st.m.season == nil && st.m.hist != nil && !missing {
+		// no period modelled yet: a value the series took at the same
+		// phase one calendar period ago is no surprise
+		if d := st.m.samePhaseDistance(t, v) / sc * gain; d < math.Abs(zn) {
+			zn = math.Copysign(d, zn)
+		}
+	}
 	if st.alt != nil {
 		// auto: a point is only as anomalous as the less surprised of the
 		// slow seasonal baseline and the fast adaptive one, so a deviation
@@ -245,8 +257,8 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 			if w := w1 + w2; w > 0 && !math.IsInf(w, 0) {
 				exp = (w1*exp + w2*e2) / w
 			}
-			lower, upper = min(lower, e2-st.altTail.usedThr*s2), max(upper, e2+st.altTail.usedThr*s2)
-			if zn2 := z2 * st.altTail.usedGain; math.Abs(zn2) < math.Abs(zn) {
+			lower, upper = min(lower, e2-infl*st.altTail.usedThr*s2), max(upper, e2+infl*st.altTail.usedThr*s2)
+			if zn2 := z2 * st.altTail.usedGain / infl; math.Abs(zn2) < math.Abs(zn) {
 				zn = zn2
 				if !missing {
 					st.usedAlt++
@@ -467,4 +479,24 @@ func dropShortRuns(s Series, r *Result, minDur, interval time.Duration) {
 		}
 		i = j + 1
 	}
+}
+
+// evidenceSteps: past this many points the evidence widening is below 0.1 %
+// and is dropped.
+const evidenceSteps = 4096
+
+// evidence is how much wider than k the band is while the scale rests on few
+// points: the Student-t quantile with as many degrees of freedom as points
+// seen, at the Gaussian tail probability of k, over k (Cornish-Fisher
+// expansion of the t quantile). It is 1.16 at the end of the default
+// warm-up, 1.02 after 300 points and tends to 1: the band starts wide and
+// narrows as evidence grows.
+func (st *Stream) evidence() float64 {
+	nu := float64(max(st.seen+initPoints, 2)) // the init buffer counts
+	z := st.k
+	z2 := z * z
+	g1 := (z2 + 1) * z / 4
+	g2 := ((5*z2+16)*z2 + 3) * z / 96
+	g3 := (((3*z2+19)*z2+17)*z2 - 15) * z / 384
+	return (z + g1/nu + g2/(nu*nu) + g3/(nu*nu*nu)) / z
 }
