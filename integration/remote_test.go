@@ -180,6 +180,9 @@ func TestRemoteEngine(t *testing.T) {
 // TestRemoteAzureFlavourHealth: Save & test on an Azure-compatible base URL
 // (…/anomalydetector/v1.1) against the reference server. That flavour has no
 // health route, so the check must probe a detection route instead of 404ing.
+// Save & test is Grafana's checkDatasourceHealth (grafana/grafana
+// pkg/api/datasources.go): it calls the plugin's CheckHealth and answers 400
+// for any status but OK, so an error here fails Save & test.
 func TestRemoteAzureFlavourHealth(t *testing.T) {
 	const key = "sk_azure_flavour_key_0123456789"
 	api := startAPI(t, key)
@@ -198,6 +201,12 @@ func TestRemoteAzureFlavourHealth(t *testing.T) {
 // remote health status. Neither Save & test nor a query may show the remote
 // key, the Prometheus bearer token, the basic-auth password (raw or as the
 // header's base64 user:password) or a custom header value.
+//
+// Where the texts go, per Grafana's code: checkDatasourceHealth
+// (grafana/grafana pkg/api/datasources.go) copies CheckHealthResult.Message
+// and the unmarshalled JSONDetails into the HTTP answer the editor shows;
+// writeDataResponseJSON (grafana-plugin-sdk-go backend/json.go) writes
+// DataResponse.Error.Error() as the "error" the panel shows to any viewer.
 func TestSecretsNotReflected(t *testing.T) {
 	const (
 		apiKey = "sk_echo_remote_key_55aa66bb"
@@ -308,7 +317,9 @@ func remoteRequests(t *testing.T, api, endpoint string) int {
 // TestRemoteCallAmplification: a 300-column inline CSV (any viewer can send
 // one) costs 6 batch requests on the reference server instead of 300; on the
 // Azure-compatible URL (no batch route) the per-query call cap refuses it
-// with an error naming remoteMaxCallsPerQuery, before any call.
+// with an error naming remoteMaxCallsPerQuery, before any call. The 400 is
+// DataResponse.Status, which writeDataResponseJSON (grafana-plugin-sdk-go
+// backend/json.go) sends to Grafana as the query's "status".
 func TestRemoteCallAmplification(t *testing.T) {
 	const key = "sk_amplification_key_0123456789"
 	api := startAPI(t, key)
