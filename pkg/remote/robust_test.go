@@ -52,7 +52,10 @@ func metricValue(t *testing.T, family string, labels map[string]string) (float64
 	return 0, false
 }
 
-// recordingLogger keeps every line, to check what was logged and that the key never was.
+// recordingLogger keeps every line, to check what was logged and that the key
+// never was. It stands in for the SDK's backend.Logger (grafana-plugin-sdk-go
+// backend/log.go: Logger = log.DefaultLogger, a log.Logger), whose lines the
+// plugin process hands to Grafana's log.
 type recordingLogger struct {
 	log.Logger
 	mu    sync.Mutex
