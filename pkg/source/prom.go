@@ -189,13 +189,15 @@ func (c *PromClient) queryRange(ctx context.Context, expr string, r Range, legen
 			return nil, err
 		}
 		for _, rs := range result {
+			// Labels reach every viewer's legend: an echoing server could put
+			// the request's credentials there too.
 			labels := make(map[string]string, len(rs.Metric))
 			for k, v := range rs.Metric {
 				if k != "__name__" {
-					labels[k] = v
+					labels[c.red.String(k)] = c.red.String(v)
 				}
 			}
-			name := rs.Metric["__name__"]
+			name := c.red.String(rs.Metric["__name__"])
 			key := labelsKey(name, labels)
 			i, ok := index[key]
 			if !ok {

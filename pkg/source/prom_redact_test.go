@@ -74,6 +74,14 @@ func TestPromSecretsNeverEchoed(t *testing.T) {
 		"200 odd status": func(w http.ResponseWriter, r *http.Request) {
 			_ = json.NewEncoder(w).Encode(map[string]any{"status": echoedHeaders(r, false), "data": map[string]any{"version": echoedHeaders(r, false)}})
 		},
+		"200 matrix with echoed labels": func(w http.ResponseWriter, r *http.Request) {
+			metric := map[string]string{"__name__": echoedHeaders(r, false), "echo": echoedHeaders(r, false)}
+			for k, v := range r.Header {
+				metric[strings.Join(v, ",")] = k // as a label name too
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "matrix",
+				"result": []any{map[string]any{"metric": metric, "values": [][]any{{float64(time.Now().Unix()), "1"}}}}}})
+		},
 		"200 buildinfo version": func(w http.ResponseWriter, r *http.Request) {
 			_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"version": echoedHeaders(r, false)}})
 		},
@@ -98,8 +106,12 @@ func TestPromSecretsNeverEchoed(t *testing.T) {
 					defer c.Close()
 					var msgs []string
 					now := time.Now()
-					if _, err := c.QueryRange(context.Background(), "up", Range{From: now.Add(-time.Hour), To: now, Step: time.Minute}, ""); err != nil {
+					series, err := c.QueryRange(context.Background(), "up", Range{From: now.Add(-time.Hour), To: now, Step: time.Minute}, "")
+					if err != nil {
 						msgs = append(msgs, err.Error())
+					}
+					for _, s := range series {
+						msgs = append(msgs, s.Name, s.DisplayName, fmt.Sprint(s.Labels))
 					}
 					h, err := c.Check(context.Background())
 					msgs = append(msgs, h.Version)
