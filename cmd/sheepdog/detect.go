@@ -25,11 +25,11 @@ type detectorFlags struct {
 }
 
 func (d *detectorFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&d.method, "method", "auto", "detector: auto, basic, robust, agile or changepoint")
+	fs.StringVar(&d.method, "method", engine.Methods[0].Value, "detector: "+engine.OneOf(engine.Methods))
 	fs.Float64Var(&d.sensitivity, "sensitivity", engine.DefaultSensitivity, "0 (only extreme points) .. 100 (flag eagerly)")
-	fs.StringVar(&d.direction, "direction", "both", "both, up or down")
+	fs.StringVar(&d.direction, "direction", engine.Directions[0].Value, engine.OneOf(engine.Directions))
 	// --seasonality is the query option's name; --period stays as an alias.
-	fs.StringVar(&d.period, "seasonality", "", `auto (detect), none, hourly, daily, weekly or a duration such as 6h`)
+	fs.StringVar(&d.period, "seasonality", "", strings.Join(engine.Values(engine.Seasonalities), ", ")+" or a duration such as 6h")
 	fs.StringVar(&d.period, "period", "", "alias of --seasonality")
 	fs.StringVar(&d.minDuration, "min-duration", "", "shortest anomaly reported, e.g. 5m")
 	fs.IntVar(&d.warmUp, "warmup", 0, "points before any flag (0 picks a default)")

@@ -9,11 +9,16 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 )
 
-const usage = `usage:
-  sheepdog detect [--method auto|basic|robust|agile|changepoint] [--sensitivity N] [--direction both|up|down]
-                  [--causal] [--seasonality auto|none|hourly|daily|weekly|6h] [--min-duration D] [--warmup N]
+// usage names the engine's choices from its catalogue, so help cannot list a
+// method the engine does not have.
+var usage = `usage:
+  sheepdog detect [--method ` + bar(engine.Methods) + `] [--sensitivity N] [--direction ` + bar(engine.Directions) + `]
+                  [--causal] [--seasonality ` + bar(engine.Seasonalities) + `|6h] [--min-duration D] [--warmup N]
                   [--info] < in.csv > out.csv
   sheepdog eval --manifest ../shared/datasets/manifest.json [--method M[,M...]] [--sensitivity N]
                 [--direction D] [--seasonality S] [--min-duration D] [--warmup N] [--workers 2]
@@ -21,6 +26,8 @@ const usage = `usage:
 
   --period is an alias of --seasonality. Run 'sheepdog detect -h' or 'sheepdog eval -h' for each flag's meaning.
 `
+
+func bar(choices []engine.Choice) string { return strings.Join(engine.Values(choices), "|") }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

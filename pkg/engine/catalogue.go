@@ -5,6 +5,8 @@ import (
 	"strings"
 )
 
+//go:generate go run ../../internal/gen/catalogue -o ../../src/generated/catalogue.ts
+
 // Choice is one value of an enumerated option, with the words a person
 // choosing it reads. This file is the only place that names them: the
 // plugin's /detectors resource, the CLI's help and the frontend's
@@ -18,9 +20,9 @@ type Choice struct {
 // Methods lists the detectors, the default first. The descriptions follow
 // docs/engine.md ("Detectors"): change both together.
 var Methods = []Choice{
-	{string(MethodAuto), "Auto", "Robust and agile side by side; flags what both find surprising, or a sustained deviation. The right start for most metrics."},
+	{string(MethodAuto), "Auto", "Robust and agile side by side; flags what both find surprising. The right start for most metrics."},
 	{string(MethodBasic), "Basic", "Robust level and scale, no seasonality: flat metrics; the cheapest."},
-	{string(MethodRobust), "Robust", "Level and an automatically detected seasonal profile (hourly, daily, weekly or any period): metrics with a regular cycle."},
+	{string(MethodRobust), "Robust", "Level and a detected seasonal profile (hourly, daily, weekly or any period): metrics with a cycle."},
 	{string(MethodAgile), "Agile", "Fast level, trend and seasonal profile; re-levels within a few points: metrics that move around a lot."},
 	{string(MethodChangepoint), "Change point", "Robust with a local trend and a two-sided CUSUM: small persistent level and trend shifts."},
 }

@@ -148,7 +148,7 @@ func ParseSeasonality(s string) (time.Duration, error) {
 			return NoSeasonality, nil
 		}
 		if err != nil {
-			return 0, fmt.Errorf("seasonality %q: want %s or a positive duration such as 6h", s, OneOf(Seasonalities))
+			return 0, fmt.Errorf("seasonality %q: want %s or a positive duration such as 6h", s, strings.Join(Values(Seasonalities), ", "))
 		}
 		return d, nil
 	}

@@ -1,6 +1,9 @@
 package plugin
 
-import "github.com/sheepdog-anomaly/sheepdog/pkg/models"
+import (
+	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
+)
 
 // Parameter describes one detector option for the query editor.
 type Parameter struct {
@@ -13,37 +16,25 @@ type Parameter struct {
 	Description string   `json:"description"`
 }
 
-// MethodInfo describes one detector.
-type MethodInfo struct {
-	Name        string `json:"name"`
-	Label       string `json:"label"`
-	Description string `json:"description"`
-}
-
-// Catalogue is the /detectors resource.
+// Catalogue is the /detectors resource: the engine's catalogue
+// (engine.Methods, …) and the query model's choices, copied from neither.
 type Catalogue struct {
-	Methods      []MethodInfo `json:"methods"`
-	Parameters   []Parameter  `json:"parameters"`
-	Outputs      []string     `json:"outputs"`
-	AlertModes   []string     `json:"alertModes"`
-	DefaultAlert string       `json:"defaultAlertWindow"`
+	Methods      []engine.Choice `json:"methods"`
+	Parameters   []Parameter     `json:"parameters"`
+	Outputs      []string        `json:"outputs"`
+	AlertModes   []string        `json:"alertModes"`
+	DefaultAlert string          `json:"defaultAlertWindow"`
 }
 
 func detectorCatalogue() Catalogue {
 	lo, hi := 0.0, 100.0
 	return Catalogue{
-		Methods: []MethodInfo{
-			{"auto", "Auto", "Picks a detector from the series' shape: seasonality, level shifts and noise."},
-			{"basic", "Basic", "Rolling mean and standard deviation; fast, for stable series without seasonality."},
-			{"robust", "Robust", "Seasonal median and MAD; resists outliers and handles daily/weekly patterns."},
-			{"agile", "Agile", "Adapts quickly to recent changes; for series whose level drifts."},
-			{"changepoint", "Change point", "Flags lasting level or variance shifts rather than single spikes."},
-		},
+		Methods: engine.Methods,
 		Parameters: []Parameter{
-			{Name: "method", Type: "enum", Default: "auto", Options: []string{"auto", "basic", "robust", "agile", "changepoint"}, Description: "Detector to run."},
+			{Name: "method", Type: "enum", Default: engine.Methods[0].Value, Options: engine.Values(engine.Methods), Description: "Detector to run."},
 			{Name: "sensitivity", Type: "number", Default: models.DefaultSensitivity, Min: &lo, Max: &hi, Description: "0..100; higher gives a narrower band and more anomalies."},
-			{Name: "direction", Type: "enum", Default: "both", Options: []string{"both", "up", "down"}, Description: "Which deviations count as anomalies."},
-			{Name: "seasonality", Type: "enum", Default: "auto", Options: []string{"auto", "none", "hourly", "daily", "weekly"}, Description: "Season length, or a duration such as 6h."},
+			{Name: "direction", Type: "enum", Default: engine.Directions[0].Value, Options: engine.Values(engine.Directions), Description: "Which deviations count as anomalies."},
+			{Name: "seasonality", Type: "enum", Default: engine.Seasonalities[0].Value, Options: engine.Values(engine.Seasonalities), Description: "Season length, or a duration such as 6h."},
 			{Name: "minDuration", Type: "duration", Default: "", Description: "Shortest anomaly reported, e.g. 5m; empty = one point."},
 			{Name: "history", Type: "duration", Default: "auto", Description: "History fetched before the range so the band is ready at its left edge: auto, 0 or a duration such as 3d."},
 		},
