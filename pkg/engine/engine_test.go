@@ -289,7 +289,14 @@ func TestEdgeCases(t *testing.T) {
 				if len(r.Expected) != len(c.s.Times) {
 					t.Fatalf("%s/%s: %d outputs for %d points", c.name, m, len(r.Expected), len(c.s.Times))
 				}
+				lead := firstFinite(c.s)
 				for i := range r.Expected {
+					if i < lead && !math.IsNaN(r.Expected[i]) {
+						t.Fatalf("%s/%s: expected %v before the first value", c.name, m, r.Expected[i])
+					}
+					if i < lead {
+						continue // no forecast before the first value (NaN, null)
+					}
 					for _, x := range []float64{r.Expected[i], r.Lower[i], r.Upper[i], r.Score[i]} {
 						if math.IsNaN(x) || math.IsInf(x, 0) {
 							t.Fatalf("%s/%s causal=%v: non-finite output at %d: %v %v %v %v", c.name, m, causal, i,

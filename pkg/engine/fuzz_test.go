@@ -30,7 +30,14 @@ func FuzzDetect(f *testing.F) {
 		if err != nil {
 			return
 		}
+		lead := firstFinite(s)
 		for i := range s.Times {
+			if i < lead {
+				if r.Score[i] != 0 || r.Anomaly[i] {
+					t.Fatalf("score %v before the first value", r.Score[i])
+				}
+				continue // no forecast before the first value (NaN, null)
+			}
 			for _, x := range []float64{r.Expected[i], r.Lower[i], r.Upper[i], r.Score[i]} {
 				if math.IsNaN(x) || math.IsInf(x, 0) {
 					t.Fatalf("non-finite output at %d: %v %v %v %v", i, r.Expected[i], r.Lower[i], r.Upper[i], r.Score[i])

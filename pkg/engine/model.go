@@ -33,7 +33,7 @@ const (
 	gauss        = 1.2533141373155003 // sigma / mean absolute deviation for a normal law
 	madToSigma   = 1.4826
 	zLimit       = 1e12 // z scores are clamped here so they never overflow
-	relScaleMin  = 1e-9 // scale floor relative to the level's magnitude
+	relScaleMin  = 1e-4 // scale floor relative to the level: a change of 0.01 % of the level is not a deviation on its own
 	maxRateSteps = 10   // a gap weighs like at most this many steps
 )
 
@@ -355,7 +355,9 @@ func (m *model) setRates(dt int64) {
 func (m *model) stepInit(t int64, v float64) (expected, scale, z float64) {
 	if len(m.init) == 0 {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return 0, 1e-300, 0
+			// nothing seen yet: no forecast (NaN, drawn as null), not a
+			// zero-width band at 0
+			return math.NaN(), math.NaN(), 0
 		}
 		expected, scale = v, math.Max(relScaleMin*math.Abs(v), 1e-300)
 	} else {

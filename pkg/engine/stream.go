@@ -266,7 +266,7 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 			}
 		}
 	}
-	if !(math.Abs(lower) <= math.MaxFloat64 && math.Abs(upper) <= math.MaxFloat64) {
+	if !(math.Abs(lower) <= math.MaxFloat64 && math.Abs(upper) <= math.MaxFloat64) && exp == exp {
 		lower, upper = -math.MaxFloat64, math.MaxFloat64
 	}
 	outExp, outLo, outHi = exp, lower, upper

@@ -108,3 +108,102 @@ func TestAutoFlagsShiftBeforeSeasonIsReady(t *testing.T) {
 		}
 	}
 }
+
+// firstFinite is the index of the first finite value (len when none).
+func firstFinite(s Series) int {
+	for i, v := range s.Values {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			return i
+		}
+	}
+	return len(s.Values)
+}
+
+// Failure mode 7: leading missing values have no forecast. Expected, lower
+// and upper are NaN (null in frames, an empty CSV cell) until the first
+// value, not 0 with a zero-width band; from the first value on they are the
+// model's, as without the leading gap.
+func TestLeadingMissingValues(t *testing.T) {
+	s := seasonalSeries(400, 3)
+	for i := 0; i < 25; i++ {
+		s.Values[i] = math.NaN()
+	}
+	s.Values[10] = math.Inf(1) // an infinite value is missing too
+	for _, m := range allMethods {
+		for _, causal := range []bool{false, true} {
+			r := mustDetect(t, s, Options{Method: m, Causal: causal})
+			for i := 0; i < 25; i++ {
+				if !math.IsNaN(r.Expected[i]) || !math.IsNaN(r.Lower[i]) || !math.IsNaN(r.Upper[i]) || r.Score[i] != 0 || r.Anomaly[i] {
+					t.Fatalf("%s causal=%v: point %d before the first value: expected %v band [%v, %v] score %v",
+						m, causal, i, r.Expected[i], r.Lower[i], r.Upper[i], r.Score[i])
+				}
+			}
+			for i := 25; i < len(s.Values); i++ {
+				if math.IsNaN(r.Expected[i]) || !(r.Lower[i] <= r.Expected[i] && r.Expected[i] <= r.Upper[i]) {
+					t.Fatalf("%s causal=%v: point %d: expected %v band [%v, %v]", m, causal, i, r.Expected[i], r.Lower[i], r.Upper[i])
+				}
+			}
+			if math.Abs(r.Expected[25]-s.Values[25]) > 1e-9 || r.Upper[25]-r.Lower[25] < 0 {
+				t.Errorf("%s causal=%v: first value %v gets expected %v", m, causal, s.Values[25], r.Expected[25])
+			}
+		}
+	}
+}
+
+// Failure mode 3: on zero-noise and quantised series the scale collapses, so
+// the floor decides: it is the series' resolution (its smallest non-zero
+// step) or 0.01 % of its level, whichever is larger. A change smaller than
+// that is no anomaly; a real step still is.
+func TestScaleFloorOnQuantisedSeries(t *testing.T) {
+	cases := []struct {
+		name string
+		s    Series
+		at   int
+		flag bool
+	}{
+		// a perfectly constant gauge that moves by one part in a million
+		{"constant, 1e-6 relative blip", repeat(400, func(i int) float64 {
+			if i == 300 {
+				return 1000.001
+			}
+			return 1000
+		}), 300, false},
+		// an integer count that sits at 12 and ticks to 13 and back: the
+		// first change ever may be flagged (nothing says yet how the series
+		// moves), later ticks are one resolution step and are not
+		{"integer count, a later tick", repeat(400, func(i int) float64 {
+			if i == 250 || i == 300 || i == 350 {
+				return 13
+			}
+			return 12
+		}), 300, false},
+		// values quantised to 0.5: two levels alternate, a one-step move
+		{"quantised, one step", repeat(400, func(i int) float64 {
+			v := 20.0 + 0.5*float64(i%2)
+			if i == 300 {
+				v += 0.5
+			}
+			return v
+		}), 300, false},
+		// a step of 30 % on a constant series is an anomaly
+		{"constant, real step", repeat(400, func(i int) float64 {
+			if i >= 300 {
+				return 1300
+			}
+			return 1000
+		}), 300, true},
+	}
+	for _, c := range cases {
+		for _, m := range allMethods {
+			r := mustDetect(t, c.s, Options{Method: m, Causal: true})
+			if r.Anomaly[c.at] != c.flag {
+				t.Errorf("%s/%s: point %d flagged %v (score %.2f), want %v", c.name, m, c.at, r.Anomaly[c.at], r.Score[c.at], c.flag)
+			}
+			if !c.flag {
+				if f := flagged(r); len(f) > 0 && f[len(f)-1] > 250 {
+					t.Errorf("%s/%s: flags %v on a series with nothing unusual", c.name, m, f)
+				}
+			}
+		}
+	}
+}

@@ -103,7 +103,9 @@ type Info struct {
 }
 
 // Result is the per-point output, aligned with the input series.
-// Outputs never contain NaN: missing inputs get the model's forecast and score 0.
+// Missing inputs get the model's forecast and score 0. Expected, Lower and
+// Upper are NaN (null in frames, empty in CSV) only before the first finite
+// value, where there is nothing to forecast from; nothing else is ever NaN.
 type Result struct {
 	Expected  []float64
 	Lower     []float64
