@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -43,7 +44,7 @@ func (d *Datasource) CheckHealth(ctx context.Context, req *backend.CheckHealthRe
 	if status != backend.HealthStatusOk {
 		prefix = "Sheepdog needs attention. "
 	}
-	body, _ := jsonMarshal(details)
+	body, _ := json.Marshal(details)
 	return &backend.CheckHealthResult{Status: status, Message: prefix + strings.Join(lines, " | "), JSONDetails: body}, nil
 }
 

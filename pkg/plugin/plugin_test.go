@@ -302,36 +302,35 @@ func TestAlertCacheMatchesFullRecompute(t *testing.T) {
 
 func TestResources(t *testing.T) {
 	d := newDatasource(backend.DataSourceInstanceSettings{UID: "x", JSONData: []byte(`{"allowedDatasources":["prom"]}`)})
-	call := func(method, path string, body string) (int, map[string]any) {
+	call := func(method, path string) *backend.CallResourceResponse {
 		var got *backend.CallResourceResponse
-		err := d.CallResource(context.Background(), &backend.CallResourceRequest{Method: method, Path: path, Body: []byte(body)},
+		err := d.CallResource(context.Background(), &backend.CallResourceRequest{Method: method, Path: path, URL: path},
 			backend.CallResourceResponseSenderFunc(func(r *backend.CallResourceResponse) error { got = r; return nil }))
-		if err != nil {
-			t.Fatal(err)
+		if err != nil || got == nil {
+			t.Fatalf("%s %s: %v", method, path, err)
 		}
-		var m map[string]any
-		_ = json.Unmarshal(got.Body, &m)
-		return got.Status, m
+		return got
 	}
-	if st, m := call(http.MethodGet, "detectors", ""); st != 200 || len(m["methods"].([]any)) != 5 {
-		t.Errorf("detectors: %d %v", st, m)
+	// The body is the catalogue's JSON, byte for byte, as before the ServeMux.
+	want, _ := json.Marshal(detectorCatalogue())
+	if r := call(http.MethodGet, "detectors"); r.Status != 200 || string(r.Body) != string(want) ||
+		r.Headers["Content-Type"][0] != "application/json" {
+		t.Errorf("detectors: %d %v %s", r.Status, r.Headers, r.Body)
 	}
-	body := `{"query":{"source":{"type":"prometheus","expr":"x"},"detector":{"seasonality":"daily"}},"from":1767225600000,"to":1767229200000,"intervalMs":60000,"maxDataPoints":1000}`
-	st, m := call(http.MethodPost, "history-preview", body)
-	if st != 200 || m["history"] != "72h0m0s" || m["stepMs"].(float64) != 60000 || !strings.Contains(m["explanation"].(string), "3 seasons") {
-		t.Errorf("preview: %d %v", st, m)
-	}
-	if st, m := call(http.MethodPost, "history-preview", `{"query":{"source":{}}}`); st != 400 || !strings.Contains(m["error"].(string), "source.type") {
-		t.Errorf("bad preview: %d %v", st, m)
-	}
-	if st, m := call(http.MethodGet, "allowed-sources", ""); st != 200 || m["uids"].([]any)[0] != "prom" {
-		t.Errorf("allowed: %d %v", st, m)
-	}
-	if st, _ := call(http.MethodDelete, "detectors", ""); st != 405 {
-		t.Errorf("DELETE detectors: %d", st)
-	}
-	if st, _ := call(http.MethodGet, "nothing", ""); st != 404 {
-		t.Errorf("unknown: %d", st)
+	for _, c := range []struct {
+		method, path string
+		status       int
+		error        string
+	}{
+		{http.MethodDelete, "detectors", 405, "DELETE is not allowed on /detectors"},
+		{http.MethodGet, "nothing", 404, "no resource /nothing (have: detectors)"},
+		{http.MethodPost, "history-preview", 404, "no resource /history-preview (have: detectors)"},
+	} {
+		r := call(c.method, c.path)
+		var m map[string]string
+		if err := json.Unmarshal(r.Body, &m); err != nil || r.Status != c.status || m["error"] != c.error {
+			t.Errorf("%s %s: %d %s", c.method, c.path, r.Status, r.Body)
+		}
 	}
 }
 
