@@ -207,3 +207,39 @@ func TestScaleFloorOnQuantisedSeries(t *testing.T) {
 		}
 	}
 }
+
+// Failure mode 4: right after the warm-up the band rests on a few points. On
+// a smooth daily sine at 1-minute steps (slowly trending, noise-free or with
+// a little noise) nothing may be flagged: the scale averages its first points
+// rather than trusting the first 16 for a whole time constant, and the band
+// is the Student-t quantile for the points seen, wide at first and narrowing
+// as evidence grows.
+func TestNoFalseAlarmsAfterWarmUp(t *testing.T) {
+	for _, noise := range []float64{0, 0.05} {
+		rng := rand.New(rand.NewPCG(4, 4))
+		s := repeat(1500, func(i int) float64 {
+			return 50 + 10*math.Sin(2*math.Pi*float64(i)/1440) + noise*rng.NormFloat64()
+		})
+		for _, m := range allMethods {
+			r := mustDetect(t, s, Options{Method: m, Causal: true})
+			if n := countFlags(r, defaultWarmUp, 2*defaultWarmUp); n > 0 {
+				t.Errorf("noise %v %s: %d of the first %d points after the warm-up flagged", noise, m, n, defaultWarmUp)
+			}
+			if f := flagged(r); len(f) > 0 {
+				t.Errorf("noise %v %s: %d flags on a smooth sine, first at %d", noise, m, len(f), f[0])
+			}
+		}
+	}
+	// the widening is the t quantile over k: 1.16 at the end of the
+	// default warm-up, under 1.02 after 300 points, 1 in the limit
+	st, _ := NewStream(Options{})
+	for _, c := range []struct {
+		seen     int
+		min, max float64
+	}{{defaultWarmUp, 1.1, 1.25}, {300, 1.0, 1.02}, {4000, 1.0, 1.002}} {
+		st.seen = c.seen
+		if e := st.evidence(); e < c.min || e > c.max {
+			t.Errorf("evidence widening after %d points: %.4f, want %.3f..%.3f", c.seen, e, c.min, c.max)
+		}
+	}
+}
