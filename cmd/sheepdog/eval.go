@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -215,7 +214,7 @@ func evalSeries(ctx context.Context, base string, j evalJob, methods []engine.Op
 		}
 	}
 	if j.ms.IntervalSeconds <= 0 && len(s.Times) > 1 {
-		j.ms.IntervalSeconds = medianStepSeconds(s.Times)
+		j.ms.IntervalSeconds = engine.MedianStep(s.Times).Seconds()
 	}
 	intervalDays := j.ms.IntervalSeconds / 86400
 	for _, opt := range methods {
@@ -298,15 +297,6 @@ func windowsFromLabels(times []int64, labels []float64) []span {
 		i = j
 	}
 	return out
-}
-
-func medianStepSeconds(times []int64) float64 {
-	d := make([]int64, 0, len(times)-1)
-	for i := 1; i < len(times); i++ {
-		d = append(d, times[i]-times[i-1])
-	}
-	slices.Sort(d)
-	return float64(d[len(d)/2]) / 1000
 }
 
 func printTable(out io.Writer, sums map[string]map[string]*summary, names []string) {

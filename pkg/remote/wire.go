@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/apicontract"
@@ -16,7 +15,7 @@ import (
 // buildRequest turns a series and options into the contract's request. It
 // returns the series' typical step, used to read the period back.
 func buildRequest(s engine.Series, opt engine.Options) (apicontract.SeriesRequest, time.Duration) {
-	step := medianStep(s.Times)
+	step := engine.MedianStep(s.Times)
 	req := apicontract.SeriesRequest{
 		Series:     make([]apicontract.Point, len(s.Times)),
 		ImputeMode: apicontract.ImputeNotFill, // missing stays missing, as the engine expects
@@ -61,18 +60,6 @@ func buildRequest(s engine.Series, opt engine.Options) (apicontract.SeriesReques
 }
 
 func ptr[T any](v T) *T { return &v }
-
-func medianStep(times []int64) time.Duration {
-	if len(times) < 2 {
-		return 0
-	}
-	d := make([]int64, len(times)-1)
-	for i := range d {
-		d[i] = times[i+1] - times[i]
-	}
-	slices.Sort(d)
-	return time.Duration(d[len(d)/2]) * time.Millisecond
-}
 
 // wireEntire holds the arrays raw, so each is decoded on its own: errors
 // name the field, and a null inside an array is told apart from a zero

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -248,7 +249,7 @@ func (s *Server) parseSeries(points []apicontract.Point, granularity string, cus
 		return nil, badRequest(apicontract.CodeInvalidSeries, "the timestamps span %d days, more than %s (about 290 years)", span/86_400_000, maxSeriesSpan)
 	}
 	if in.step == 0 {
-		in.step = medianStep(in.series.Times)
+		in.step = cmp.Or(engine.MedianStep(in.series.Times), time.Minute)
 	}
 	impute(in.series.Values, imputeMode, fixed)
 	return in, nil
@@ -264,18 +265,6 @@ func subMillisecondApart(a, b string) bool {
 	ta, errA := time.Parse(time.RFC3339Nano, strings.TrimSpace(a))
 	tb, errB := time.Parse(time.RFC3339Nano, strings.TrimSpace(b))
 	return errA == nil && errB == nil && !ta.Equal(tb)
-}
-
-func medianStep(times []int64) time.Duration {
-	if len(times) < 2 {
-		return time.Minute
-	}
-	d := make([]int64, len(times)-1)
-	for i := range d {
-		d[i] = times[i+1] - times[i]
-	}
-	slices.Sort(d)
-	return time.Duration(d[len(d)/2]) * time.Millisecond
 }
 
 // impute fills NaN values in place; notFill leaves them for the engine,
