@@ -58,6 +58,7 @@ type model struct {
 	aL, aT, aS, aSeaDt    float64
 	steps                 float64 // sampling steps in cacheDt (at most maxRateSteps)
 	trendGain, seasonGain float64
+	trendDamp             float64 // per-step decay of the trend (damped trend)
 	phase                 int64 // offset of lastT into the period
 
 	// seasonality
@@ -185,7 +186,11 @@ func (m *model) step(t int64, v float64) (expected, scale, z float64) {
 	}
 	m.level = level + m.aL*rc
 	if m.cfg.trendWin > 0 {
-		m.trend += m.trendGain * rc
+		// damped trend: the slope forgets over its own time constant, so
+		// level, trend and seasonal profile cannot feed each other into a
+		// growing oscillation (an undamped Holt-Winters recursion with a
+		// long period drifts that way over a few hundred periods)
+		m.trend = m.trend*m.trendDamp + m.trendGain*rc
 	}
 	if b >= 0 {
 		if m.n >= m.settleN {
@@ -340,6 +345,7 @@ func (m *model) setRates(dt int64) {
 	if m.cfg.trendWin > 0 {
 		m.aT = -math.Expm1(-rs / m.cfg.trendWin)
 		m.trendGain = m.aT * m.aL / max(steps, 1)
+		m.trendDamp = math.Exp(-rs / m.cfg.trendWin)
 	}
 	if m.season != nil {
 		m.aSeaDt = -math.Expm1(-1 / m.cfg.seasonWin)

@@ -125,7 +125,7 @@ func (m *model) scanPeriod() {
 	}
 	h.scratch.reset()
 	x, width := h.values(h.scratch)
-	p, profile := detectPeriod(x, h.start, width, h.scratch)
+	p, profile, _ := detectPeriod(x, h.start, width, h.scratch)
 	if p > 0 && p != m.periodMs {
 		if width > h.width {
 			// the scan merged bins; the profile of the period found is
@@ -264,10 +264,10 @@ var calendarPeriods = []time.Duration{time.Hour, 24 * time.Hour, 7 * 24 * time.H
 // Candidates are the calendar periods plus the highest autocorrelation peaks;
 // each is scored by seasonal strength (share of variance the phase means
 // explain after removing a moving average, corrected for over-fitting).
-func detectPeriod(x []float64, start, width int64, sc *scratch) (int64, []float64) {
+func detectPeriod(x []float64, start, width int64, sc *scratch) (int64, []float64, float64) {
 	n := len(x)
 	if n < 48 {
-		return 0, nil
+		return 0, nil, 0
 	}
 	w := winsorise(x, sc)
 	var cands []int64
@@ -300,7 +300,7 @@ func detectPeriod(x []float64, start, width int64, sc *scratch) (int64, []float6
 		}
 	}
 	if len(best) == 0 {
-		return 0, nil
+		return 0, nil, 0
 	}
 	top := slices.MaxFunc(best, func(a, b scored) int {
 		if a.s < b.s {
@@ -314,10 +314,10 @@ func detectPeriod(x []float64, start, width int64, sc *scratch) (int64, []float6
 	// that is nearly as good.
 	for _, c := range best {
 		if c.s >= top.s-0.05 {
-			return c.p, c.profile
+			return c.p, c.profile, c.s
 		}
 	}
-	return top.p, top.profile
+	return top.p, top.profile, top.s
 }
 
 // winsorise clips x to median ± 5 MADs so outages do not dominate the scan.

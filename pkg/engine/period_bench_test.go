@@ -18,7 +18,7 @@ func BenchmarkDetectPeriod(b *testing.B) {
 	sc := &scratch{}
 	for b.Loop() {
 		sc.reset()
-		detectPeriod(x, 0, 600_000, sc)
+		_, _, _ = detectPeriod(x, 0, 600_000, sc)
 	}
 	b.ReportMetric(float64((threadCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }

@@ -425,25 +425,69 @@ func (st *Stream) run(ctx context.Context, s Series) (*Result, error) {
 	return r, nil
 }
 
-// seriesPeriod detects the period of a whole series (batch mode).
+// seriesPeriod detects the period of a whole series (batch mode). A history
+// of a long series has coarse bins (a million minutely points make 8-hour
+// bins), in which a daily cycle cannot be seen; so besides the whole series
+// it scans the series' last 6.1 cycles of each calendar period, as a causal
+// stream would have, and keeps the strongest period (the shortest one within
+// 0.05 of it). The profile comes from the last 6.1 cycles of the period
+// chosen, at the finest resolution that span allows.
 func seriesPeriod(s Series) (int64, []float64) {
 	iv := medianStep(s.Times)
-	if iv <= 0 {
-		return 0, nil
-	}
-	h := newHistory()
-	for i, v := range s.Values {
-		if !math.IsNaN(v) && !math.IsInf(v, 0) {
-			h.add(s.Times[i], v, float64(iv))
-		}
-	}
-	if h.used == 0 {
+	if iv <= 0 || len(s.Times) == 0 {
 		return 0, nil
 	}
 	sc := &scratch{}
+	end := s.Times[len(s.Times)-1]
+	whole := end - s.Times[0]
+	// hist is the history of the points from time from on.
+	hist := func(from int64) *history {
+		h := newHistory()
+		i0, _ := slices.BinarySearch(s.Times, from)
+		for i := i0; i < len(s.Values); i++ {
+			if v := s.Values[i]; !math.IsNaN(v) && !math.IsInf(v, 0) {
+				h.add(s.Times[i], v, float64(iv))
+			}
+		}
+		return h
+	}
+	scan := func(from int64) (int64, float64) {
+		h := hist(from)
+		if h.used == 0 {
+			return 0, 0
+		}
+		sc.reset()
+		x, width := h.values(sc)
+		p, _, str := detectPeriod(x, h.start, width, sc)
+		return p, str
+	}
+	bestP, bestS := scan(s.Times[0])
+	for _, c := range calendarPeriods {
+		span := int64(6.1 * float64(c.Milliseconds()))
+		if span >= whole || span < 100*iv {
+			continue
+		}
+		if p, str := scan(end - span); p > 0 && (bestP == 0 || str > bestS+0.05 || (p < bestP && str >= bestS-0.05)) {
+			bestP, bestS = p, str
+		}
+	}
+	if bestP == 0 {
+		return 0, nil
+	}
+	// the profile from the last 6.1 cycles of the period, where the bins
+	// are finest
+	from := s.Times[0]
+	if span := int64(6.1 * float64(bestP)); span < whole {
+		from = end - span
+	}
+	h := hist(from)
+	sc.reset()
 	x, width := h.values(sc)
-	p, profile := detectPeriod(x, h.start, width, sc)
-	return p, slices.Clone(profile)
+	_, prof := seasonalStrength(winsorise(x, sc), h.start, width, bestP, sc)
+	if prof == nil {
+		return 0, nil
+	}
+	return bestP, slices.Clone(prof)
 }
 
 func medianStep(times []int64) int64 {

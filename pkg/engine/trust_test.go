@@ -243,3 +243,72 @@ func TestNoFalseAlarmsAfterWarmUp(t *testing.T) {
 		}
 	}
 }
+
+// longDailySeries is n minutely points of a daily cycle (amplitude 20) with
+// noise σ = 1, 24 spikes of ±8..15σ (each replacing a point's noise, so the
+// deviation is exactly that) and a +10 level shift at 60 % of the series.
+func longDailySeries(n int) (Series, []int) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	s := Series{Times: make([]int64, n), Values: make([]float64, n)}
+	clean := func(i int) float64 {
+		v := 100 + 20*math.Sin(2*math.Pi*float64(i)/1440)
+		if i >= n*6/10 {
+			v += 10
+		}
+		return v
+	}
+	for i := range s.Times {
+		s.Times[i] = 1_700_006_400_000 + int64(i)*minute
+		s.Values[i] = clean(i) + rng.NormFloat64()
+	}
+	var spikes []int
+	for k := 0; k < 24; k++ {
+		at := n/25*(k+1) + 37*k
+		mag := 8 + 7*float64(k%8)/7
+		if k%2 == 1 {
+			mag = -mag
+		}
+		s.Values[at] = clean(at) + mag
+		spikes = append(spikes, at)
+	}
+	return s, spikes
+}
+
+// Failure mode 8: long series kept their seasonality on the first 100,000
+// points but lost it on 1,000,000 (the whole-series history had 8-hour
+// bins, and auto's adaptive model drifted into a growing oscillation over a
+// few hundred periods). auto reports the daily period and finds every spike,
+// in batch and causal mode, however long the series.
+func TestLongSeriesKeepSeasonality(t *testing.T) {
+	sizes := []int{200_000, 1_000_000}
+	if testing.Short() {
+		sizes = sizes[:1]
+	}
+	for _, n := range sizes {
+		s, spikes := longDailySeries(n)
+		for _, causal := range []bool{false, true} {
+			r := mustDetect(t, s, Options{Causal: causal})
+			if len(r.Info.Periods) != 1 || r.Info.Periods[0] != 24*time.Hour {
+				t.Errorf("n=%d causal=%v: periods %v, want 24h", n, causal, r.Info.Periods)
+			}
+			var missed []int
+			for _, at := range spikes {
+				if !r.Anomaly[at] {
+					missed = append(missed, at)
+				}
+			}
+			if len(missed) > 0 {
+				t.Errorf("n=%d causal=%v: missed %d of %d spikes: %v", n, causal, len(missed), len(spikes), missed)
+			}
+			shift := n * 6 / 10
+			if countFlags(r, shift, shift+5) == 0 {
+				t.Errorf("n=%d causal=%v: level shift at %d not flagged", n, causal, shift)
+			}
+			// and the rest is quiet: besides the spikes and the shift, no
+			// more flags than 4-sigma Gaussian noise gives (6e-5 a point)
+			if f := len(flagged(r)); f > len(spikes)+holdSteps+20+n/10_000 {
+				t.Errorf("n=%d causal=%v: %d flags for %d spikes and one shift", n, causal, f, len(spikes))
+			}
+		}
+	}
+}
