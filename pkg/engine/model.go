@@ -59,7 +59,7 @@ type model struct {
 	steps                 float64 // sampling steps in cacheDt (at most maxRateSteps)
 	trendGain, seasonGain float64
 	trendDamp             float64 // per-step decay of the trend (damped trend)
-	phase                 int64 // offset of lastT into the period
+	phase                 int64   // offset of lastT into the period
 
 	// seasonality
 	periodMs     int64
