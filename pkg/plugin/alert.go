@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,21 +15,6 @@ import (
 	"github.com/sheepdog-anomaly/sheepdog/pkg/frames"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
 )
-
-// seriesID identifies a series among a query's series: name and sorted labels.
-func seriesID(s source.Series) string {
-	keys := make([]string, 0, len(s.Labels))
-	for k := range s.Labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString(s.Name)
-	for _, k := range keys {
-		b.WriteString("\x00" + k + "\x01" + s.Labels[k])
-	}
-	return b.String()
-}
 
 // alertKey identifies an alert query's stream state: the instance, the
 // source and detector settings, the step and the span of recent outputs kept.
@@ -111,7 +94,7 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 			}
 			continue
 		}
-		id := seriesID(series[i])
+		id := series[i].ID()
 		if _, dup := cq.series[id]; dup {
 			continue
 		}
@@ -169,7 +152,7 @@ func (d *Datasource) alertIncremental(ctx context.Context, q *queryContext, cq *
 	start := time.Now()
 	fetched := make(map[string]source.Series, len(series))
 	for _, s := range series {
-		id := seriesID(s)
+		id := s.ID()
 		if cq.series[id] == nil && s.PointCount() > 0 {
 			return nil, false, nil // a new series needs its history
 		}

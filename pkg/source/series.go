@@ -135,7 +135,10 @@ func ceilInterval(d time.Duration) time.Duration {
 	return d
 }
 
-// labelsKey is a stable identity for a label set.
+// ID identifies a series among a query's series: its name and sorted labels.
+func (s Series) ID() string { return labelsKey(s.Name, s.Labels) }
+
+// labelsKey is a stable identity for a name and a label set.
 func labelsKey(name string, labels map[string]string) string {
 	keys := make([]string, 0, len(labels))
 	for k := range labels {
