@@ -104,6 +104,8 @@ export interface SheepdogOptions extends DataSourceJsonData {
   remoteBreakerThreshold?: number;
   remoteBreakerCooldown?: string;
   remoteMaxInFlight?: number;
+  /** Remote requests one query may make (before retries); more is refused with a 400. */
+  remoteMaxCallsPerQuery?: number;
   remoteFallback?: boolean;
   remoteTlsSkipVerify?: boolean;
 
@@ -167,6 +169,7 @@ export const SETTINGS_DEFAULTS = {
   remoteBreakerThreshold: 5,
   remoteBreakerCooldown: '30s',
   remoteMaxInFlight: 8,
+  remoteMaxCallsPerQuery: 200,
   remoteFallback: true,
   sourceAccess: 'service_account' as SourceAccess,
   prometheusAuth: 'none' as PrometheusAuth,
@@ -212,6 +215,7 @@ export const SETTINGS_KEYS = [
   'remoteBreakerThreshold',
   'remoteBreakerCooldown',
   'remoteMaxInFlight',
+  'remoteMaxCallsPerQuery',
   'remoteFallback',
   'remoteTlsSkipVerify',
   'sourceAccess',
