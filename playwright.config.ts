@@ -1,13 +1,18 @@
 import type { PluginOptions } from '@grafana/plugin-e2e';
 import { defineConfig, devices } from '@playwright/test';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 // plugin-e2e's login step: stores the admin session for the tests below.
 const pluginE2eAuth = `${dirname(require.resolve('@grafana/plugin-e2e'))}/auth`;
 
-// Where Playwright cannot download its own browser, point it at an installed Chromium:
-// CHROMIUM_PATH=/usr/bin/chromium npm run e2e
-const executablePath = process.env.CHROMIUM_PATH || undefined;
+// Playwright's own browser download is not available everywhere (no network, Debian): use an installed Chromium,
+// from CHROMIUM_PATH or Debian's /usr/bin/chromium, as the browser test does. PLAYWRIGHT_BROWSER=bundled keeps
+// Playwright's own.
+const executablePath =
+  process.env.PLAYWRIGHT_BROWSER === 'bundled'
+    ? undefined
+    : process.env.CHROMIUM_PATH || ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 
 /**
  * @grafana/plugin-e2e specs in tests/, run against a Grafana with the plugin loaded (`npm run server`).

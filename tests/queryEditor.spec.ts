@@ -40,11 +40,15 @@ test("picking an allowed data source embeds that data source's own query editor"
   await panelEditPage.datasource.set(ds.name);
   const row = panelEditPage.getQueryEditorRow('A');
   await row.getByRole('radio', { name: 'Data source' }).click();
-  await row.getByText('Pick a data source').click({ force: true });
-  await page
-    .getByRole('option', { name: /Prometheus/ })
-    .first()
-    .click();
+  // Grafana's data source picker lists cards in a dropdown, not role=option items; like plugin-e2e's own
+  // DataSourcePicker.set (packages/plugin-e2e/src/models/components/DataSourcePicker.ts), type the name into its
+  // input and press Enter.
+  const picker = row.getByPlaceholder('Pick a data source');
+  await picker.click();
+  await picker.fill('Prometheus');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('Enter');
   await expect(row.getByTestId('sheepdog-nested-editor')).toBeVisible();
   await expect(row.getByLabel('Prometheus query')).toBeVisible();
 });
