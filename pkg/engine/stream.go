@@ -47,6 +47,11 @@ func configFor(opt Options) modelConfig {
 	return cfg
 }
 
+// exitFrac: an open run of flags ends when the deviation falls below
+// exitFrac·k (it starts at k): half the band, a 2-sigma wiggle at the
+// default sensitivity (a Schmitt trigger, as alert rules use).
+const exitFrac = 0.5
+
 // holdSteps is how long, in sampling steps, a sustained level shift stays
 // judged by auto's long-term model after its adaptive model re-levelled: long
 // enough for a one-hour incident on minutely data to stay flagged, bounded so a
@@ -77,6 +82,7 @@ type Stream struct {
 	minDurMs int64
 	runStart int64
 	inRun    bool
+	runDir   int8 // direction of the open run of flags
 	tail     tailCalibrator
 	// auto also runs an agile model next to the robust one (see next)
 	alt     *model
@@ -289,7 +295,12 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 		return // cold start: no score, no flag until the warm-up is met
 	}
 	outScore = squash(zn)
-	if zn >= st.k {
+	// Hysteresis: a run of flags goes on while the deviation keeps its
+	// direction and stays above exitFrac·k, so a deviation that hovers at
+	// the threshold as the model adapts is one event, not a flicker of many.
+	if st.inRun && zn*float64(st.runDir) >= st.k*exitFrac {
+		outDir = st.runDir
+	} else if zn >= st.k {
 		outDir = 1
 	} else if zn <= -st.k {
 		outDir = -1
@@ -297,8 +308,8 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 		st.inRun = false
 		return
 	}
-	if !st.inRun {
-		st.inRun, st.runStart = true, t
+	if !st.inRun || outDir != st.runDir {
+		st.inRun, st.runStart, st.runDir = true, t, outDir
 	}
 	outAnom = st.minDurMs == 0 || t-st.runStart+int64(st.m.interval) >= st.minDurMs
 	return

@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -308,6 +310,47 @@ func TestLongSeriesKeepSeasonality(t *testing.T) {
 			// more flags than 4-sigma Gaussian noise gives (6e-5 a point)
 			if f := len(flagged(r)); f > len(spikes)+holdSteps+20+n/10_000 {
 				t.Errorf("n=%d causal=%v: %d flags for %d spikes and one shift", n, causal, f, len(spikes))
+			}
+		}
+	}
+}
+
+// Failure mode 5: after a genuine, lasting level shift every method raises
+// one level_shift window (not a level shift and a flicker of spikes as the
+// model adapts), says in the window's note how soon it accepts the new
+// level, and stops flagging within that bound.
+func TestLevelShiftIsOneBoundedEvent(t *testing.T) {
+	for _, daily := range []bool{false, true} {
+		s := seasonalSeries(3*1440, 8)
+		if !daily {
+			s = noisy(3*1440, 8)
+		}
+		const at = 2000
+		for i := at; i < len(s.Values); i++ {
+			s.Values[i] += 15
+		}
+		for _, m := range allMethods {
+			opt := Options{Method: m, Causal: true}
+			r := mustDetect(t, s, opt)
+			bound := adaptSteps(opt)
+			if bound <= 0 || bound > 2*holdSteps {
+				t.Fatalf("%s: adaptation bound %d points", m, bound)
+			}
+			var after []Window
+			for _, w := range r.Windows {
+				if w.End >= s.Times[at] && w.Start <= s.Times[at+bound] {
+					after = append(after, w)
+				}
+			}
+			if len(after) != 1 || after[0].Type != WindowLevelShift || after[0].Start != s.Times[at] {
+				t.Errorf("daily=%v %s: windows at the shift %+v, want one level_shift from the shift on", daily, m, after)
+				continue
+			}
+			if want := fmt.Sprintf("within %d points (%s)", bound, time.Duration(bound)*time.Minute); !strings.Contains(after[0].Note, want) {
+				t.Errorf("daily=%v %s: note %q does not say %q", daily, m, after[0].Note, want)
+			}
+			if n := countFlags(r, at+bound, len(s.Values)); n > 1 {
+				t.Errorf("daily=%v %s: %d flags more than %d points after the shift", daily, m, n, bound)
 			}
 		}
 	}

@@ -88,6 +88,9 @@ type Window struct {
 	Severity         Severity
 	Type             WindowType
 	Direction        int8 // +1 above the band, -1 below
+	// Note says in words what the detector does next, e.g. for a level
+	// shift how soon it accepts the new level as normal; may be empty.
+	Note string
 }
 
 // Info says what a run used.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"time"
 )
@@ -27,7 +28,11 @@ func BuildWindows(s Series, r *Result, opt Options) []Window {
 			}
 			dur := time.Duration(s.Times[j]-s.Times[i])*time.Millisecond + interval
 			if opt.Causal || dur >= opt.MinDuration {
-				out = append(out, makeWindow(s, r, i, j))
+				w := makeWindow(s, r, i, j)
+				if w.Type == WindowLevelShift {
+					w.Note = levelShiftNote(opt, interval)
+				}
+				out = append(out, w)
 			}
 			i = j + 1
 			continue
@@ -47,6 +52,31 @@ func BuildWindows(s Series, r *Result, opt Options) []Window {
 		i++
 	}
 	return out
+}
+
+// adaptSteps bounds how many points of a lasting level shift a method flags
+// before it accepts the new level as normal: the points in a row outside the
+// band after which it re-levels, and for auto the sustained run plus the
+// hold during which the long-term model alone judges.
+func adaptSteps(opt Options) int {
+	if opt.Method == MethodAuto || opt.Method == "" {
+		return sustainRun + holdSteps
+	}
+	cfg := configFor(opt)
+	return cfg.shiftRun
+}
+
+// levelShiftNote is a level_shift window's text: how soon the new level
+// becomes the normal one.
+func levelShiftNote(opt Options, interval time.Duration) string {
+	n := adaptSteps(opt)
+	if n <= 0 {
+		return ""
+	}
+	if interval <= 0 {
+		return fmt.Sprintf("level shift: a lasting new level is accepted as normal within %d points, and flags stop then", n)
+	}
+	return fmt.Sprintf("level shift: a lasting new level is accepted as normal within %d points (%s), and flags stop then", n, time.Duration(n)*interval)
 }
 
 func at(x []float64, i int) float64 {
