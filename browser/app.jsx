@@ -4,14 +4,18 @@
  * (data source, template and backend services), and renders the plugin's own editors with state, like the
  * data source settings page and a panel editor do. window.__harness exposes the state to the test driver.
  */
-import { PluginType } from '@grafana/data';
-import { setBackendSrv, setDataSourceSrv, setTemplateSrv } from '@grafana/runtime';
-import { InlineField, Input } from '@grafana/ui';
+import { PluginType, usePluginContext } from '@grafana/data';
+import { config, setBackendSrv, setDataSourceSrv, setTemplateSrv } from '@grafana/runtime';
+import { InlineField, Input, ThemeContext } from '@grafana/ui';
 import React, { useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { of } from 'rxjs';
+import { from, lastValueFrom, of, throwError } from 'rxjs';
+import { mergeMap } from 'rxjs/operators';
 
+import { DashboardPage, sceneAwareReplace } from './dashboard.jsx';
 import { shared } from './shared.js';
+
+const pageName = new URLSearchParams(location.search).get('page') ?? 'all';
 
 const harness = (window.__harness = {
   requests: [],
@@ -94,15 +98,18 @@ const sheepdogSettings = settingsOf(
 );
 
 // Stands in for another installed data source plugin (Prometheus): its own query editor and defaults.
+// It shows the plugin context it is rendered in, as Prometheus's editor reads its own settings from it.
 function TestPromEditor({ query, onChange, onRunQuery }) {
+  const context = usePluginContext();
   return (
-    <InlineField label="Metric">
+    <InlineField label="Metric" description={`context: ${context?.instanceSettings?.uid ?? 'none'}`}>
       <Input
         aria-label="Test Prometheus expr"
         width={40}
         value={query.expr ?? ''}
         onChange={(e) => onChange({ ...query, expr: e.currentTarget.value })}
         onBlur={onRunQuery}
+        data-context={context?.instanceSettings?.uid ?? 'none'}
       />
     </InlineField>
   );
@@ -117,18 +124,19 @@ const testProm = {
 const lokiSettings = settingsOf('loki', 'Loki', 'loki', meta('loki', 'Loki', { logs: true }));
 
 const dashboardVars = { job: 'api', env: 'prod' };
+const plainReplace = (target, scopedVars) =>
+  (target ?? '').replace(/\$(\w+)|\$\{(\w+)(?::\w+)?\}/g, (m, a, b) => {
+    const n = a ?? b;
+    if (scopedVars && scopedVars[n]) {
+      return String(scopedVars[n].value);
+    }
+    return n in dashboardVars ? dashboardVars[n] : m;
+  });
 setTemplateSrv({
   getVariables: () => [],
   containsTemplate: (t) => /\$\w+|\$\{/.test(t ?? ''),
   updateTimeRange: () => {},
-  replace: (target, scopedVars) =>
-    (target ?? '').replace(/\$(\w+)|\$\{(\w+)(?::\w+)?\}/g, (m, a, b) => {
-      const n = a ?? b;
-      if (scopedVars && scopedVars[n]) {
-        return String(scopedVars[n].value);
-      }
-      return n in dashboardVars ? dashboardVars[n] : m;
-    }),
+  replace: sceneAwareReplace(plainReplace),
 });
 
 let sheepdog;
@@ -154,24 +162,60 @@ setDataSourceSrv({
   registerRuntimeDataSource: () => {},
 });
 
-// Records what the plugin sends to Grafana's API; answers /api/ds/query with an empty result.
-setBackendSrv({
-  fetch: (options) => {
-    harness.requests.push({ url: options.url, method: options.method, data: options.data });
-    return of({
-      data: { results: {} },
-      status: 200,
-      ok: true,
-      headers: new Headers(),
-      url: options.url,
-      config: options,
-    });
-  },
-  get: async () => ({}),
-  post: async () => ({}),
-  request: async () => ({}),
-  datasourceRequest: async () => ({}),
-});
+// The dashboard page talks to Grafana's API for real (browser/run.mjs forwards /api to internal/dshost and so to
+// the plugin binary). Like Grafana's backend_srv, a status >= 400 is an error carrying {status, data}.
+function realFetch(options) {
+  harness.requests.push({ url: options.url, method: options.method, data: options.data });
+  const url = options.params ? `${options.url}?${new URLSearchParams(options.params)}` : options.url;
+  return from(
+    fetch(url, {
+      method: options.method ?? 'GET',
+      headers: { 'content-type': 'application/json', ...(options.headers ?? {}) },
+      body: options.data === undefined ? undefined : JSON.stringify(options.data),
+    })
+  ).pipe(
+    mergeMap(async (r) => {
+      const text = await r.text();
+      let data = text;
+      try {
+        data = text ? JSON.parse(text) : {};
+      } catch {}
+      return { data, status: r.status, statusText: r.statusText, ok: r.ok, headers: r.headers, url, config: options };
+    }),
+    mergeMap((res) => (res.ok ? of(res) : throwError(() => res)))
+  );
+}
+const realRequest = async (options) => (await lastValueFrom(realFetch(options))).data;
+if (pageName.startsWith('dashboard')) {
+  setBackendSrv({
+    fetch: realFetch,
+    get: (url, params) => realRequest({ url, params, method: 'GET' }),
+    post: (url, data) => realRequest({ url, data, method: 'POST' }),
+    put: (url, data) => realRequest({ url, data, method: 'PUT' }),
+    delete: (url) => realRequest({ url, method: 'DELETE' }),
+    request: realRequest,
+    datasourceRequest: (o) => lastValueFrom(realFetch(o)),
+  });
+} else {
+  // Records what the plugin sends to Grafana's API; answers /api/ds/query with an empty result.
+  setBackendSrv({
+    fetch: (options) => {
+      harness.requests.push({ url: options.url, method: options.method, data: options.data });
+      return of({
+        data: { results: {} },
+        status: 200,
+        ok: true,
+        headers: new Headers(),
+        url: options.url,
+        config: options,
+      });
+    },
+    get: async () => ({}),
+    post: async () => ({}),
+    request: async () => ({}),
+    datasourceRequest: async () => ({}),
+  });
+}
 
 // --- Pages ----------------------------------------------------------------------------------------------------
 function ConfigPage({ plugin }) {
@@ -255,6 +299,9 @@ async function main() {
     throw new Error('dist/module.js does not export a DataSourcePlugin named "plugin"');
   }
   sheepdog = new plugin.DataSourceClass(sheepdogSettings);
+  // Grafana's DatasourceSrv.loadDatasource (public/app/features/plugins/datasource_srv.ts) hands the instance its
+  // plugin's components; panel and annotation editor hosts read datasource.components.
+  sheepdog.components = plugin.components;
   harness.plugin = plugin;
   harness.datasource = sheepdog;
   harness.runQuery = async (targets, scopedVars = {}) => {
@@ -275,13 +322,19 @@ async function main() {
     );
     return harness.requests.slice(before);
   };
-  const page = new URLSearchParams(location.search).get('page') ?? 'all';
+  const page = pageName;
+  const theme = config.theme2;
+  document.body.style.background = theme.colors.background.canvas;
+  document.body.style.color = theme.colors.text.primary;
   createRoot(document.getElementById('root')).render(
-    <div style={{ padding: 16, display: 'flex', flexDirection: 'column', gap: 32 }}>
-      {(page === 'all' || page === 'config') && <ConfigPage plugin={plugin} />}
-      {(page === 'all' || page === 'query') && <QueryPage plugin={plugin} datasource={sheepdog} />}
-      {(page === 'all' || page === 'annotation') && <AnnotationPage datasource={sheepdog} />}
-    </div>
+    <ThemeContext.Provider value={theme}>
+      <div style={{ padding: 16, display: 'flex', flexDirection: 'column', gap: 32 }}>
+        {(page === 'all' || page === 'config') && <ConfigPage plugin={plugin} />}
+        {(page === 'all' || page === 'query') && <QueryPage plugin={plugin} datasource={sheepdog} />}
+        {(page === 'all' || page === 'annotation') && <AnnotationPage datasource={sheepdog} />}
+        {page === 'dashboard' && <DashboardPage plugin={plugin} datasource={sheepdog} harness={harness} />}
+      </div>
+    </ThemeContext.Provider>
   );
   harness.ready = true;
 }

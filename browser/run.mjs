@@ -5,10 +5,15 @@
  * packages (browser/app.jsx), drives Debian's Chromium with playwright-core, types into the config, query and
  * annotation editors, and checks the options and queries they emit, and that the console stays clean.
  *
- * Env: CHROMIUM_PATH (default /usr/bin/chromium), BROWSER_SCREENSHOTS=1 to keep PNGs in browser/.out/.
+ * The dashboard pages (browser/dashboard.jsx) are a @grafana/scenes dashboard whose /api requests this server
+ * forwards to internal/dshost, which answers them with the REAL plugin binary over go-plugin.
+ *
+ * Env: CHROMIUM_PATH (default /usr/bin/chromium), BROWSER_SCREENSHOTS=1 to keep PNGs in browser/.out/,
+ * BROWSER_DOCS_SCREENSHOTS=1 to (re)write the README's screenshots in docs/, SHEEPDOG_PLUGIN_BINARY (default
+ * dist/gpx_sheepdog_<os>_<arch>, as internal/harness finds it).
  */
 import assert from 'node:assert/strict';
-import { execSync } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -40,6 +45,34 @@ if (!fs.existsSync(moduleJs) || fs.statSync(moduleJs).mtimeMs < newestSourceMtim
 const bundleMs = await buildHarness();
 console.log(`harness bundle: ${bundleMs} ms`);
 
+// internal/dshost: Grafana's /api for one Sheepdog data source, answered by the real plugin binary.
+let started = Date.now();
+const dshostBin = path.join(out, 'dshost');
+execSync(`go build -o ${JSON.stringify(dshostBin)} ./internal/dshost`, { cwd: root, stdio: 'inherit' });
+const dshost = spawn(dshostBin, [], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+const dshostUrl = await new Promise((resolve, reject) => {
+  let buf = '';
+  dshost.on('exit', (code) => reject(new Error(`internal/dshost exited with ${code}`)));
+  dshost.stdout.on('data', (chunk) => {
+    buf += chunk;
+    const m = /dshost listening on (http:\/\/\S+)/.exec(buf);
+    if (m) {
+      resolve(m[1]);
+    }
+  });
+});
+console.log(`dshost (go build + plugin start): ${Date.now() - started} ms`);
+function proxy(req, res) {
+  const target = new URL(req.url, dshostUrl);
+  const upstream = http.request(target, { method: req.method, headers: req.headers }, (r) => {
+    res.writeHead(r.statusCode, r.headers);
+    r.pipe(res);
+  });
+  upstream.on('error', (e) => res.writeHead(502).end(String(e)));
+  req.pipe(upstream);
+}
+const dshostGet = async (p) => (await fetch(new URL(p, dshostUrl))).json();
+
 const types = {
   '.js': 'text/javascript',
   '.css': 'text/css',
@@ -68,6 +101,9 @@ const server = http.createServer((req, res) => {
   }
   if (p.startsWith('/dist/')) {
     return serveFile(res, inside(dist, p.slice('/dist/'.length)));
+  }
+  if (p.startsWith('/api/') || p.startsWith('/_dshost/')) {
+    return proxy(req, res);
   }
   if (p.startsWith('/out/')) {
     return serveFile(res, inside(out, p.slice('/out/'.length)));
@@ -102,6 +138,9 @@ const browser = await chromium.launch({
 
 const results = [];
 async function withPage(name, pageName, fn) {
+  if (process.env.BROWSER_ONLY && !new RegExp(process.env.BROWSER_ONLY).test(name)) {
+    return;
+  }
   const context = await browser.newContext({ viewport: { width: 1280, height: 1400 } });
   const page = await context.newPage();
   const problems = [];
@@ -110,7 +149,9 @@ async function withPage(name, pageName, fn) {
       problems.push(`console.error: ${msg.text()}`);
     }
   });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('pageerror', (err) =>
+    problems.push(`page error: ${err.message}\n${(err.stack ?? '').split('\n').slice(1, 6).join('\n')}`)
+  );
   page.on('requestfailed', (r) => {
     // An icon fetch aborted because its component unmounted (a spinner replaced by content) is not a failure.
     if (!/ERR_ABORTED/.test(r.failure()?.errorText ?? '')) {
@@ -143,7 +184,9 @@ async function withPage(name, pageName, fn) {
     }
   } finally {
     if (process.env.BROWSER_SCREENSHOTS) {
-      await page.screenshot({ path: path.join(out, `${pageName}.png`), fullPage: true }).catch(() => {});
+      await page
+        .screenshot({ path: path.join(out, `${pageName.replace(/\W+/g, '-')}.png`), fullPage: true })
+        .catch(() => {});
     }
     await context.close();
   }
@@ -175,12 +218,14 @@ try {
     const cfg = page.getByTestId('config-page');
     await cfg.getByRole('radio', { name: 'Remote API' }).click();
     await cfg.getByLabel(/^API URL/).fill('ftp://nope');
+    await cfg.getByLabel(/^API URL/).blur();
     await cfg.getByText(/must start with http/).waitFor();
     await cfg.getByLabel(/^API URL/).fill('http://sheepdog-api:8080');
     await cfg.getByLabel(/^API key/).fill('k-123-secret');
     await cfg.getByText('Resilience').click();
     await cfg.getByLabel(/^Retries/).fill('4');
     await cfg.getByLabel(/^Timeout/).fill('3 s');
+    await cfg.getByLabel(/^Timeout/).blur();
     await cfg.getByText(/is not a duration/).waitFor();
     await cfg.getByLabel(/^Timeout/).fill('3s');
     await cfg.getByLabel(/^In-flight cap/).fill('16');
@@ -198,7 +243,9 @@ try {
     await page.getByRole('option', { name: /Test Prometheus/ }).click();
     await page.keyboard.press('Escape');
 
-    // The bearer token configured before is shown as configured; reset clears it.
+    // The bearer token configured before is shown as configured; reset clears it. Authentication shows once a
+    // Prometheus URL is set.
+    await cfg.getByPlaceholder('http://prometheus:9090').fill('http://prometheus:9090');
     await cfg.getByRole('radio', { name: 'Bearer token' }).click();
     await cfg.getByRole('button', { name: 'Reset' }).click();
 
@@ -210,6 +257,7 @@ try {
       remoteTimeout: '3s',
       remoteMaxInFlight: 16,
       allowedDatasources: ['test-prom'],
+      prometheusUrl: 'http://prometheus:9090',
       prometheusAuth: 'bearer',
     });
     assert.deepEqual(o.secureJsonData, { remoteApiKey: 'k-123-secret', prometheusToken: '' });
@@ -238,13 +286,14 @@ try {
       assert.equal(await nested.inputValue(), 'up', "starts from the data source's default query");
       await nested.fill('rate(http_requests_total{job="$job"}[$__interval])');
 
+      await qe.getByText('Detector options').click(); // collapsed by default, like Prometheus's Options row
       await qe.getByLabel('Detection method').click();
       await page.getByRole('option', { name: /Robust/ }).click();
-      await qe.getByLabel('Sensitivity').fill('70');
+      await qe.getByRole('textbox', { name: 'Sensitivity' }).fill('70');
       await qe.getByRole('radio', { name: 'Up' }).click();
-      await qe.getByLabel('Seasonality').click();
+      await qe.getByRole('combobox', { name: 'Seasonality' }).click();
       await page.getByRole('option', { name: /Daily/ }).click();
-      await qe.getByLabel('History').fill('3d');
+      await qe.getByRole('textbox', { name: 'History' }).fill('3d');
       await qe.getByText('Score', { exact: true }).click();
 
       const q = await harness(page, () => window.__harness.query);
@@ -300,6 +349,7 @@ try {
     await ae.getByLabel('PromQL expression').waitFor();
     assert.equal(await ae.getByRole('group', { name: 'Outputs' }).count(), 0);
     assert.equal(await ae.getByLabel('Alert frames').count(), 0);
+    await ae.getByText('Detector options').click();
     await ae.getByRole('radio', { name: 'Down' }).click();
     const a = await harness(page, () => window.__harness.annotation);
     assert.deepEqual(a, { refId: 'Anno', source: { type: 'prometheus', expr: 'up' }, detector: { direction: 'down' } });
@@ -308,9 +358,109 @@ try {
     );
     assert.deepEqual(prepared.outputs, ['windows']);
   });
+
+  // ---- The Scenes dashboard against the real plugin binary ----------------------------------------------------
+  const panelData = (page) =>
+    harness(page, () => {
+      const d = window.__harness.dashboard.runner.state.data;
+      const frames = (list) =>
+        (list ?? []).map((f) => ({
+          name: f.name,
+          length: f.length,
+          fields: f.fields.map((x) => ({ name: x.name, type: x.type, custom: x.config?.custom ?? {} })),
+          values: Object.fromEntries(f.fields.map((x) => [x.name, Array.from(x.values).slice(0, 50)])),
+        }));
+      return { state: d?.state, series: frames(d?.series), annotations: frames(d?.annotations), errors: d?.errors };
+    });
+  const waitPanel = (page) =>
+    page.waitForFunction(
+      () => {
+        const d = window.__harness.dashboard?.runner.state.data;
+        return d && d.state === 'Done' && d.series.length > 0 && (d.annotations ?? []).length > 0;
+      },
+      null,
+      { timeout: 30000 }
+    );
+
+  await withPage(
+    'dashboard (scenes): SceneQueryRunner → /api/ds/query → plugin binary: band frame, annotation layer regions, $sensitivity',
+    'dashboard',
+    async (page) => {
+      await waitPanel(page);
+      await page.getByTestId('timeseries-panel').locator('canvas').first().waitFor();
+      const d = await panelData(page);
+      assert.equal(d.state, 'Done', JSON.stringify(d.errors));
+      // The band: one frame with value, expected, lower, upper; upper fills down to lower (custom.fillBelowTo,
+      // read by @grafana/ui's TimeSeries preparePlotConfigBuilder to add a uPlot band).
+      assert.equal(d.series.length, 1);
+      const names = d.series[0].fields.map((f) => f.name);
+      assert.deepEqual(names, ['time', 'value', 'value expected', 'value lower', 'value upper']);
+      const upper = d.series[0].fields.find((f) => f.name === 'value upper');
+      assert.equal(upper.custom.fillBelowTo, 'value lower');
+      assert.ok(d.series[0].length >= 300, `points: ${d.series[0].length}`);
+
+      // Annotations reach the panel through scenes' AnnotationsDataLayer (standard annotation support:
+      // prepareAnnotation, prepareQuery, runRequest, processEvents) as regions: isRegion with an end after the
+      // start, around the level shift at 07:10-07:25 in the CSV.
+      const events = d.annotations.flatMap((f) =>
+        Array.from({ length: f.length }, (_, i) => ({
+          time: f.values.time?.[i],
+          timeEnd: f.values.timeEnd?.[i],
+          isRegion: f.values.isRegion?.[i],
+          title: f.values.title?.[i],
+        }))
+      );
+      assert.ok(events.length >= 1, `events: ${JSON.stringify(events)}`);
+      const shift = events.find((e) => e.time >= Date.UTC(2024, 0, 1, 7, 0) && e.time <= Date.UTC(2024, 0, 1, 7, 30));
+      assert.ok(shift, `an event at the level shift: ${JSON.stringify(events)}`);
+      assert.equal(shift.isRegion, true, JSON.stringify(d.annotations.map((f) => f.fields)));
+      assert.ok(shift.timeEnd > shift.time, `region end after start: ${JSON.stringify(shift)}`);
+      // What the panel itself receives from VizPanel (applyFieldOverrides; annotations kept for a panel whose
+      // plugin declares dataSupport.annotations, as Grafana's time-series panel does): the layer's events and the
+      // panel query's own windows frame, each with isRegion.
+      const inPanel = await harness(page, () =>
+        (window.__panelData.annotations ?? []).map((f) => ({
+          length: f.length,
+          isRegion: Array.from(f.fields.find((x) => x.name === 'isRegion')?.values ?? []),
+        }))
+      );
+      assert.equal(inPanel.length, 2, JSON.stringify(inPanel));
+      for (const f of inPanel) {
+        assert.ok(f.length >= 1 && f.isRegion.every((r) => r === true), JSON.stringify(inPanel));
+      }
+      assert.ok(Number(await page.getByTestId('timeseries-panel').getAttribute('data-annotations')) >= 2);
+
+      // $sensitivity (a CustomVariable, value 50) is interpolated before the request: the backend gets a number,
+      // for the panel query and for the annotation query.
+      let seen = await dshostGet('/_dshost/requests');
+      const byRef = (ref) => seen.filter((q) => q.refId === ref);
+      assert.ok(byRef('A').length >= 1 && byRef('Anno').length >= 1, JSON.stringify(seen.map((q) => q.refId)));
+      for (const q of seen) {
+        assert.equal(q.detector.sensitivity, 50, `${q.refId}: ${JSON.stringify(q.detector)}`);
+        assert.deepEqual(q.datasource, { type: 'sheepdog-anomaly-datasource', uid: 'sheepdog' });
+      }
+      // Changing the variable re-runs both with the new number.
+      const before = seen.length;
+      await harness(page, () => {
+        const { sceneGraph } = window.__scenes;
+        sceneGraph.lookupVariable('sensitivity', window.__harness.dashboard.scene).changeValueTo('80');
+      });
+      await page.waitForFunction(
+        async (n) => (await (await fetch('/_dshost/requests')).json()).length >= n + 2,
+        before,
+        { timeout: 30000 }
+      );
+      seen = (await dshostGet('/_dshost/requests')).slice(before);
+      assert.deepEqual(seen.map((q) => [q.refId, q.detector.sensitivity]).sort(), [
+        ['A', 80],
+        ['Anno', 80],
+      ]);
+    }
+  );
 } finally {
   await browser.close();
   server.close();
+  dshost.kill();
 }
 
 const passed = results.filter((r) => r.ok).length;
