@@ -301,6 +301,7 @@ describe('ConfigEditor as a Grafana user meets it', () => {
         prometheusAuth: 'basic',
         prometheusUser: 'reader',
         prometheusHeaderName1: 'X-Scope-OrgID',
+        maxSeriesPerQuery: 100,
       },
       {
         remoteApiKey: true,
@@ -396,6 +397,24 @@ describe('ConfigEditor as a Grafana user meets it', () => {
     expect(cap).toHaveAccessibleDescription('Shorter than the backoff base (10s)');
     expect(screen.getByLabelText(/^Backoff base/)).not.toHaveAccessibleDescription(/Shorter/);
     expect(document.body.querySelector('[data-testid="data-testid Alert warning"]')).toBeNull();
+  });
+
+  it('keeps the budgets in a Limits section that opens when one is set; per request below per query is its error', async () => {
+    renderEditor(settings({ maxPointsPerQuery: 3_000_000 }));
+    // pkg/models/config.go refuses maxPointsPerQuery above maxPointsPerRequest (default 2,000,000).
+    expect(screen.getByLabelText(/^Points per query/)).toHaveValue(3000000);
+    expect(screen.getByLabelText(/^Points per request/)).toHaveAccessibleDescription(
+      'Below the points per query (3000000): a request holds one or more queries'
+    );
+    expect(screen.getByLabelText(/^Series per query/)).toHaveAttribute('placeholder', '500');
+    await userEvent.click(screen.getByRole('button', { name: 'Collapse section Limits' }));
+    expect(screen.getByText('Changed: points per query 3000000')).toBeInTheDocument();
+  });
+
+  it('keeps Limits closed while every budget is the default', () => {
+    renderEditor(settings());
+    expect(screen.getByRole('button', { name: 'Expand section Limits' })).toBeInTheDocument();
+    expect(screen.queryByLabelText(/^Points per query/)).not.toBeInTheDocument();
   });
 
   it('says who runs nested queries and what the managed service account needs', async () => {

@@ -9,7 +9,14 @@ type StringKey = {
   [K in keyof SheepdogOptions]-?: SheepdogOptions[K] extends string | undefined ? K : never;
 }[keyof SheepdogOptions] &
   string;
-export type NumberKey = 'remoteRetries' | 'remoteBreakerThreshold' | 'remoteMaxInFlight';
+export type NumberKey =
+  | 'remoteRetries'
+  | 'remoteBreakerThreshold'
+  | 'remoteMaxInFlight'
+  | 'maxSeriesPerQuery'
+  | 'maxPointsPerQuery'
+  | 'maxPointsPerRequest'
+  | 'alertCacheMaxMiB';
 export type BoolKey = 'remoteFallback' | 'remoteTlsSkipVerify' | 'prometheusTlsSkipVerify';
 
 /**
@@ -74,14 +81,21 @@ export function DurationField(props: {
   return <TextField {...props} width={20} validate={(v) => durationError(v)} />;
 }
 
-export function NumberField(props: { settingKey: NumberKey; label: string; description: string; min: number }) {
-  const { settingKey, label, description, min } = props;
+export function NumberField(props: {
+  settingKey: NumberKey;
+  label: string;
+  description: string;
+  min: number;
+  /** A rule involving other fields, shown like the field's own error. */
+  extraError?: string;
+}) {
+  const { settingKey, label, description, min, extraError } = props;
   const { jsonData, setJson, readOnly } = useEditor();
   const stored = jsonData[settingKey];
   // Keep what is typed so an invalid entry can be shown and fixed; only valid whole numbers reach jsonData.
   const [text, setText] = useState(stored === undefined ? '' : String(stored));
   const [leftText, setLeftText] = useState(text);
-  const err = text === leftText ? integerError(text, min) : undefined;
+  const err = text === leftText ? (integerError(text, min) ?? extraError) : undefined;
   const id = `sheepdog-${settingKey}`;
   return (
     <Field

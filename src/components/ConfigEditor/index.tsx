@@ -4,6 +4,7 @@ import React from 'react';
 import { Description } from './Description';
 import { ConfigEditorProps, EditorContext, useEditorState } from './editorContext';
 import { EngineSection } from './EngineSection';
+import { LimitsSection } from './LimitsSection';
 import { SourceAccessSection } from './SourceAccessSection';
 
 export type { ConfigEditorProps } from './editorContext';
@@ -22,6 +23,8 @@ export function ConfigEditor(props: ConfigEditorProps) {
       <EngineSection />
       <Divider />
       <SourceAccessSection />
+      <Divider />
+      <LimitsSection />
     </EditorContext.Provider>
   );
 }
