@@ -203,24 +203,33 @@ func median3(p []float64) []float64 {
 
 // remainderScale estimates the noise left once the period p (profile: its
 // phase means over bins of width) is modelled, from the history x: the
-// robust SD of the first differences of the deseasonalised bins over the last
-// two cycles, over √2, times √(points per bin) (bin means of white noise are
-// √f too quiet; for correlated noise this errs wide). A scale measured
-// before the period was modelled includes the cycle itself; the model's
-// scale drops to this at once instead of over a scale time constant.
+// robust SD of the remainder (bins minus a one-period centred moving average
+// minus the profile) over the last two cycles, times √(points per bin) (bin
+// means of white noise are √f too quiet; for a wandering remainder this errs
+// wide). A scale measured before the period was modelled includes the cycle
+// itself; the model's scale drops to this at once instead of over a scale
+// time constant.
 func remainderScale(x []float64, h *history, width, p int64, profile []float64) float64 {
-	nb := len(profile)
-	from := max(1, len(x)-2*nb)
-	if len(x)-from < 8 {
+	nb, n := len(profile), len(x)
+	if n < 2*nb || nb < 2 {
 		return math.Inf(1)
 	}
-	ph := func(i int) int {
-		t := h.start + int64(i)*width + width/2
-		return min(int((t%p)*int64(nb)/p), nb-1)
+	pre := make([]float64, n+1)
+	for i, v := range x {
+		pre[i+1] = pre[i] + v
 	}
-	d := make([]float64, 0, len(x)-from)
-	for i := from; i < len(x); i++ {
-		d = append(d, math.Abs((x[i]-profile[ph(i)])-(x[i-1]-profile[ph(i-1)])))
+	half := nb / 2
+	mlo, mhi := half, n-(nb-half)-1
+	d := make([]float64, 0, 2*nb)
+	for i := n - 2*nb; i < n; i++ {
+		j := min(max(i, mlo), mhi)
+		ma := (pre[j-half+nb] - pre[j-half]) / float64(nb)
+		t := h.start + int64(i)*width + width/2
+		d = append(d, x[i]-ma-profile[min(int((t%p)*int64(nb)/p), nb-1)])
+	}
+	med := medianInPlace(slices.Clone(d))
+	for i := range d {
+		d[i] = math.Abs(d[i] - med)
 	}
 	var pts, bins float64
 	for i := range h.used {
@@ -230,7 +239,7 @@ func remainderScale(x []float64, h *history, width, p int64, profile []float64) 
 		}
 	}
 	f := max(1, pts/max(bins, 1)) * float64(width/h.width)
-	return madToSigma * medianInPlace(d) / math.Sqrt2 * math.Sqrt(f)
+	return madToSigma * medianInPlace(d) * math.Sqrt(f)
 }
 
 // scanAfter schedules the next period scan: for periods of any length at
