@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Scores the detectors a user would pick instead of Sheepdog (bench/peers/peers.py)
+# on the shared labelled series with Sheepdog's own scorer, next to `auto`, and
+# writes the tables to bench/peers/results.md (bench/engine.sh copies them into
+# docs/engine-results.md). Not part of CI: it installs the peers from PyPI into
+# bench/peers/.venv (Merlion, which needs numpy < 2 while river needs numpy >= 2.2,
+# into bench/peers/.venv-merlion), and rrcf and Merlion take long on every series.
+#
+#   bench/peers/run.sh [manifest] [every]     e.g. bench/peers/run.sh ../shared/datasets/manifest.json 3
+#   PEERS=hst,adtk bench/peers/run.sh         only some peers
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+manifest=${1:-../shared/datasets/manifest.json}
+every=${2:-1}
+peers=${PEERS:-hst,luminol,adtk,rrcf,robustz-3.5,robustz-5,robustz-7,merlion}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+run_peers() { # venv requirements peers
+  local venv=$1 req=$2 list=$3
+  [ -n "$list" ] || return 0
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -r "$req"
+  "$venv/bin/python" bench/peers/peers.py --manifest "$manifest" --out "$out" --every "$every" --peers "$list" 2>>"$out/peers.log" || {
+    tail -20 "$out/peers.log" >&2
+    exit 1
+  }
+}
+main_list=$(tr ',' '\n' <<<"$peers" | grep -v '^merlion$' | paste -sd, || true)
+merlion_list=$(tr ',' '\n' <<<"$peers" | grep '^merlion$' || true)
+run_peers bench/peers/.venv bench/peers/requirements.txt "$main_list"
+run_peers bench/peers/.venv-merlion bench/peers/requirements-merlion.txt "$merlion_list"
+
+args=()
+for d in "$out"/*/; do
+  args+=(--external "$(basename "$d")=$d")
+done
+{
+  echo "Peers on every ${every}. series of $manifest (bench/peers/run.sh; versions in bench/peers/requirements*.txt), causal \`auto\` at the default sensitivity beside them. CPU throughput per peer:"
+  echo
+  grep 'points/s CPU' "$out/peers.log" | sed 's/^/    /'
+  echo
+  go run ./cmd/sheepdog eval --manifest "$manifest" --every "$every" --method auto "${args[@]}"
+} >bench/peers/results.md
+cat bench/peers/results.md
