@@ -4,7 +4,7 @@
  * (data source, template and backend services), and renders the plugin's own editors with state, like the
  * data source settings page and a panel editor do. window.__harness exposes the state to the test driver.
  */
-import { PluginType, usePluginContext } from '@grafana/data';
+import { DataSourcePluginContextProvider, PluginType, usePluginContext } from '@grafana/data';
 import { config, setBackendSrv, setDataSourceSrv, setTemplateSrv } from '@grafana/runtime';
 import { InlineField, Input, ThemeContext } from '@grafana/ui';
 import React, { useState } from 'react';
@@ -257,16 +257,19 @@ function QueryPage({ plugin, datasource }) {
   return (
     <section data-testid="query-page">
       <h2>Query editor</h2>
-      <Editor
-        datasource={datasource}
-        query={query}
-        app="panel-editor"
-        onChange={(q) => {
-          harness.query = q;
-          setQuery(q);
-        }}
-        onRunQuery={() => harness.runs++}
-      />
+      {/* As Grafana's QueryEditorRow hosts a data source's editor: inside its own plugin context. */}
+      <DataSourcePluginContextProvider instanceSettings={sheepdogSettings}>
+        <Editor
+          datasource={datasource}
+          query={query}
+          app="panel-editor"
+          onChange={(q) => {
+            harness.query = q;
+            setQuery(q);
+          }}
+          onRunQuery={() => harness.runs++}
+        />
+      </DataSourcePluginContextProvider>
     </section>
   );
 }

@@ -342,7 +342,7 @@ export function QueryEditorHost({ datasource, query, onChange, onRunQuery, data,
 }
 
 // --- The dashboard ------------------------------------------------------------------------------------------------
-export function buildDashboard({ datasourceRef, query, annotationTarget, from, to }) {
+export function buildDashboard({ datasourceRef, query, annotationTarget, legacyAnnotation, from, to }) {
   const runner = new SceneQueryRunner({
     datasource: datasourceRef,
     queries: [query],
@@ -350,12 +350,13 @@ export function buildDashboard({ datasourceRef, query, annotationTarget, from, t
   });
   const annotationLayer = new dataLayers.AnnotationsDataLayer({
     name: 'Sheepdog anomalies',
+    // legacyAnnotation: saved by an older Sheepdog, the query fields next to the annotation's own (no target).
     query: {
       name: 'Sheepdog anomalies',
       enable: true,
       iconColor: 'red',
       datasource: datasourceRef,
-      target: annotationTarget,
+      ...(legacyAnnotation ? annotationTarget : { target: annotationTarget }),
     },
   });
   const panel = new VizPanel({
@@ -417,9 +418,10 @@ export function DashboardPage({ datasource, harness }) {
       },
       annotationTarget: {
         refId: 'Anno',
-        source: { type: 'csv', csv },
+        source: { type: 'csv', csv: csv.replace('timestamp,value', 'timestamp,checkout') },
         detector: { sensitivity: '$sensitivity' },
       },
+      legacyAnnotation: new URLSearchParams(location.search).get('anno') === 'legacy',
       from: DASHBOARD_FROM,
       to: DASHBOARD_TO,
     });

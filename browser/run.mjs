@@ -284,6 +284,9 @@ try {
       const nested = qe.getByLabel('Test Prometheus expr');
       await nested.waitFor();
       assert.equal(await nested.inputValue(), 'up', "starts from the data source's default query");
+      // The nested editor runs in its own data source's plugin context, not Sheepdog's (the host puts Sheepdog's
+      // around the whole editor, as QueryEditorRow does): usePluginContext() in it reads Test Prometheus.
+      assert.equal(await nested.getAttribute('data-context'), 'test-prom');
       await nested.fill('rate(http_requests_total{job="$job"}[$__interval])');
 
       await qe.getByText('Detector options').click(); // collapsed by default, like Prometheus's Options row
@@ -455,6 +458,61 @@ try {
         ['A', 80],
         ['Anno', 80],
       ]);
+    }
+  );
+
+  // Grafana's StandardAnnotationQueryEditor (public/app/features/annotations/components/
+  // StandardAnnotationQueryEditor.tsx, verifyDataSource/componentDidUpdate): onChange(prepareAnnotation(a)) while
+  // the result !== a, else run the query. A prepareAnnotation that returns a new object every time loops (React
+  // stops it with "Maximum update depth exceeded", a page error) and the query never runs.
+  const annotationStatus = (page) =>
+    page
+      .getByTestId('annotation-status')
+      .filter({ hasText: /^\d+ events$/ })
+      .waitFor({ timeout: 30000 });
+  await withPage(
+    'dashboard (scenes): the annotation editor, hosted as Grafana hosts it, settles, runs its query and re-runs on an edit',
+    'dashboard',
+    async (page) => {
+      await annotationStatus(page);
+      assert.equal(
+        await harness(page, () => window.__harness.annotationChanges),
+        0,
+        'a current annotation is left as it is'
+      );
+      const ae = page.getByTestId('dashboard-annotation-editor');
+      const before = (await dshostGet('/_dshost/requests')).length;
+      await ae.getByText('Detector options').click();
+      await ae.getByRole('radio', { name: 'Up' }).click();
+      await page.waitForFunction(
+        async (n) =>
+          (await (await fetch('/_dshost/requests')).json())
+            .slice(n)
+            .some((q) => q.refId === 'Anno' && q.detector.direction === 'up'),
+        before,
+        { timeout: 30000 }
+      );
+      await annotationStatus(page);
+      const sent = (await dshostGet('/_dshost/requests')).slice(before).filter((q) => q.refId === 'Anno');
+      // The annotation query asks for windows only, with the variable interpolated.
+      assert.deepEqual(sent.at(-1).outputs, ['windows']);
+      assert.equal(sent.at(-1).detector.sensitivity, 50);
+      assert.equal(await harness(page, () => window.__harness.annotationChanges), 1, 'one edit, one onChange');
+    }
+  );
+  await withPage(
+    'dashboard (scenes): a legacy annotation (query next to the annotation) is migrated once, then settles and runs',
+    'dashboard&anno=legacy',
+    async (page) => {
+      await annotationStatus(page);
+      const a = await harness(page, () => ({
+        changes: window.__harness.annotationChanges,
+        target: window.__harness.dashboardAnnotation.target,
+        source: window.__harness.dashboardAnnotation.source,
+      }));
+      assert.equal(a.changes, 1, 'migrated by exactly one onChange');
+      assert.equal(a.target?.source?.type, 'csv');
+      assert.equal(a.source, undefined, 'query fields moved into the target');
     }
   );
 } finally {
