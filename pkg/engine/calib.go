@@ -51,7 +51,7 @@ const (
 	eventsFree  = 3.0         // past spikes that never make a deviation "normal"
 	eventZ      = 3.0         // |z| that starts a spike
 	maxSpikeLen = 10          // longest run (points) that counts as a routine spike
-	refitEvery  = 32          // refit this soon after a new spike
+	refitEvery  = 1           // refit at the next point after a spike ends
 	refitIdle   = 1024        // and at least this often (past spikes grow rarer)
 	maxExponent = 300.0       // rescale the weights before exp(decay·(n−epoch)) gets near overflow
 )

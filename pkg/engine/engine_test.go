@@ -458,33 +458,6 @@ func TestWithSensitivity(t *testing.T) {
 	}
 }
 
-func TestSuggestedHistory(t *testing.T) {
-	cases := []struct {
-		method         Method
-		interval, per  time.Duration
-		atLeast, below time.Duration
-	}{
-		{MethodBasic, time.Minute, 0, 30 * time.Minute, 2 * time.Hour},
-		{MethodAuto, time.Minute, 0, 72 * time.Hour, 80 * time.Hour},
-		{MethodAuto, time.Hour, 0, 21 * 24 * time.Hour, 26 * 24 * time.Hour},
-		{MethodRobust, time.Minute, NoSeasonality, 30 * time.Minute, 2 * time.Hour},
-		{MethodAgile, time.Minute, 6 * time.Hour, 18 * time.Hour, 20 * time.Hour},
-		{MethodAuto, time.Second, 7 * 24 * time.Hour, 13 * time.Hour, 14 * time.Hour}, // capped at 50k points
-		{MethodAuto, 0, 0, 0, time.Nanosecond},
-	}
-	for _, c := range cases {
-		got := SuggestedHistory(c.method, c.interval, c.per)
-		if got < c.atLeast || got >= c.below {
-			t.Errorf("SuggestedHistory(%s, %v, %v) = %v, want [%v, %v)", c.method, c.interval, c.per, got, c.atLeast, c.below)
-		}
-	}
-	// the suggestion really is enough: a daily cycle is modelled by its end
-	s := seasonalSeries(int(SuggestedHistory(MethodAuto, time.Minute, 0)/time.Minute)+10, 30)
-	if r := mustDetect(t, s, Options{Causal: true}); len(r.Info.Periods) == 0 || r.Info.Periods[0] != 24*time.Hour {
-		t.Errorf("after the suggested history the period is %v", r.Info.Periods)
-	}
-}
-
 // TestBatchSeedsSeasonality: batch mode knows the season from the start, so
 // its band on the first day is much tighter than the causal one (which must
 // first see three cycles) and a clean series raises nothing.

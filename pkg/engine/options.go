@@ -90,12 +90,6 @@ func squash(z float64) float64 {
 	return z2 / (z2 + scoreZ0*scoreZ0)
 }
 
-// ScoreThreshold is the score at and above which a point is flagged for a
-// sensitivity (0..100); it is 0.5 at the default sensitivity.
-func ScoreThreshold(sensitivity float64) float64 {
-	return squash(bandK(sensitivity))
-}
-
 // severityOf grades a window by its maximum score.
 func severityOf(score float64) Severity {
 	switch {
@@ -152,34 +146,6 @@ func ParseSeasonality(s string) (time.Duration, error) {
 		}
 		return d, nil
 	}
-}
-
-// maxHistoryPoints caps SuggestedHistory so a fine step never asks a data
-// source for an unreasonable number of points.
-const maxHistoryPoints = 50_000
-
-// SuggestedHistory is how much data before the first point a user looks at
-// the detector should see so that the band is ready there: the warm-up plus,
-// for seasonal methods, three cycles of the period (the period scan needs
-// them). With automatic seasonality it assumes a daily cycle for steps under
-// 30 minutes and a weekly one otherwise. It is at most maxHistoryPoints steps.
-func SuggestedHistory(method Method, interval, period time.Duration) time.Duration {
-	if interval <= 0 {
-		return 0
-	}
-	points := float64(defaultWarmUp + initPoints)
-	if method != MethodBasic && period != NoSeasonality {
-		p := period
-		if p == 0 {
-			p = 24 * time.Hour
-			if interval >= 30*time.Minute {
-				p = 7 * 24 * time.Hour
-			}
-		}
-		points += 3.05 * float64(p) / float64(interval)
-	}
-	points = min(points, maxHistoryPoints)
-	return time.Duration(points) * interval
 }
 
 // WithSensitivity returns o with sensitivity s (0..100) set explicitly: unlike

@@ -68,7 +68,7 @@ func TestWindowTypes(t *testing.T) {
 		if got.Type != c.want || (c.dir != 0 && got.Direction != c.dir) {
 			t.Errorf("%s: window %+v, want type %s direction %d", c.name, *got, c.want, c.dir)
 		}
-		if got.MaxScore < ScoreThreshold(DefaultSensitivity) || got.Severity == "" || got.Peak < got.Start || got.Peak > got.End {
+		if got.MaxScore < squash(bandK(DefaultSensitivity)) /* the flag threshold */ || got.Severity == "" || got.Peak < got.Start || got.Peak > got.End {
 			t.Errorf("%s: inconsistent window %+v", c.name, *got)
 		}
 	}

@@ -376,9 +376,6 @@ func AllowListed(uid string, allowed []string) bool {
 	return false
 }
 
-// Allows reports whether the data source uid is on the allow-list. "*" allows all.
-func (c *Config) Allows(uid string) bool { return AllowListed(uid, c.AllowedDatasources) }
-
 // checkHTTPURL validates a URL setting. Its errors are logged and shown in
 // health messages and query errors, so they never repeat the input: a URL may
 // carry a password (url.Parse errors quote it too).

@@ -174,7 +174,7 @@ func TestSettingsFixtures(t *testing.T) {
 	}
 	if c.Engine != EngineRemote || c.Remote.URL != "http://sheepdog-api:8080" || c.Remote.Timeout != 3*time.Second ||
 		c.Remote.Retries != 4 || c.Remote.BackoffBase != 100*time.Millisecond || c.Remote.BackoffMax != 2*time.Second ||
-		c.Remote.MaxInFlight != 16 || c.Remote.APIKey != "k" || !c.Allows("prom-main") || c.Allows("other") ||
+		c.Remote.MaxInFlight != 16 || c.Remote.APIKey != "k" || !AllowListed("prom-main", c.AllowedDatasources) || AllowListed("other", c.AllowedDatasources) ||
 		c.Prometheus.URL != "http://prometheus:9090" || c.Prometheus.User != "reader" || c.Prometheus.Password != "p" ||
 		len(c.Prometheus.Headers) != 1 || c.Prometheus.Headers["X-Scope-OrgID"] != "tenant-a" {
 		t.Errorf("remote_full = %+v", c)

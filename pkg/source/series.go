@@ -106,6 +106,8 @@ var niceIntervals = []time.Duration{
 }
 
 // RoundInterval snaps d to the nearest "nice" interval (1s, 15s, 1m, 5m, ...).
+// Only plan_test uses it, as the mirror of Grafana's gtime.RoundInterval that
+// the plan's step is checked against: it lives here beside the table it reads.
 func RoundInterval(d time.Duration) time.Duration {
 	if d <= niceIntervals[0] {
 		return niceIntervals[0]
@@ -220,31 +222,4 @@ func (s Series) PointCount() int {
 		}
 	}
 	return n
-}
-
-// WithHistory extends r back by history so a detector has a baseline at the
-// panel's left edge. The step is fixed at the panel's (r.Interval()) so the
-// extra history does not coarsen the points; MaxDataPoints is cleared because
-// the step already honours it (sources still bound points per series).
-func (r Range) WithHistory(history time.Duration) Range {
-	out := r
-	out.Step = r.Interval()
-	out.MaxDataPoints = 0
-	if history > 0 {
-		out.From = r.From.Add(-history)
-	}
-	return out
-}
-
-// Trim returns the part of s within [from, to] (inclusive), sharing s's arrays.
-func (s Series) Trim(from, to time.Time) Series {
-	lo := sort.Search(len(s.Times), func(i int) bool { return s.Times[i] >= from.UnixMilli() })
-	hi := sort.Search(len(s.Times), func(i int) bool { return s.Times[i] > to.UnixMilli() })
-	if hi < lo {
-		hi = lo
-	}
-	out := s
-	out.Times = s.Times[lo:hi:hi]
-	out.Values = s.Values[lo:hi:hi]
-	return out
 }
