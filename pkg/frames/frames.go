@@ -320,13 +320,13 @@ func Windows(refID string, series []Series) *data.Frame {
 	f := data.NewFrame("anomalies",
 		data.NewField("time", nil, nonNil(starts)),
 		data.NewField("timeEnd", nil, nonNil(ends)),
-		data.NewField("title", nil, nonNilS(titles)),
-		data.NewField("text", nil, nonNilS(texts)),
-		data.NewField("tags", nil, nonNilJ(tags)),
-		data.NewField("score", nil, nonNilF(scores)),
-		data.NewField("severity", nil, nonNilS(severities)),
-		data.NewField("isRegion", nil, nonNilB(regions)),
-		data.NewField("color", nil, nonNilS(colors)),
+		data.NewField("title", nil, nonNil(titles)),
+		data.NewField("text", nil, nonNil(texts)),
+		data.NewField("tags", nil, nonNil(tags)),
+		data.NewField("score", nil, nonNil(scores)),
+		data.NewField("severity", nil, nonNil(severities)),
+		data.NewField("isRegion", nil, nonNil(regions)),
+		data.NewField("color", nil, nonNil(colors)),
 	)
 	f.RefID = refID
 	f.Meta = &data.FrameMeta{DataTopic: data.DataTopicAnnotations}
@@ -445,37 +445,10 @@ func copyLabels(l map[string]string) map[string]string {
 	return out
 }
 
-func nonNil(t []time.Time) []time.Time {
-	if t == nil {
-		return []time.Time{}
-	}
-	return t
-}
-
-func nonNilS(s []string) []string {
+// nonNil gives an empty slice for nil: a field built from nil has no type.
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func nonNilJ(s []json.RawMessage) []json.RawMessage {
-	if s == nil {
-		return []json.RawMessage{}
-	}
-	return s
-}
-
-func nonNilB(s []bool) []bool {
-	if s == nil {
-		return []bool{}
-	}
-	return s
-}
-
-func nonNilF(s []float64) []float64 {
-	if s == nil {
-		return []float64{}
+		return []T{}
 	}
 	return s
 }
