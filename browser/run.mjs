@@ -515,6 +515,35 @@ try {
       assert.equal(a.source, undefined, 'query fields moved into the target');
     }
   );
+
+  // The README's pictures (BROWSER_DOCS_SCREENSHOTS=1): the scenes dashboard and the three editors, dark and light.
+  if (process.env.BROWSER_DOCS_SCREENSHOTS) {
+    const docs = path.join(root, 'docs');
+    for (const theme of ['dark', 'light']) {
+      await withPage(`docs screenshots: dashboard and editors (${theme})`, `dashboard&theme=${theme}`, async (page) => {
+        await waitPanel(page);
+        await annotationStatus(page);
+        await page.getByTestId('dashboard-query-editor').getByText('Detector options').click();
+        await page.getByTestId('dashboard-annotation-editor').getByText('Detector options').click();
+        await page.waitForTimeout(500);
+        for (const [id, name] of [
+          ['dashboard-scene', 'panel'],
+          ['dashboard-query-editor', 'query-editor'],
+          ['dashboard-annotation-editor', 'annotation-editor'],
+        ]) {
+          await page.getByTestId(id).screenshot({ path: path.join(docs, `screenshot-${name}-${theme}.png`) });
+        }
+      });
+      await withPage(`docs screenshots: config editor (${theme})`, `config&theme=${theme}`, async (page) => {
+        const cfg = page.getByTestId('config-page');
+        await cfg.getByRole('radio', { name: 'Remote API' }).click();
+        await cfg.getByLabel(/^API URL/).fill('http://sheepdog-api:8080');
+        await cfg.getByLabel(/^API key/).fill('k-123-secret');
+        await cfg.getByLabel(/^API key/).blur();
+        await cfg.screenshot({ path: path.join(docs, `screenshot-config-editor-${theme}.png`) });
+      });
+    }
+  }
 } finally {
   await browser.close();
   server.close();

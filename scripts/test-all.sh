@@ -49,7 +49,7 @@ step "build (frontend + backend)"
 npm run build
 step "integration tests (plugin binary over gRPC, real Prometheus, real API server)"
 go test -count=1 -tags integration ./integration/... ./provisioning/...
-step "browser test (built dist/module.js in Chromium)"
+step "browser test (built dist/module.js in Chromium: editors, and a @grafana/scenes dashboard on the plugin binary)"
 npm run test:browser
 step "package"
 bash scripts/package.sh
