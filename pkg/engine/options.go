@@ -103,7 +103,11 @@ func severityOf(score float64) Severity {
 	return SeverityLow
 }
 
-// validate checks that times are aligned with values and strictly increasing.
+// Validate checks that times are aligned with values and strictly
+// increasing: what every detector (embedded or remote) and every source
+// promises. Sources and the remote client call it rather than keep copies.
+func (s Series) Validate() error { return validate(s) }
+
 func validate(s Series) error {
 	if len(s.Times) != len(s.Values) {
 		return fmt.Errorf("series has %d times but %d values", len(s.Times), len(s.Values))

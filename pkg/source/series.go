@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 )
 
 // Series is one fetched input series.
@@ -200,15 +202,11 @@ func keepLastOfRepeats(s Series) Series {
 	return s
 }
 
-// checkSeries verifies the invariants every source promises.
+// checkSeries verifies the invariants every source promises (the engine's
+// rule, so a source never hands the detectors a series they refuse).
 func checkSeries(s Series) error {
-	if len(s.Times) != len(s.Values) {
-		return fmt.Errorf("series %q: %d times but %d values", s.DisplayName, len(s.Times), len(s.Values))
-	}
-	for i := 1; i < len(s.Times); i++ {
-		if s.Times[i] <= s.Times[i-1] {
-			return fmt.Errorf("series %q: timestamps not strictly increasing at point %d", s.DisplayName, i)
-		}
+	if err := (engine.Series{Times: s.Times, Values: s.Values}).Validate(); err != nil {
+		return fmt.Errorf("series %q: %w", s.DisplayName, err)
 	}
 	return nil
 }
