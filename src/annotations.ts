@@ -3,7 +3,7 @@
  *
  * The frame (pkg/frames.Windows, output "windows") is named "anomalies", has meta.dataTopic "annotations" and
  * the fields time (window start), timeEnd, title, text, tags (a JSON string array per window; older backends sent
- * a comma-separated string, still read), score and severity. Frames
+ * a comma-separated string, still read), score, severity, isRegion and color (the severity's colour). Frames
  * that carry neither that topic nor a timeEnd field are series, not windows, and are skipped.
  */
 import { AnnotationEvent, DataFrame, Field, FieldType } from '@grafana/data';
@@ -77,6 +77,8 @@ export function framesToEvents(frames: DataFrame[]): AnnotationEvent[] {
     const score = byName(frame, 'score', 'maxScore', 'max_score');
     const series = byName(frame, 'series', 'name', 'metric');
     const direction = byName(frame, 'direction');
+    const region = byName(frame, 'isRegion');
+    const color = byName(frame, 'color');
     for (let i = 0; i < time.values.length; i++) {
       const start = toMillis(time.values[i]);
       if (start === undefined) {
@@ -92,14 +94,23 @@ export function framesToEvents(frames: DataFrame[]): AnnotationEvent[] {
           ? given
           : [`Anomaly${who ? ` in ${who}` : ''}`, scoreText].filter(Boolean).join(', ');
       const frameTags = [...toTags(tags?.values[i]), ...toTags(direction?.values[i])];
+      const spans = stop !== undefined && stop > start;
       const ev: AnnotationEvent = {
         time: start,
-        timeEnd: stop !== undefined && stop > start ? stop : start,
-        isRegion: stop !== undefined && stop > start,
+        timeEnd: spans ? stop : start,
+        // The backend marks regions itself (isRegion); a window without an end is a point whatever it says.
+        isRegion: spans && (region ? region.values[i] !== false : true),
         title: title?.values[i] ?? 'Sheepdog anomaly',
         text: description,
         tags: frameTags.length ? Array.from(new Set(frameTags)) : ['sheepdog', 'anomaly'],
       };
+      const c = color?.values[i];
+      if (typeof c === 'string' && c !== '') {
+        // The severity colour. Grafana's dashboard annotation runner recolours query results with the
+        // annotation's iconColor (public/app/features/query/state/DashboardQueryRunner/utils.ts,
+        // translateQueryResult); hosts that do not keep this one.
+        ev.color = c;
+      }
       events.push(ev);
     }
   }

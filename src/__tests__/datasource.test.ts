@@ -297,6 +297,26 @@ describe('annotations', () => {
     expect(ds.annotations!.prepareQuery!({ target: { refId: 'A', source: { type: 'csv' } } } as never)).toBeUndefined();
   });
 
+  it('passes on the isRegion and severity colour of the backend frame', async () => {
+    const windows = toDataFrame({
+      name: 'anomalies',
+      meta: { dataTopic: 'annotations' },
+      fields: [
+        { name: 'time', type: FieldType.time, values: [1000, 2000, 3000] },
+        { name: 'timeEnd', type: FieldType.time, values: [1500, 2500, 3000] },
+        { name: 'isRegion', type: FieldType.boolean, values: [true, false, true] },
+        { name: 'color', type: FieldType.string, values: ['orange', 'dark-red', ''] },
+      ],
+    });
+    const events = await lastValueFrom(ds.annotations!.processEvents!({} as never, [windows]));
+    expect(events!.map((e) => [e.isRegion, e.color])).toEqual([
+      [true, 'orange'],
+      [false, 'dark-red'],
+      // No end: a point, and no colour given.
+      [false, undefined],
+    ]);
+  });
+
   it('reads tags sent as a JSON string array per window (the backend frame)', async () => {
     const windows = toDataFrame({
       name: 'anomalies',
