@@ -72,7 +72,7 @@ func (d *Datasource) grafana(ctx context.Context) (*source.GrafanaClient, error)
 	}
 	// Another Sheepdog as a source would run this query's kind again, one
 	// hop further each time: refused by its type, read from Grafana.
-	gc.RefusedTypes = []string{PluginType}
+	gc.RefusedTypes = []string{PluginID}
 	sum := sha256.Sum256([]byte(gc.AppURL + "\x00" + gc.Token))
 	key := hex.EncodeToString(sum[:])
 	d.grafanaMu.Lock()

@@ -26,13 +26,14 @@ import (
 // also sends annotation queries with refId "Anno".
 const QueryTypeAnnotations = "annotations"
 
-// PluginType is Sheepdog's plugin id, the type of its data sources.
-const PluginType = "sheepdog-anomaly-datasource"
+// PluginID is Sheepdog's plugin id, which is also the type of its data sources.
+const PluginID = "sheepdog-anomaly-datasource"
 
-// DepthHeader marks requests Sheepdog makes to Grafana's /api/ds/query. A
+// FromSheepdogHeader flags requests Sheepdog makes to Grafana's /api/ds/query
+// (value "1"; the name on the wire is kept for compatibility). A
 // request that arrives carrying it was sent by a Sheepdog query, so answering
 // it could loop through Grafana without end; it is refused.
-const DepthHeader = "X-Sheepdog-Depth"
+const FromSheepdogHeader = "X-Sheepdog-Depth"
 
 func maxWorkers() int { return max(1, runtime.GOMAXPROCS(0)) }
 
@@ -60,7 +61,7 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 		}
 		if nested {
 			resp.Responses[q.RefID] = backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream,
-				fmt.Sprintf("query %s: this request came from a Sheepdog query (header %s): a Sheepdog query cannot use a Sheepdog data source as its source", q.RefID, DepthHeader))
+				fmt.Sprintf("query %s: this request came from a Sheepdog query (header %s): a Sheepdog query cannot use a Sheepdog data source as its source", q.RefID, FromSheepdogHeader))
 			continue
 		}
 		wg.Add(1)
@@ -215,7 +216,7 @@ func (d *Datasource) newRequestBudget() *requestBudget {
 // nestedRequest reports whether another Sheepdog query sent the request.
 func nestedRequest(req *backend.QueryDataRequest) bool {
 	for k := range req.Headers {
-		if strings.EqualFold(k, DepthHeader) || strings.EqualFold(k, "http_"+DepthHeader) {
+		if strings.EqualFold(k, FromSheepdogHeader) || strings.EqualFold(k, "http_"+FromSheepdogHeader) {
 			return true
 		}
 	}
@@ -228,7 +229,7 @@ func (d *Datasource) checkNotSelf(src models.Source) error {
 	if src.Type != models.SourceDatasource || src.Datasource == nil {
 		return nil
 	}
-	if src.Datasource.UID == d.uid || src.Datasource.Type == PluginType {
+	if src.Datasource.UID == d.uid || src.Datasource.Type == PluginID {
 		return fmt.Errorf("source.datasource %q is a Sheepdog data source: pick the data source that holds the series, not Sheepdog itself", src.Datasource.UID)
 	}
 	return nil
@@ -271,7 +272,7 @@ func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest
 		return nil, badRequest(err)
 	}
 	qc := &queryContext{d: d, refID: q.RefID, pq: pq, mode: queryMode(req, q, pq), notes: &noticeSet{}, budget: budget,
-		headers: map[string]string{DepthHeader: "1"}}
+		headers: map[string]string{FromSheepdogHeader: "1"}}
 	if qc.mode == modeAlert {
 		qc.headers[backend.FromAlertHeaderName] = "true"
 	}

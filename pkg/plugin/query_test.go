@@ -58,8 +58,8 @@ func TestSheepdogCannotBeItsOwnSource(t *testing.T) {
 	}{
 		{"own uid", `{"source":{"type":"datasource","datasource":{"uid":"bench"},"query":{}}}`, nil, "Sheepdog data source"},
 		{"another sheepdog", `{"source":{"type":"datasource","datasource":{"uid":"other","type":"sheepdog-anomaly-datasource"},"query":{}}}`, nil, "Sheepdog data source"},
-		{"request from a sheepdog query", `{"source":{"type":"prometheus","expr":"x"}}`, map[string]string{DepthHeader: "1"}, DepthHeader},
-		{"forwarded hop header", `{"source":{"type":"prometheus","expr":"x"}}`, map[string]string{"http_" + DepthHeader: "1"}, DepthHeader},
+		{"request from a sheepdog query", `{"source":{"type":"prometheus","expr":"x"}}`, map[string]string{FromSheepdogHeader: "1"}, FromSheepdogHeader},
+		{"forwarded hop header", `{"source":{"type":"prometheus","expr":"x"}}`, map[string]string{"http_" + FromSheepdogHeader: "1"}, FromSheepdogHeader},
 		{"ordinary source", `{"source":{"type":"prometheus","expr":"x"}}`, nil, ""},
 	}
 	for _, tt := range tests {
@@ -77,8 +77,8 @@ func TestSheepdogCannotBeItsOwnSource(t *testing.T) {
 				if e != nil {
 					t.Fatalf("error %v", e)
 				}
-				if len(f.reqs) != 1 || f.reqs[0].Headers[DepthHeader] != "1" {
-					t.Errorf("fetches %+v: want one carrying %s", f.reqs, DepthHeader)
+				if len(f.reqs) != 1 || f.reqs[0].Headers[FromSheepdogHeader] != "1" {
+					t.Errorf("fetches %+v: want one carrying %s", f.reqs, FromSheepdogHeader)
 				}
 				return
 			}
