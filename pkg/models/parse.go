@@ -131,18 +131,15 @@ func (s Source) validate() error {
 }
 
 func (d DetectorOptions) parse() (Detector, error) {
-	out := Detector{Method: d.Method, Sensitivity: DefaultSensitivity, Direction: d.Direction}
+	out := Detector{Method: d.Method, Sensitivity: DefaultSensitivity}
 	if out.Method == "" {
-		out.Method = "auto"
+		out.Method = string(engine.MethodAuto)
 	}
-	if out.Direction == "" {
-		out.Direction = "both"
+	dir, err := engine.ParseDirection(d.Direction)
+	if err != nil {
+		return out, fmt.Errorf("detector.direction: %w", err)
 	}
-	switch out.Direction {
-	case "both", "up", "down":
-	default:
-		return out, fmt.Errorf("detector.direction %q is unknown: want both, up or down", d.Direction)
-	}
+	out.Direction = string(dir)
 	if d.Sensitivity != nil {
 		s := *d.Sensitivity
 		if s != s || s < 0 || s > 100 {
