@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/duration"
 )
 
 // Defaults of the remote engine settings.
@@ -124,7 +126,7 @@ func (s Settings) Resolve(secure map[string]string) (*Config, error) {
 		if strings.TrimSpace(v) == "" {
 			return def
 		}
-		d, err := ParseDuration(v)
+		d, err := duration.Parse(v)
 		if err != nil {
 			bad("%s: %v", field, err)
 			return def

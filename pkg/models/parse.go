@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sheepdog-anomaly/sheepdog/pkg/duration"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 )
 
@@ -153,7 +154,7 @@ func (d DetectorOptions) parse() (Detector, error) {
 	}
 	out.Period = period
 	if d.MinDuration != "" {
-		md, err := ParseDuration(d.MinDuration)
+		md, err := duration.Parse(d.MinDuration)
 		if err != nil {
 			return out, fmt.Errorf("detector.minDuration: %w", err)
 		}
@@ -165,7 +166,7 @@ func (d DetectorOptions) parse() (Detector, error) {
 	case "0":
 		out.History = 0
 	default:
-		h, err := ParseDuration(d.History)
+		h, err := duration.Parse(d.History)
 		if err != nil {
 			return out, fmt.Errorf("detector.history: %w", err)
 		}
@@ -209,7 +210,7 @@ func (a AlertOptions) parse() (Alert, error) {
 		return out, fmt.Errorf("alert.mode %q is unknown: want %s or %s", a.Mode, AlertAnomalyFraction, AlertLatestScore)
 	}
 	if a.Window != "" {
-		w, err := ParseDuration(a.Window)
+		w, err := duration.Parse(a.Window)
 		if err != nil {
 			return out, fmt.Errorf("alert.window: %w", err)
 		}

@@ -112,30 +112,6 @@ func TestCSVSizeLimit(t *testing.T) {
 	}
 }
 
-func TestParseDuration(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
-		{"90s", 90 * time.Second, true},
-		{"1h30m", 90 * time.Minute, true},
-		{"3d", 72 * time.Hour, true},
-		{"1w", 168 * time.Hour, true},
-		{"1.5d", 36 * time.Hour, true},
-		{"", 0, false},
-		{"d", 0, false},
-		{"-1h", 0, false},
-		{"abc", 0, false},
-	}
-	for _, tt := range tests {
-		got, err := ParseDuration(tt.in)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("ParseDuration(%q) = %v, %v", tt.in, got, err)
-		}
-	}
-}
-
 type settingsFixture struct {
 	JSONData         json.RawMessage `json:"jsonData"`
 	SecureJSONFields map[string]bool `json:"secureJsonFields"`

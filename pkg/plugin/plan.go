@@ -11,6 +11,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/sheepdog-anomaly/sheepdog/pkg/duration"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
@@ -185,7 +186,7 @@ func nestedMinInterval(q json.RawMessage) time.Duration {
 	if len(q) == 0 || json.Unmarshal(q, &m) != nil {
 		return 0
 	}
-	d, err := models.ParseDuration(strings.TrimPrefix(strings.TrimSpace(m.Interval), ">"))
+	d, err := duration.Parse(strings.TrimPrefix(strings.TrimSpace(m.Interval), ">"))
 	if err != nil {
 		return 0
 	}
