@@ -3,7 +3,10 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 )
 
 // TestCheckedIn fails when src/generated/catalogue.ts is not what the engine's
@@ -15,5 +18,21 @@ func TestCheckedIn(t *testing.T) {
 	}
 	if want := render(); string(got) != string(want) {
 		t.Fatalf("%s differs from pkg/engine/catalogue.go: run go run ./internal/gen/catalogue from the repository root", output)
+	}
+}
+
+// TestOpenAPIEnums fails when api/openapi.yaml's method or direction enum
+// (the remote API's contract, written by hand) lists other values than the
+// engine's catalogue.
+func TestOpenAPIEnums(t *testing.T) {
+	spec, err := os.ReadFile(filepath.Join("..", "..", "..", "api", "openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for field, choices := range map[string][]engine.Choice{"method": engine.Methods, "direction": engine.Directions} {
+		want := field + ":\n          type: string\n          enum: [" + strings.Join(engine.Values(choices), ", ") + "]"
+		if !strings.Contains(string(spec), want) {
+			t.Errorf("api/openapi.yaml: the %s enum is not [%s] (pkg/engine/catalogue.go)", field, strings.Join(engine.Values(choices), ", "))
+		}
 	}
 }
