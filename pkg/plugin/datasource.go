@@ -13,6 +13,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 
+	"github.com/sheepdog-anomaly/sheepdog/pkg/detector"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/remote"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
@@ -49,11 +50,12 @@ type Datasource struct {
 	cfgErr  error // settings that failed validation: every query and the health check report it
 	logger  log.Logger
 
-	fetcher Fetcher
-	prom    *source.PromClient
-	promErr error
-	remote  *remote.Client
-	cache   *streamCache
+	fetcher  Fetcher
+	prom     *source.PromClient
+	promErr  error
+	remote   *remote.Client    // the remote engine's client, for its health check
+	detector detector.Detector // judges the series: embedded, remote, or remote with fallback
+	cache    *streamCache
 
 	grafanaMu     sync.Mutex
 	grafanaClient *source.GrafanaClient
@@ -78,8 +80,9 @@ func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (i
 func newDatasource(s backend.DataSourceInstanceSettings) *Datasource {
 	cfg, err := models.ParseSettings(s.JSONData, s.DecryptedSecureJSONData)
 	d := &Datasource{uid: s.UID, name: s.Name, updated: s.Updated, cfg: cfg,
-		logger: backend.Logger.With("datasource", s.UID),
-		cache:  newStreamCache(DefaultCacheMaxSeries, DefaultCacheTTL)}
+		logger:   backend.Logger.With("datasource", s.UID),
+		cache:    newStreamCache(DefaultCacheMaxSeries, DefaultCacheTTL),
+		detector: detector.Embedded{}}
 	d.fetcher = sourceFetcher{d}
 	if cfg != nil && cfg.Budgets.AlertCacheMaxBytes > 0 {
 		d.cache.maxBytes = cfg.Budgets.AlertCacheMaxBytes
@@ -106,8 +109,13 @@ func newDatasource(s backend.DataSourceInstanceSettings) *Datasource {
 			MaxInFlight: rc.MaxInFlight, Fallback: rc.Fallback, TLSSkipVerify: rc.TLSSkipVerify, CACertPEM: rc.CACertPEM,
 			MaxCallsPerQuery: rc.MaxCallsPerQuery, DataSource: s.UID, Logger: d.logger,
 		})
-		if err != nil {
+		switch {
+		case err != nil:
 			d.cfgErr = fmt.Errorf("invalid remote engine settings: %w", err)
+		case rc.Fallback:
+			d.detector = detector.Fallback{Primary: d.remote, Secondary: detector.Embedded{}, Count: remote.CountFallback, Logger: d.logger}
+		default:
+			d.detector = d.remote
 		}
 	}
 	return d

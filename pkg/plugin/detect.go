@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -106,59 +105,53 @@ func (d *Datasource) detect(ctx context.Context, series []source.Series, opt eng
 	}
 	metricPoints.Add(float64(points))
 
+	in := make([]engine.Series, len(series))
+	for i, s := range series {
+		in[i] = engine.Series{Times: s.Times, Values: s.Values}
+	}
+	outcomes, err := d.detector.Detect(ctx, in, opt)
+	var callLimit *remote.CallLimitError
+	switch {
+	case errors.As(err, &callLimit):
+		return nil, badRequest(fmt.Errorf("remote engine: %w", err)) // the viewer narrows the query or the admin raises the cap
+	case err != nil:
+		return nil, downstream(fmt.Errorf("%s engine: %w", d.cfg.Engine, err))
+	}
 	out := make([]analysed, len(series))
 	errs := make([]error, len(series))
-	engineName := models.EngineEmbedded
-	if d.remote != nil {
-		engineName = models.EngineRemote
-		in := make([]engine.Series, len(series))
-		for i, s := range series {
-			in[i] = engine.Series{Times: s.Times, Values: s.Values}
-		}
-		outcomes, err := d.remote.Detect(ctx, in, opt)
-		var callLimit *remote.CallLimitError
+	var fellBack []string
+	reasons := map[string]bool{}
+	for i, o := range outcomes {
+		out[i] = analysed{src: series[i], result: o.Result, engine: o.Engine}
 		switch {
-		case errors.As(err, &callLimit):
-			return nil, badRequest(fmt.Errorf("remote engine: %w", err)) // the viewer narrows the query or the admin raises the cap
-		case err != nil:
-			return nil, downstream(fmt.Errorf("remote engine: %w", err))
-		}
-		var fellBack []string
-		reasons := map[string]bool{}
-		for i, o := range outcomes {
-			out[i] = analysed{src: series[i], result: o.Result, engine: models.EngineRemote}
-			switch {
-			case o.Result == nil:
-				errs[i] = o.Err
-				if errs[i] == nil {
-					errs[i] = errors.New("remote engine returned no result")
-				}
-			case o.FellBack:
-				out[i].engine = "fallback"
-				fellBack = append(fellBack, displayOf(series[i]))
-				if o.FallbackReason != "" {
-					reasons[o.FallbackReason] = true
-				}
+		case o.Result == nil:
+			errs[i] = o.Err
+			if errs[i] == nil {
+				errs[i] = fmt.Errorf("%s engine returned no result", d.cfg.Engine)
+			}
+			errs[i] = fmt.Errorf("%s: %w", displayOf(series[i]), errs[i])
+		case o.FellBack:
+			fellBack = append(fellBack, displayOf(series[i]))
+			if o.FallbackReason != "" {
+				reasons[o.FallbackReason] = true
 			}
 		}
-		if len(fellBack) > 0 {
-			metricFallbacks.Add(float64(len(fellBack)))
-			rs := make([]string, 0, len(reasons))
-			for r := range reasons {
-				rs = append(rs, r)
-			}
-			sort.Strings(rs)
-			why := strings.Join(rs, "; ")
-			if why == "" {
-				why = "remote engine unavailable"
-			}
-			notes.add(data.NoticeSeverityWarning, "remote engine fell back to the embedded engine for %d of %d series (%s): %s",
-				len(fellBack), len(series), why, nameList(fellBack))
-		}
-	} else {
-		d.detectEmbedded(ctx, series, opt, out, errs)
 	}
-	metricEngineSeconds.WithLabelValues(engineName).Observe(time.Since(start).Seconds())
+	if len(fellBack) > 0 {
+		metricFallbacks.Add(float64(len(fellBack)))
+		rs := make([]string, 0, len(reasons))
+		for r := range reasons {
+			rs = append(rs, r)
+		}
+		sort.Strings(rs)
+		why := strings.Join(rs, "; ")
+		if why == "" {
+			why = "remote engine unavailable"
+		}
+		notes.add(data.NoticeSeverityWarning, "remote engine fell back to the embedded engine for %d of %d series (%s): %s",
+			len(fellBack), len(series), why, nameList(fellBack))
+	}
+	metricEngineSeconds.WithLabelValues(d.cfg.Engine).Observe(time.Since(start).Seconds())
 
 	kept := out[:0]
 	var failed []string
@@ -178,7 +171,7 @@ func (d *Datasource) detect(ctx context.Context, series []source.Series, opt eng
 		kept = append(kept, a)
 	}
 	if len(kept) == 0 && firstErr != nil {
-		if d.remote != nil {
+		if d.cfg.Engine == models.EngineRemote {
 			fb := "turn on the fallback to answer with the embedded engine meanwhile"
 			if d.cfg.Remote.Fallback {
 				fb = "the embedded fallback failed too"
@@ -200,31 +193,6 @@ func noteFailed(notes *noticeSet, failed []string, firstErr error) {
 	}
 }
 
-func (d *Datasource) detectEmbedded(ctx context.Context, series []source.Series, opt engine.Options, out []analysed, errs []error) {
-	workers := min(len(series), max(1, runtime.GOMAXPROCS(0)))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				s := series[i]
-				r, err := safeDetect(ctx, s, opt)
-				out[i] = analysed{src: s, result: r, engine: models.EngineEmbedded}
-				if err != nil {
-					errs[i] = fmt.Errorf("%s: %w", displayOf(s), err)
-				}
-			}
-		}()
-	}
-	for i := range series {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-}
-
 func warmUpNotices(series []analysed, notes *noticeSet) {
 	var short []string
 	warm := 0
@@ -238,17 +206,6 @@ func warmUpNotices(series []analysed, notes *noticeSet) {
 		notes.add(data.NoticeSeverityInfo, "warm-up not met for %d series: the detector needs %d points before it flags anything; widen the time range or the history: %s",
 			len(short), warm, nameList(short))
 	}
-}
-
-// safeDetect runs the engine on one series; a panic in the engine becomes that
-// series' error instead of taking the plugin process down.
-func safeDetect(ctx context.Context, s source.Series, opt engine.Options) (r *engine.Result, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			r, err = nil, fmt.Errorf("detector crashed: %v", p)
-		}
-	}()
-	return engine.Detect(ctx, engine.Series{Times: s.Times, Values: s.Values}, opt)
 }
 
 // safeDetectStream is safeDetect for the causal stream used by alerts.

@@ -157,7 +157,7 @@ func (c *Client) detectBatch(ctx, remoteCtx context.Context, items []batchItem, 
 	case err != nil && !errors.As(err, &invalid):
 		err = c.redact(err)
 		for _, it := range items {
-			outcomes[it.index] = c.remoteFailed(ctx, series[it.index], opt, err, attempts)
+			outcomes[it.index] = c.remoteFailed(ctx, err, attempts)
 		}
 		return
 	}
@@ -168,9 +168,9 @@ func (c *Client) detectBatch(ctx, remoteCtx context.Context, items []batchItem, 
 		case results[k] != nil:
 			outcomes[it.index] = Outcome{Result: results[k], Attempts: attempts}
 		case itemErrs[k] != nil:
-			outcomes[it.index] = c.remoteFailed(ctx, series[it.index], opt, c.redact(itemErrs[k]), attempts)
+			outcomes[it.index] = c.remoteFailed(ctx, c.redact(itemErrs[k]), attempts)
 		default:
-			outcomes[it.index] = c.remoteFailed(ctx, series[it.index], opt, c.redact(err), attempts)
+			outcomes[it.index] = c.remoteFailed(ctx, c.redact(err), attempts)
 		}
 	}
 }

@@ -73,7 +73,7 @@ func TestBatchRouteCutsCalls(t *testing.T) {
 	cfg.Timeout = 20 * time.Second // a batch is 50 detections; this machine is loaded
 	batched, _ := New(cfg)
 	defer batched.Close()
-	outs, err := batched.Detect(ctxTimeout(t, matrixDeadline*4), series, engine.Options{})
+	outs, err := detectVia(batched, ctxTimeout(t, matrixDeadline*4), series, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestBatchRouteCutsCalls(t *testing.T) {
 	single.URL = proxy.URL + apicontract.AzurePrefix
 	perSeries, _ := New(single)
 	defer perSeries.Close()
-	want, err := perSeries.Detect(ctxTimeout(t, matrixDeadline*4), series[:20], engine.Options{})
+	want, err := detectVia(perSeries, ctxTimeout(t, matrixDeadline*4), series[:20], engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestBatchFallsBackOn404(t *testing.T) {
 	c, _ := New(matrixConfig(ts.URL))
 	defer c.Close()
 	for range 2 {
-		outs, err := c.Detect(context.Background(), manySeries(5, 60), engine.Options{})
+		outs, err := detectVia(c, context.Background(), manySeries(5, 60), engine.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +160,7 @@ func TestBatchItemErrors(t *testing.T) {
 	defer ts.Close()
 	c, _ := New(matrixConfig(ts.URL))
 	defer c.Close()
-	outs, err := c.Detect(context.Background(), manySeries(3, 60), engine.Options{})
+	outs, err := detectVia(c, context.Background(), manySeries(3, 60), engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestCallLimit(t *testing.T) {
 	cfg.MaxCallsPerQuery = 5
 	c, _ := New(cfg)
 	defer c.Close()
-	_, err := c.Detect(context.Background(), manySeries(6, 60), engine.Options{})
+	_, err := detectVia(c, context.Background(), manySeries(6, 60), engine.Options{})
 	var limit *CallLimitError
 	if !errors.As(err, &limit) || !strings.Contains(err.Error(), "remoteMaxCallsPerQuery") || limit.Calls != 6 {
 		t.Fatalf("6 calls over a limit of 5: %v", err)
@@ -200,7 +200,7 @@ func TestCallLimit(t *testing.T) {
 	}
 	// A chunked series counts each chunk.
 	long := wave(3*DefaultMaxPoints, -1)
-	if _, err := c.Detect(context.Background(), []engine.Series{long, long}, engine.Options{}); !errors.As(err, &limit) {
+	if _, err := detectVia(c, context.Background(), []engine.Series{long, long}, engine.Options{}); !errors.As(err, &limit) {
 		t.Fatalf("two series of 4 chunks each over a limit of 5: %v", err)
 	}
 
@@ -211,7 +211,7 @@ func TestCallLimit(t *testing.T) {
 	cb, _ := New(cfg)
 	defer cb.Close()
 	calls.Store(0)
-	outs, err := cb.Detect(context.Background(), manySeries(6, 60), engine.Options{})
+	outs, err := detectVia(cb, context.Background(), manySeries(6, 60), engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,9 @@
 // contract of api/openapi.yaml (the reference server is cmd/sheepdog-api).
 // It is built so a slow or broken API never hangs a dashboard or an alert
 // rule: every call is bounded by the caller's context, transient failures are
-// retried with backoff, a circuit breaker stops hammering a dead host, and
-// the embedded engine answers instead when the remote cannot (if allowed).
+// retried with backoff, and a circuit breaker stops hammering a dead host.
+// It is a client only: the Client is a detector.Detector, and answering its
+// failures with the embedded engine is detector.Fallback's job.
 package remote
 
 import (
@@ -20,7 +21,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,7 +31,9 @@ import (
 
 	"github.com/sheepdog-anomaly/sheepdog/internal/redact"
 	"github.com/sheepdog-anomaly/sheepdog/internal/rollingrate"
+	"github.com/sheepdog-anomaly/sheepdog/internal/workpool"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/apicontract"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/detector"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 )
 
@@ -50,7 +52,7 @@ type Config struct {
 	BreakerThreshold int // consecutive failures that open the breaker
 	MaxInFlight      int // concurrent HTTP requests to the host
 
-	Fallback      bool // answer with the embedded engine when the remote fails
+	Fallback      bool // a fallback answers failures: keep a reserve of the caller's deadline for it
 	TLSSkipVerify bool
 	CACertPEM     string // extra trusted CA certificates (PEM)
 
@@ -91,16 +93,16 @@ const (
 	maxResponseBytes        = 64 << 20
 )
 
-// Outcome is the answer for one input series. Result is non-nil whenever a
-// result is usable, from the remote or, if FellBack, from the embedded engine.
-// Err says why the remote failed; it is set even when the fallback answered,
-// and alone when there is no result at all.
-type Outcome struct {
-	Result         *engine.Result
-	FellBack       bool
-	FallbackReason string
-	Attempts       int // HTTP attempts made for this series (all chunks)
-	Err            error
+// Outcome is the answer for one input series: a Result, or Err with its
+// failure class (Class) and Attempts, the HTTP attempts made (all chunks).
+type Outcome = detector.Outcome
+
+var _ detector.Detector = (*Client)(nil)
+
+// CountFallback counts one series another detector answered because the
+// remote failed with class (sheepdog_remote_fallbacks_total).
+func CountFallback(class string) {
+	getMetrics().fallbacks.WithLabelValues(class).Inc()
 }
 
 // Health is what Check found.
@@ -124,6 +126,7 @@ type Client struct {
 	http      *http.Client
 	transport *http.Transport
 	sem       chan struct{}
+	pool      *workpool.Pool // the requests of one Detect call, up to MaxInFlight
 	breaker   *breaker
 	rate      *rollingrate.Window
 	m         *clientMetrics
@@ -189,6 +192,7 @@ func New(cfg Config) (*Client, error) {
 		host:      base.Host,
 		transport: tr,
 		sem:       make(chan struct{}, cfg.MaxInFlight),
+		pool:      workpool.New(cfg.MaxInFlight),
 		rate:      rollingrate.New(5*time.Minute, 30),
 		m:         getMetrics(),
 		red:       redact.New(cfg.APIKey),
@@ -296,46 +300,57 @@ func (c *Client) Detect(ctx context.Context, series []engine.Series, opt engine.
 	remoteCtx, cancel := c.remoteContext(ctx)
 	defer cancel()
 
-	jobs := make([]func(), 0, len(singles)+len(batches))
+	type job struct {
+		run    func()
+		series []int // the series it answers
+	}
+	jobs := make([]job, 0, len(singles)+len(batches))
 	for _, i := range singles {
-		jobs = append(jobs, func() { outcomes[i] = c.detectOne(ctx, remoteCtx, series[i], opt, budget) })
+		jobs = append(jobs, job{func() { outcomes[i] = c.detectOne(ctx, remoteCtx, series[i], opt, budget) }, []int{i}})
 	}
 	for _, b := range batches {
-		jobs = append(jobs, func() { c.detectBatch(ctx, remoteCtx, b, series, opt, budget, outcomes) })
+		idx := make([]int, len(b))
+		for k, it := range b {
+			idx[k] = it.index
+		}
+		jobs = append(jobs, job{func() { c.detectBatch(ctx, remoteCtx, b, series, opt, budget, outcomes) }, idx})
 	}
-	next := make(chan func())
-	var wg sync.WaitGroup
-	for range min(len(jobs), c.cfg.MaxInFlight) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for job := range next {
-				job()
+	// A job that panicked fails the series it was answering (class panic, so
+	// a fallback may still answer them); the pool recovered it.
+	errs := c.pool.Run(ctx, len(jobs), func(_ context.Context, k int) error {
+		jobs[k].run()
+		return nil
+	})
+	for k, err := range errs {
+		if err == nil {
+			continue
+		}
+		for _, i := range jobs[k].series {
+			if ctx.Err() != nil {
+				outcomes[i] = Outcome{Err: fmt.Errorf("remote detection abandoned: %w", ctx.Err()), Class: string(classCanceled), Final: true}
+			} else {
+				outcomes[i] = Outcome{Err: fmt.Errorf("remote client: %w", err), Class: "panic"}
 			}
-		}()
+		}
 	}
-	for _, job := range jobs {
-		next <- job
+	for i := range outcomes {
+		outcomes[i].Engine = detector.NameRemote
 	}
-	close(next)
-	wg.Wait()
-	c.logOutcomes(outcomes)
+	c.logOutcomes(ctx, outcomes)
 	return outcomes, nil
 }
 
 // logOutcomes writes one line per Detect call, not one per series: a query
-// of thousands of series against a dead API would flood the log.
-func (c *Client) logOutcomes(outcomes []Outcome) {
-	failed, fellBack := 0, 0
+// of thousands of series against a dead API would flood the log. The line
+// carries the context's attributes (the query's refId and source type).
+func (c *Client) logOutcomes(ctx context.Context, outcomes []Outcome) {
+	failed := 0
 	var first error
 	for _, o := range outcomes {
 		if o.Err == nil {
 			continue
 		}
 		failed++
-		if o.FellBack {
-			fellBack++
-		}
 		if first == nil {
 			first = o.Err
 		}
@@ -344,8 +359,8 @@ func (c *Client) logOutcomes(outcomes []Outcome) {
 		return
 	}
 	// Outcome errors are redacted already; redact again in case a caller built one.
-	c.logger.Warn("remote detection failed", "host", c.host, "series", len(outcomes), "failed", failed,
-		"fellBack", fellBack, "class", string(classify(first)), "error", c.redact(first).Error())
+	c.logger.FromContext(ctx).Warn("remote detection failed", "host", c.host, "series", len(outcomes), "failed", failed,
+		"class", string(classify(first)), "error", c.redact(first).Error())
 }
 
 // remoteContext bounds all remote work of one Detect call: the caller's
@@ -367,66 +382,29 @@ func (c *Client) remoteContext(ctx context.Context) (context.Context, context.Ca
 
 func (c *Client) detectOne(ctx, remoteCtx context.Context, s engine.Series, opt engine.Options, budget *callBudget) Outcome {
 	if err := checkSeries(s); err != nil {
-		return Outcome{Err: err}
+		return Outcome{Err: err, Final: true}
 	}
-	var res *engine.Result
-	var attempts int
-	var err error
 	if present := countPresent(s.Values); present < c.cfg.MinPoints {
-		err = fmt.Errorf("series has %d values; the remote API needs at least %d", present, c.cfg.MinPoints)
-		return c.fallback(ctx, s, opt, classTooShort, err, 0)
+		err := fmt.Errorf("series has %d values; the remote API needs at least %d", present, c.cfg.MinPoints)
+		return Outcome{Err: err, Class: string(classTooShort)}
 	}
-	res, attempts, err = c.detectRemote(remoteCtx, s, opt, budget)
+	res, attempts, err := c.detectRemote(remoteCtx, s, opt, budget)
 	if err == nil {
 		return Outcome{Result: res, Attempts: attempts}
 	}
-	return c.remoteFailed(ctx, s, opt, c.redact(err), attempts)
+	return c.remoteFailed(ctx, c.redact(err), attempts)
 }
 
-// remoteFailed answers a series whose remote detection failed with err
-// (already redacted): by the fallback, or with the error.
-func (c *Client) remoteFailed(ctx context.Context, s engine.Series, opt engine.Options, err error, attempts int) Outcome {
+// remoteFailed is the outcome of a series whose remote detection failed with
+// err (already redacted). A fallback may answer it unless it is Final: the
+// caller gave up, or the call was canceled.
+func (c *Client) remoteFailed(ctx context.Context, err error, attempts int) Outcome {
 	if ctx.Err() != nil {
-		return Outcome{Attempts: attempts, Err: fmt.Errorf("remote detection abandoned: %w", ctx.Err())}
+		return Outcome{Attempts: attempts, Err: fmt.Errorf("remote detection abandoned: %w", ctx.Err()), Class: string(classCanceled), Final: true}
 	}
-	return c.fallback(ctx, s, opt, classify(err), err, attempts)
+	class := classify(err)
+	return Outcome{Attempts: attempts, Err: err, Class: string(class), Final: class == classCanceled}
 }
-
-func (c *Client) fallback(ctx context.Context, s engine.Series, opt engine.Options, class failureClass, remoteErr error, attempts int) Outcome {
-	out := Outcome{Attempts: attempts, Err: remoteErr}
-	if !c.cfg.Fallback {
-		return out
-	}
-	if class == classCanceled {
-		return out
-	}
-	res, err := c.detectLocal(ctx, s, opt)
-	if err != nil {
-		out.Err = fmt.Errorf("%w; embedded fallback also failed: %v", remoteErr, err)
-		return out
-	}
-	c.m.fallbacks.WithLabelValues(string(class)).Inc()
-	res.Info.Notes = append(res.Info.Notes, "remote API failed ("+string(class)+"); answered by the embedded engine")
-	out.Result = res
-	out.FellBack = true
-	out.FallbackReason = string(class) + ": " + remoteErr.Error()
-	return out
-}
-
-// detectLocal runs the embedded engine in the client's worker goroutine,
-// where a panic would end the plugin process: it becomes this series' error.
-func (c *Client) detectLocal(ctx context.Context, s engine.Series, opt engine.Options) (res *engine.Result, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			c.logger.Error("embedded engine panicked during remote fallback", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			res, err = nil, fmt.Errorf("embedded engine failed unexpectedly (%v)", r)
-		}
-	}()
-	return detectFunc(ctx, s, opt)
-}
-
-// detectFunc is the embedded engine; a variable so tests can make it panic.
-var detectFunc = engine.Detect
 
 func checkSeries(s engine.Series) error {
 	if len(s.Times) != len(s.Values) {

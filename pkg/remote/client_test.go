@@ -253,18 +253,18 @@ func TestBreakerRecoversWithProbe(t *testing.T) {
 	c, _ := New(cfg)
 	defer c.Close()
 	for range 2 {
-		c.Detect(context.Background(), []engine.Series{wave(50, -1)}, engine.Options{})
+		detectVia(c, context.Background(), []engine.Series{wave(50, -1)}, engine.Options{})
 	}
 	if c.BreakerState() != BreakerOpen || hits.Load() != 2 {
 		t.Fatalf("state %s after %d hits", c.BreakerState(), hits.Load())
 	}
-	outs, _ := c.Detect(context.Background(), []engine.Series{wave(50, -1), wave(50, -1)}, engine.Options{})
+	outs, _ := detectVia(c, context.Background(), []engine.Series{wave(50, -1), wave(50, -1)}, engine.Options{})
 	if hits.Load() != 2 || !errorsIsCircuit(outs[0].Err) || !outs[0].FellBack {
 		t.Fatalf("open breaker let calls through: hits %d, %v", hits.Load(), outs[0].Err)
 	}
 	healthy.Store(true)
 	time.Sleep(250 * time.Millisecond)
-	outs, _ = c.Detect(context.Background(), []engine.Series{wave(50, -1)}, engine.Options{})
+	outs, _ = detectVia(c, context.Background(), []engine.Series{wave(50, -1)}, engine.Options{})
 	if outs[0].Err != nil || outs[0].FellBack || c.BreakerState() != BreakerClosed {
 		t.Fatalf("probe did not close the breaker: %v, %s", outs[0].Err, c.BreakerState())
 	}
@@ -305,7 +305,7 @@ func TestInFlightCapAndConnectionReuse(t *testing.T) {
 	for i := range series {
 		series[i] = wave(60, -1)
 	}
-	outs, err := c.Detect(context.Background(), series, engine.Options{})
+	outs, err := detectVia(c, context.Background(), series, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +351,7 @@ func TestChunking(t *testing.T) {
 	c, _ := New(cfg)
 	defer c.Close()
 	s := wave(2500, 2100)
-	outs, _ := c.Detect(context.Background(), []engine.Series{s}, engine.Options{})
+	outs, _ := detectVia(c, context.Background(), []engine.Series{s}, engine.Options{})
 	o := outs[0]
 	if o.Err != nil || o.FellBack {
 		t.Fatalf("%v", o.Err)
@@ -385,7 +385,7 @@ func TestShortSeriesAndBadInput(t *testing.T) {
 	c, _ := New(matrixConfig(ts.URL))
 	defer c.Close()
 	bad := engine.Series{Times: []int64{2, 1}, Values: []float64{1, 2}}
-	outs, _ := c.Detect(context.Background(), []engine.Series{wave(8, -1), bad}, engine.Options{})
+	outs, _ := detectVia(c, context.Background(), []engine.Series{wave(8, -1), bad}, engine.Options{})
 	if !outs[0].FellBack || outs[0].Result == nil || !strings.HasPrefix(outs[0].FallbackReason, "series_too_short: ") || !strings.Contains(outs[0].FallbackReason, "at least 12") {
 		t.Fatalf("short series: %+v", outs[0])
 	}
@@ -407,7 +407,7 @@ func TestCallerCancelStopsQuickly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()
-	outs, _ := c.Detect(ctx, []engine.Series{wave(50, -1)}, engine.Options{})
+	outs, _ := detectVia(c, ctx, []engine.Series{wave(50, -1)}, engine.Options{})
 	// Sanity limit only: well under the 10 s attempt timeout it must not wait out.
 	if el := time.Since(start); el > 5*time.Second {
 		t.Fatalf("took %s after cancel (attempt timeout %s)", el, cfg.Timeout)
@@ -431,7 +431,7 @@ func TestDeadlineHonoured(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	start := time.Now()
-	outs, _ := c.Detect(ctx, []engine.Series{wave(200, -1)}, engine.Options{})
+	outs, _ := detectVia(c, ctx, []engine.Series{wave(200, -1)}, engine.Options{})
 	// The grace is a sanity limit for a loaded CI machine; what matters is
 	// that Detect does not wait out the 10 s attempt timeout.
 	if el := time.Since(start); el > deadline+matrixGrace {
@@ -474,7 +474,7 @@ func TestMetricsRegistered(t *testing.T) {
 	cfg.MaxRetries = 1
 	c, _ := New(cfg)
 	defer c.Close()
-	c.Detect(context.Background(), []engine.Series{wave(50, -1)}, engine.Options{})
+	detectVia(c, context.Background(), []engine.Series{wave(50, -1)}, engine.Options{})
 	families, err := prometheus.DefaultGatherer.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -517,7 +517,7 @@ func TestGoroutinesBounded(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.Detect(context.Background(), []engine.Series{wave(40+i%7, -1)}, engine.Options{})
+			detectVia(c, context.Background(), []engine.Series{wave(40+i%7, -1)}, engine.Options{})
 		}()
 	}
 	wg.Wait()
@@ -558,7 +558,7 @@ func TestTLSVerification(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			outs, _ := c.Detect(context.Background(), []engine.Series{wave(30, -1)}, engine.Options{})
+			outs, _ := detectVia(c, context.Background(), []engine.Series{wave(30, -1)}, engine.Options{})
 			if ok := outs[0].Err == nil; ok != tc.wantOK {
 				t.Fatalf("ok=%v, want %v: %v", ok, tc.wantOK, outs[0].Err)
 			}
@@ -584,7 +584,7 @@ func TestQueuedPastDeadlineDoesNotTripBreaker(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	series := []engine.Series{wave(30, -1), wave(30, -1), wave(30, -1), wave(30, -1), wave(30, -1)}
-	outs, _ := c.Detect(ctx, series, engine.Options{})
+	outs, _ := detectVia(c, ctx, series, engine.Options{})
 	for i, o := range outs {
 		if !o.FellBack || o.Result == nil {
 			t.Fatalf("series %d: %+v", i, o)

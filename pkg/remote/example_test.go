@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sheepdog-anomaly/sheepdog/pkg/detector"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/remote"
 )
@@ -29,7 +30,9 @@ func ExampleClient_Detect() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // the Grafana query's context
 	defer cancel()
 	var series []engine.Series // fetched by pkg/source
-	outcomes, err := c.Detect(ctx, series, engine.Options{Sensitivity: 60})
+	// The embedded engine answers what the API cannot, as the plugin wires it.
+	var d detector.Detector = detector.Fallback{Primary: c, Secondary: detector.Embedded{}, Count: remote.CountFallback}
+	outcomes, err := d.Detect(ctx, series, engine.Options{Sensitivity: 60})
 	if err != nil {
 		fmt.Println("query:", err)
 		return

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sheepdog-anomaly/sheepdog/pkg/detector"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 )
 
@@ -169,4 +170,13 @@ func ctxTimeout(tb testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	tb.Cleanup(cancel)
 	return ctx
+}
+
+// detectVia detects as the plugin does: the client alone, or behind
+// detector.Fallback with the embedded engine when cfg.Fallback is on.
+func detectVia(c *Client, ctx context.Context, series []engine.Series, opt engine.Options) ([]Outcome, error) {
+	if !c.cfg.Fallback {
+		return c.Detect(ctx, series, opt)
+	}
+	return detector.Fallback{Primary: c, Secondary: detector.Embedded{}, Count: CountFallback, Logger: c.logger}.Detect(ctx, series, opt)
 }

@@ -78,7 +78,7 @@ func runLoad(b *testing.B, url string, inFlight int, down bool) {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				start := time.Now()
-				outs, err := c.Detect(ctx, []engine.Series{series}, engine.Options{})
+				outs, err := detectVia(c, ctx, []engine.Series{series}, engine.Options{})
 				d := time.Since(start)
 				mu.Lock()
 				defer mu.Unlock()
@@ -175,7 +175,7 @@ func BenchmarkClientRoundTrip(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				outs, _ := c.Detect(context.Background(), series, engine.Options{})
+				outs, _ := detectVia(c, context.Background(), series, engine.Options{})
 				if outs[0].Err != nil || outs[0].FellBack {
 					b.Fatal(outs[0].Err)
 				}

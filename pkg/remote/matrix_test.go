@@ -102,7 +102,7 @@ func runMatrixCase(t *testing.T, table *matrixTable, server, url string, tc matr
 	defer c.Close()
 	ctx := ctxTimeout(t, matrixDeadline)
 	start := time.Now()
-	outs, err := c.Detect(ctx, []engine.Series{wave(120, 90)}, engine.Options{})
+	outs, err := detectVia(c, ctx, []engine.Series{wave(120, 90)}, engine.Options{})
 	elapsed := time.Since(start)
 	if err != nil {
 		t.Fatalf("Detect: %v", err)
@@ -409,10 +409,10 @@ func realMatrix(t *testing.T, table *matrixTable) {
 		}
 		defer c.Close()
 		ctx := ctxTimeout(t, matrixDeadline)
-		first, _ := c.Detect(ctx, []engine.Series{wave(120, -1)}, engine.Options{})
+		first, _ := detectVia(c, ctx, []engine.Series{wave(120, -1)}, engine.Options{})
 		served := detectRequests(t, p.URL)
 		start := time.Now()
-		outs, _ := c.Detect(ctxTimeout(t, matrixDeadline), []engine.Series{wave(120, -1)}, engine.Options{})
+		outs, _ := detectVia(c, ctxTimeout(t, matrixDeadline), []engine.Series{wave(120, -1)}, engine.Options{})
 		elapsed := time.Since(start)
 		after := detectRequests(t, p.URL)
 		o := outs[0]
@@ -464,7 +464,7 @@ func runWithKey(t *testing.T, table *matrixTable, url, key string, tc matrixCase
 	}
 	defer c.Close()
 	start := time.Now()
-	outs, _ := c.Detect(ctxTimeout(t, matrixDeadline), []engine.Series{wave(120, 90)}, engine.Options{})
+	outs, _ := detectVia(c, ctxTimeout(t, matrixDeadline), []engine.Series{wave(120, 90)}, engine.Options{})
 	elapsed := time.Since(start)
 	o := outs[0]
 	pass := describe(o) == tc.want && o.Attempts == tc.wantAttempts && o.Err != nil &&

@@ -59,7 +59,7 @@ func TestEchoedKeyNeverReachesTheMessage(t *testing.T) {
 				if err != nil {
 					msgs = append(msgs, err.Error())
 				}
-				outs, _ := c.Detect(context.Background(), []engine.Series{wave(60, -1)}, engine.Options{})
+				outs, _ := detectVia(c, context.Background(), []engine.Series{wave(60, -1)}, engine.Options{})
 				msgs = append(msgs, outs[0].Err.Error(), outs[0].FallbackReason)
 				for _, m := range msgs {
 					for _, leak := range []string{key, form(key), form(key)[:12], form(key)[len(form(key))-12:]} {

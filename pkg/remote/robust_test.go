@@ -71,6 +71,9 @@ func (l *recordingLogger) Debug(msg string, args ...any) { l.add("debug", msg, a
 func (l *recordingLogger) Info(msg string, args ...any)  { l.add("info", msg, args...) }
 func (l *recordingLogger) Warn(msg string, args ...any)  { l.add("warn", msg, args...) }
 func (l *recordingLogger) Error(msg string, args ...any) { l.add("error", msg, args...) }
+
+// FromContext keeps recording (the SDK's adds the context's attributes).
+func (l *recordingLogger) FromContext(context.Context) log.Logger { return l }
 func (l *recordingLogger) text() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -95,7 +98,7 @@ func TestInvalidAnswerCountsAsFailure(t *testing.T) {
 	}
 	defer c.Close()
 	for range 2 { // one batch request each
-		outs, _ := c.Detect(context.Background(), []engine.Series{wave(60, -1), wave(60, -1)}, engine.Options{})
+		outs, _ := detectVia(c, context.Background(), []engine.Series{wave(60, -1), wave(60, -1)}, engine.Options{})
 		for _, o := range outs {
 			if classify(o.Err) != classInvalid || !o.FellBack {
 				t.Fatalf("outcome %+v", o)
@@ -139,8 +142,8 @@ func TestGaugesPerDataSource(t *testing.T) {
 	cb, _ := New(bad)
 	defer cg.Close()
 	defer cb.Close()
-	cb.Detect(context.Background(), []engine.Series{wave(60, -1)}, engine.Options{})
-	cg.Detect(context.Background(), []engine.Series{wave(60, -1)}, engine.Options{})
+	detectVia(cb, context.Background(), []engine.Series{wave(60, -1)}, engine.Options{})
+	detectVia(cg, context.Background(), []engine.Series{wave(60, -1)}, engine.Options{})
 	host := strings.TrimPrefix(ts.URL, "http://")
 	for _, tc := range []struct {
 		family, ds string
@@ -158,41 +161,6 @@ func TestGaugesPerDataSource(t *testing.T) {
 	}
 }
 
-// TestFallbackPanicIsAnError: the embedded engine runs in the client's worker
-// goroutine, where a panic would end the plugin; it must become the series' error.
-func TestFallbackPanicIsAnError(t *testing.T) {
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		apiError(w, 500, "InternalError", "down")
-	}))
-	defer ts.Close()
-	orig := detectFunc
-	detectFunc = func(ctx context.Context, s engine.Series, opt engine.Options) (*engine.Result, error) {
-		if len(s.Times) == 61 {
-			panic("index out of range [61]")
-		}
-		return orig(ctx, s, opt)
-	}
-	defer func() { detectFunc = orig }()
-	cfg := matrixConfig(ts.URL)
-	logger := &recordingLogger{}
-	cfg.Logger = logger
-	c, _ := New(cfg)
-	defer c.Close()
-	outs, err := c.Detect(context.Background(), []engine.Series{wave(61, -1), wave(60, -1)}, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if outs[0].Result != nil || outs[0].Err == nil || !strings.Contains(outs[0].Err.Error(), "embedded engine failed unexpectedly") {
-		t.Errorf("panicking series: %+v", outs[0])
-	}
-	if outs[1].Result == nil || !outs[1].FellBack {
-		t.Errorf("other series lost: %+v", outs[1])
-	}
-	if !strings.Contains(logger.text(), "panicked") {
-		t.Errorf("panic not logged:\n%s", logger.text())
-	}
-}
-
 // TestLogsNeverHoldTheKey: the failure summary quotes the server's message,
 // which here echoes the key.
 func TestLogsNeverHoldTheKey(t *testing.T) {
@@ -205,7 +173,7 @@ func TestLogsNeverHoldTheKey(t *testing.T) {
 	cfg.Logger = logger
 	c, _ := New(cfg)
 	defer c.Close()
-	c.Detect(context.Background(), []engine.Series{wave(60, -1)}, engine.Options{})
+	detectVia(c, context.Background(), []engine.Series{wave(60, -1)}, engine.Options{})
 	if logs := logger.text(); !strings.Contains(logs, "remote detection failed") || strings.Contains(logs, testKey) {
 		t.Errorf("log:\n%s", logs)
 	}
