@@ -5,17 +5,17 @@
 package frames
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/workpool"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 )
@@ -80,44 +80,21 @@ func Panel(refID string, series []Series, out models.Outputs) (data.Frames, erro
 	return frames, nil
 }
 
-// parallel runs fn(0..n-1) on every core. A panic in fn would kill the
-// plugin process, as goroutines cannot be recovered by their caller: it is
-// recovered in the worker and returned as the error of the first item that
-// panicked.
+// parallel runs fn(0..n-1) on the process's bounded executor (nested in a
+// query's, it borrows no more workers than are free). A panic in fn would
+// kill the plugin process; the executor recovers it and it is returned as the
+// error of the first item that panicked.
 func parallel(n int, fn func(i int)) error {
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	next := make(chan int)
-	run := func(i int) {
-		defer func() {
-			if p := recover(); p != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = fmt.Errorf("build frame %d: internal error: %v", i, p)
-				}
-				mu.Unlock()
-			}
-		}()
+	errs := workpool.Default().Run(context.Background(), n, func(_ context.Context, i int) error {
 		fn(i)
+		return nil
+	})
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("build frame %d: internal error: %w", i, err)
+		}
 	}
-	for w := 0; w < min(n, runtime.GOMAXPROCS(0)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				run(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return firstErr
+	return nil
 }
 
 // timeAxes builds each distinct time field once: series fetched together

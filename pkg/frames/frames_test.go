@@ -273,7 +273,7 @@ func TestParallelRecoversPanics(t *testing.T) {
 	}{
 		{"no items", 0, -1, ""},
 		{"no panic", 50, -1, ""},
-		{"panic in one item", 50, 17, "build frame 17: internal error: boom"},
+		{"panic in one item", 50, 17, "build frame 17: internal error: crashed unexpectedly: boom"},
 		{"panic in the only item", 1, 0, "build frame 0"},
 	}
 	for _, tt := range tests {
