@@ -333,9 +333,13 @@ describe('ConfigEditor as a Grafana user meets it', () => {
     await userEvent.tab();
     const msg = screen.getByText(/is not a duration/);
     expect(timeout).toHaveAccessibleDescription(/is not a duration/);
-    // Field's validationMessageHorizontalOverflow: the message box has no width of its own, so it cannot widen
-    // the field and reflow the row (packages/grafana-ui/src/components/Forms/Field.tsx, getFieldStyles).
-    expect(getComputedStyle(msg.closest('div[class]')!.parentElement!).width).toBe('0px');
+    // The field that holds input and message keeps a fixed width (theme.spacing(24)), so the message wraps inside
+    // it instead of widening the field and reflowing the row.
+    let field: HTMLElement | null = timeout;
+    while (field && !(field.contains(msg) && field.contains(screen.getByText('Per attempt')))) {
+      field = field.parentElement;
+    }
+    expect(field && getComputedStyle(field).width).toBe('192px');
     // Editing again hides it until the field is left again.
     await userEvent.type(timeout, 's');
     expect(screen.queryByText(/is not a duration/)).not.toBeInTheDocument();

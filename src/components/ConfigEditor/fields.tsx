@@ -1,4 +1,6 @@
-import { Field, Input, SecretInput, SecretTextArea, Switch } from '@grafana/ui';
+import { css } from '@emotion/css';
+import { GrafanaTheme2 } from '@grafana/data';
+import { Field, Input, SecretInput, SecretTextArea, Switch, useStyles2 } from '@grafana/ui';
 import React, { ReactNode, useState } from 'react';
 
 import { durationError, integerError } from '../../query';
@@ -20,10 +22,16 @@ export type NumberKey =
 export type BoolKey = 'remoteFallback' | 'remoteTlsSkipVerify' | 'prometheusTlsSkipVerify';
 
 /**
- * A text setting validated on blur. The message overflows to the right instead of widening the field, so a row
- * of fields does not reflow when it appears: Field's validationMessageHorizontalOverflow
- * (packages/grafana-ui/src/components/Forms/Field.tsx, the validationMessageHorizontalOverflow style).
+ * Fields that share a row (durations, numbers) have a fixed width, and their description and error wrap inside
+ * it: a message can neither widen its field and reflow the row (the old "Backoff base drops a row") nor run past
+ * a narrow window. Field's validationMessageHorizontalOverflow (packages/grafana-ui/src/components/Forms/
+ * Field.tsx, getFieldStyles) keeps the width too, but its nowrap message ran 167 px past a 600 px window.
  */
+const getStyles = (theme: GrafanaTheme2) => ({
+  compact: css({ width: theme.spacing(24) }),
+});
+
+/** A text setting validated when left (see useEditorState). */
 export function TextField(props: {
   settingKey: StringKey;
   label: string;
@@ -35,9 +43,12 @@ export function TextField(props: {
   requiredError?: string;
   /** A rule involving other fields (shown, like validate's, only when this field is not being edited). */
   extraError?: string;
+  /** One of a row of fields: fixed width. */
+  compact?: boolean;
 }) {
-  const { settingKey, label, description, placeholder, width, validate, requiredError, extraError } = props;
+  const { settingKey, label, description, placeholder, width, validate, requiredError, extraError, compact } = props;
   const { jsonData, setJson, settled, touched, leave, readOnly } = useEditor();
+  const styles = useStyles2(getStyles);
   const value = (jsonData[settingKey] as string | undefined) ?? '';
   let err: string | undefined;
   if (settled(settingKey)) {
@@ -56,7 +67,7 @@ export function TextField(props: {
       error={err}
       htmlFor={id}
       disabled={readOnly}
-      validationMessageHorizontalOverflow
+      className={compact ? styles.compact : undefined}
     >
       <Input
         id={id}
@@ -78,7 +89,7 @@ export function DurationField(props: {
   placeholder: string;
   extraError?: string;
 }) {
-  return <TextField {...props} width={20} validate={(v) => durationError(v)} />;
+  return <TextField {...props} width={20} compact validate={(v) => durationError(v)} />;
 }
 
 export function NumberField(props: {
@@ -91,6 +102,7 @@ export function NumberField(props: {
 }) {
   const { settingKey, label, description, min, extraError } = props;
   const { jsonData, setJson, readOnly } = useEditor();
+  const styles = useStyles2(getStyles);
   const stored = jsonData[settingKey];
   // Keep what is typed so an invalid entry can be shown and fixed; only valid whole numbers reach jsonData.
   const [text, setText] = useState(stored === undefined ? '' : String(stored));
@@ -105,7 +117,7 @@ export function NumberField(props: {
       error={err}
       htmlFor={id}
       disabled={readOnly}
-      validationMessageHorizontalOverflow
+      className={styles.compact}
     >
       <Input
         id={id}
