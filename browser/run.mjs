@@ -461,6 +461,21 @@ try {
     }
   );
 
+  await withPage(
+    'dashboard host: Save & test through /api/datasources/uid/…/health to the plugin binary',
+    'dashboard',
+    async (page) => {
+      // DataSourceWithBackend.testDatasource → GET /api/datasources/uid/sheepdog/health → CheckHealth on the binary
+      // (Grafana's pkg/api/datasources.go checkDatasourceHealth shapes the answer).
+      const res = await harness(page, () => window.__harness.datasource.testDatasource());
+      assert.equal(res.status, 'success', JSON.stringify(res));
+      // A fresh data source (embedded engine, nothing allowed yet) passes, with the plugin's own message.
+      const direct = await dshostGet('/api/datasources/uid/sheepdog/health');
+      assert.equal(direct.status, 'OK');
+      assert.ok(res.message && res.message === direct.message, `${res.message} vs ${direct.message}`);
+    }
+  );
+
   // Grafana's StandardAnnotationQueryEditor (public/app/features/annotations/components/
   // StandardAnnotationQueryEditor.tsx, verifyDataSource/componentDidUpdate): onChange(prepareAnnotation(a)) while
   // the result !== a, else run the query. A prepareAnnotation that returns a new object every time loops (React

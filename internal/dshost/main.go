@@ -8,6 +8,8 @@
 //   - pkg/api/ds_query.go QueryMetricsV2 + toJsonStreamingResponse: the body is a
 //     dtos.MetricRequest {from, to, queries}; the answer is the
 //     backend.QueryDataResponse as JSON, status 400 when any result has an error.
+//   - pkg/api/datasources.go checkDatasourceHealth: {status, message[, details]},
+//     400 unless the plugin says OK.
 //   - pkg/services/query/query.go parseMetricRequest: one backend.DataQuery per
 //     query, RefID = refId (default "A"), MaxDataPoints = maxDataPoints (default
 //     100), Interval = intervalMs (default 1000 ms), QueryType = queryType,
@@ -158,11 +160,16 @@ func (s *server) health(w http.ResponseWriter, r *http.Request) {
 	if res.Status != backend.HealthStatusOk {
 		status = http.StatusBadRequest
 	}
-	var details any
+	payload := map[string]any{"status": res.Status.String(), "message": res.Message}
 	if len(res.JSONDetails) > 0 {
-		_ = json.Unmarshal(res.JSONDetails, &details)
+		var details any
+		if err := json.Unmarshal(res.JSONDetails, &details); err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"message": "Failed to unmarshal detailed response from backend plugin"})
+			return
+		}
+		payload["details"] = details
 	}
-	writeJSON(w, status, map[string]any{"status": res.Status.String(), "message": res.Message, "details": details})
+	writeJSON(w, status, payload)
 }
 
 func (s *server) resource(w http.ResponseWriter, r *http.Request, rest string) {
