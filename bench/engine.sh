@@ -110,7 +110,8 @@ echo "wrote $out" >&2
 # README.md: if it has a section headed exactly "## Engine results", its body
 # (up to the next "## " heading) becomes the headline tables; nothing else in
 # the README is touched.
-readme=README.md
+# (ENGINE_SH_README=none leaves the README alone, e.g. when its owner edits it.)
+readme=${ENGINE_SH_README:-README.md}
 if [[ -f $readme ]] && grep -qx '## Engine results' "$readme"; then
   {
     echo
