@@ -49,8 +49,8 @@ type PanicError struct {
 func (e *PanicError) Error() string { return fmt.Sprintf("crashed unexpectedly: %v", e.Value) }
 
 // Run calls fn(ctx, i) for i in [0, n) and returns their errors, index by
-// index; a panic in fn becomes that item's *PanicError. Items not started
-// when ctx is done get ctx's error.
+// index; a panic in fn becomes that item's *PanicError. Every item runs,
+// even after ctx is done: fn is passed ctx and says what it abandoned.
 func (p *Pool) Run(ctx context.Context, n int, fn func(ctx context.Context, i int) error) []error {
 	errs := make([]error, n)
 	if n == 0 {
@@ -62,10 +62,6 @@ func (p *Pool) Run(ctx context.Context, n int, fn func(ctx context.Context, i in
 			i := int(next.Add(1) - 1)
 			if i >= n {
 				return
-			}
-			if err := ctx.Err(); err != nil {
-				errs[i] = err
-				continue
 			}
 			errs[i] = safe(ctx, i, fn)
 		}

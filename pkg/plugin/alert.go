@@ -5,12 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 	"time"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/workpool"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/frames"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
@@ -52,30 +53,23 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 	states := make([]*seriesState, len(series))
 	infos := make([]engine.Info, len(series))
 	errs := make([]error, len(series))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, maxWorkers())
 	start := time.Now()
-	for i, s := range series {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			// A panic here would kill the plugin process: it becomes this series' error.
-			defer func() {
-				if p := recover(); p != nil {
-					errs[i] = fmt.Errorf("%s: internal error while keeping the alert state: %v", displayOf(s), p)
-				}
-			}()
-			st, info, err := newSeriesState(ctx, s, q.opt, final, keepFrom)
-			if err != nil {
-				errs[i] = fmt.Errorf("%s: %w", displayOf(s), err)
-				return
-			}
-			states[i], infos[i] = st, info
-		}()
+	// The executor recovers a panic (it would kill the plugin process) as this series' error.
+	for i, err := range workpool.Default().Run(ctx, len(series), func(ctx context.Context, i int) error {
+		st, info, err := newSeriesState(ctx, series[i], q.opt, final, keepFrom)
+		states[i], infos[i] = st, info
+		return err
+	}) {
+		var crashed *workpool.PanicError
+		switch {
+		case errors.As(err, &crashed):
+			errs[i] = fmt.Errorf("%s: internal error while keeping the alert state: %w", displayOf(series[i]), err)
+			states[i] = nil
+		case err != nil:
+			errs[i] = fmt.Errorf("%s: %w", displayOf(series[i]), err)
+			states[i] = nil
+		}
 	}
-	wg.Wait()
 	metricEngineSeconds.WithLabelValues("embedded").Observe(time.Since(start).Seconds())
 	// A series detection fails for is left out with a notice naming it, as in
 	// panels; the others are still evaluated. It is not cached, so the next

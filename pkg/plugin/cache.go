@@ -73,7 +73,7 @@ func newSeriesState(ctx context.Context, s source.Series, opt engine.Options, fi
 	if k > 0 {
 		head.Times, head.Values = s.Times[:k], s.Values[:k]
 	}
-	res, stream, err := safeDetectStream(ctx, head, opt)
+	res, stream, err := detectStream(ctx, head, opt)
 	if err != nil {
 		return nil, engine.Info{}, err
 	}

@@ -208,12 +208,8 @@ func warmUpNotices(series []analysed, notes *noticeSet) {
 	}
 }
 
-// safeDetectStream is safeDetect for the causal stream used by alerts.
-func safeDetectStream(ctx context.Context, s source.Series, opt engine.Options) (r *engine.Result, st *engine.Stream, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			r, st, err = nil, nil, fmt.Errorf("detector crashed: %v", p)
-		}
-	}()
+// detectStream runs the causal stream used by alerts, on the bounded
+// executor (alert.go), whose recovery turns a panic into that series' error.
+func detectStream(ctx context.Context, s source.Series, opt engine.Options) (*engine.Result, *engine.Stream, error) {
 	return engine.DetectStream(ctx, engine.Series{Times: s.Times, Values: s.Values}, opt)
 }

@@ -5,17 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/workpool"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/frames"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
@@ -35,8 +34,6 @@ const PluginID = "sheepdog-anomaly-datasource"
 // it could loop through Grafana without end; it is refused.
 const FromSheepdogHeader = "X-Sheepdog-Depth"
 
-func maxWorkers() int { return max(1, runtime.GOMAXPROCS(0)) }
-
 // QueryData answers each query independently: one query's error never hides
 // another query's frames.
 func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
@@ -50,9 +47,7 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 	nested := nestedRequest(req)
 	ctx = source.WithNestedQueryBudget(ctx, source.DefaultNestedQueriesPerRequest)
 	budget := d.newRequestBudget()
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, maxWorkers())
+	var run []backend.DataQuery
 	for _, q := range req.Queries {
 		if n := refs[q.RefID]; n > 1 {
 			resp.Responses[q.RefID] = backend.ErrDataResponse(backend.StatusBadRequest,
@@ -64,31 +59,33 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 				fmt.Sprintf("query %s: this request came from a Sheepdog query (header %s): a Sheepdog query cannot use a Sheepdog data source as its source", q.RefID, FromSheepdogHeader))
 			continue
 		}
-		wg.Add(1)
-		go func(q backend.DataQuery) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			r := d.query(ctx, req, q, budget)
-			mu.Lock()
-			resp.Responses[q.RefID] = r
-			mu.Unlock()
-		}(q)
+		run = append(run, q)
 	}
-	wg.Wait()
+	// Queries, their series and their frames share one bounded executor,
+	// whose recovery turns a panic into that query's error response.
+	answers := make([]backend.DataResponse, len(run))
+	for i, err := range workpool.Default().Run(ctx, len(run), func(ctx context.Context, i int) error {
+		answers[i] = d.query(ctx, req, run[i], budget)
+		return nil
+	}) {
+		var crashed *workpool.PanicError
+		switch {
+		case errors.As(err, &crashed):
+			d.logger.FromContext(ctx).Error("query panicked", "refId", run[i].RefID, "panic", fmt.Sprint(crashed.Value), "stack", string(crashed.Stack))
+			answers[i] = backend.ErrDataResponse(backend.StatusInternal, fmt.Sprintf("internal error while answering query %s; see the Grafana server log", run[i].RefID))
+		}
+		resp.Responses[run[i].RefID] = answers[i]
+	}
 	return resp, nil
 }
 
 func (d *Datasource) query(ctx context.Context, req *backend.QueryDataRequest, q backend.DataQuery, budget *requestBudget) (resp backend.DataResponse) {
 	start := time.Now()
 	sourceType := "unknown"
+	answered := false // false in this defer: the query panicked (QueryData's executor recovers it)
 	defer func() {
-		if r := recover(); r != nil {
-			d.logger.Error("query panicked", "refId", q.RefID, "panic", fmt.Sprint(r))
-			resp = backend.ErrDataResponse(backend.StatusInternal, fmt.Sprintf("internal error while answering query %s; see the Grafana server log", q.RefID))
-		}
 		outcome := "ok"
-		if resp.Error != nil {
+		if resp.Error != nil || !answered {
 			outcome = "error"
 		}
 		metricQueries.WithLabelValues(sourceType, outcome).Inc()
@@ -96,6 +93,7 @@ func (d *Datasource) query(ctx context.Context, req *backend.QueryDataRequest, q
 	}()
 
 	frs, err := d.runQuery(ctx, req, q, budget, &sourceType)
+	answered = true
 	if err != nil {
 		var qe *queryError
 		if errors.As(err, &qe) {
