@@ -133,6 +133,8 @@ describe('ConfigEditor', () => {
     const retries = screen.getByLabelText(/^Retries/);
     expect(retries).toHaveAttribute('placeholder', '3');
     expect(screen.getByLabelText(/^Timeout/)).toHaveAttribute('placeholder', '5s');
+    // models.DefaultRemoteMaxCallsPerQuery (pkg/models/config.go).
+    expect(screen.getByLabelText(/^Calls per query/)).toHaveAttribute('placeholder', '200');
     await userEvent.type(retries, '4');
     expect(last().jsonData.remoteRetries).toBe(4);
 
@@ -354,10 +356,18 @@ describe('ConfigEditor as a Grafana user meets it', () => {
   });
 
   it('opens Resilience and TLS when one of their settings differs from the default, with a summary when closed', async () => {
-    renderEditor(settings({ engine: 'remote', remoteUrl: 'http://x:1', remoteFallback: false, remoteRetries: 4 }));
+    renderEditor(
+      settings({
+        engine: 'remote',
+        remoteUrl: 'http://x:1',
+        remoteFallback: false,
+        remoteRetries: 4,
+        remoteMaxCallsPerQuery: 50,
+      })
+    );
     expect(screen.getByLabelText(/Fall back to the embedded engine/)).not.toBeChecked();
     await userEvent.click(screen.getByRole('button', { name: 'Collapse section Resilience' }));
-    expect(screen.getByText('Changed: retries 4 · fallback off')).toBeInTheDocument();
+    expect(screen.getByText('Changed: retries 4 · calls per query 50 · fallback off')).toBeInTheDocument();
     // TLS holds nothing set: it stays closed.
     expect(screen.getByRole('button', { name: 'Expand section TLS' })).toBeInTheDocument();
     expect(screen.queryByLabelText(/Skip TLS verification/)).not.toBeInTheDocument();

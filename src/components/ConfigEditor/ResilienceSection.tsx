@@ -15,6 +15,7 @@ const RESILIENCE_KEYS = [
   'remoteBreakerThreshold',
   'remoteBreakerCooldown',
   'remoteMaxInFlight',
+  'remoteMaxCallsPerQuery',
   'remoteFallback',
 ] as const;
 
@@ -28,6 +29,7 @@ export function resilienceSummary(j: SheepdogOptions): string | undefined {
     remoteBreakerThreshold: 'breaker threshold',
     remoteBreakerCooldown: 'breaker cooldown',
     remoteMaxInFlight: 'in-flight cap',
+    remoteMaxCallsPerQuery: 'calls per query',
     remoteFallback: 'fallback',
   };
   const parts = RESILIENCE_KEYS.filter((k) => j[k] !== undefined && j[k] !== SETTINGS_DEFAULTS[k]).map((k) =>
@@ -99,6 +101,12 @@ export function ResilienceSection() {
           settingKey="remoteMaxInFlight"
           label="In-flight cap"
           description="Concurrent requests to the API"
+          min={1}
+        />
+        <NumberField
+          settingKey="remoteMaxCallsPerQuery"
+          label="Calls per query"
+          description="API requests one query may make"
           min={1}
         />
       </Stack>

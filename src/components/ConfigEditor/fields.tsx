@@ -15,6 +15,7 @@ export type NumberKey =
   | 'remoteRetries'
   | 'remoteBreakerThreshold'
   | 'remoteMaxInFlight'
+  | 'remoteMaxCallsPerQuery'
   | 'maxSeriesPerQuery'
   | 'maxPointsPerQuery'
   | 'maxPointsPerRequest'
