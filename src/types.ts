@@ -5,20 +5,19 @@
 import type { DataSourceJsonData } from '@grafana/data';
 import type { DataQuery } from '@grafana/schema';
 
+import { DEFAULT_SENSITIVITY, type Direction, type Method, type SeasonalityPreset } from './generated/catalogue';
+
 export const PLUGIN_ID = 'sheepdog-anomaly-datasource';
 
 export type SourceType = 'datasource' | 'prometheus' | 'csv';
 export const SOURCE_TYPES: SourceType[] = ['datasource', 'prometheus', 'csv'];
 
-export type Method = 'auto' | 'basic' | 'robust' | 'agile' | 'changepoint';
-export const METHODS: Method[] = ['auto', 'basic', 'robust', 'agile', 'changepoint'];
+/* Methods, directions, seasonality presets and the default sensitivity: generated from the engine's catalogue. */
+export { DIRECTIONS, METHODS, SEASONALITY_PRESETS } from './generated/catalogue';
+export type { Direction, Method } from './generated/catalogue';
 
-export type Direction = 'both' | 'up' | 'down';
-export const DIRECTIONS: Direction[] = ['both', 'up', 'down'];
-
-/** "auto", "none", "hourly", "daily", "weekly" or a duration such as "6h". */
-export type Seasonality = 'auto' | 'none' | 'hourly' | 'daily' | 'weekly' | (string & {});
-export const SEASONALITY_PRESETS = ['auto', 'none', 'hourly', 'daily', 'weekly'] as const;
+/** A preset ("auto", "none", "hourly", "daily", "weekly") or a duration such as "6h". */
+export type Seasonality = SeasonalityPreset | (string & {});
 
 export type Output = 'bands' | 'score' | 'flags' | 'windows';
 export const ALL_OUTPUTS: Output[] = ['bands', 'score', 'flags', 'windows'];
@@ -183,7 +182,7 @@ export const DETECTOR_DEFAULTS: Required<
   Pick<DetectorOptions, 'method' | 'sensitivity' | 'direction' | 'seasonality'>
 > = {
   method: 'auto',
-  sensitivity: 50,
+  sensitivity: DEFAULT_SENSITIVITY,
   direction: 'both',
   seasonality: 'auto',
 };

@@ -2,7 +2,8 @@
 import { CoreApp, QueryEditorProps } from '@grafana/data';
 
 import type { DataSource } from '../../datasource';
-import { AlertMode, Direction, Method, Output, SheepdogOptions, SheepdogQuery, SourceType } from '../../types';
+import { SEASONALITY_OPTIONS } from '../../generated/catalogue';
+import { AlertMode, Output, SheepdogOptions, SheepdogQuery, SourceType } from '../../types';
 
 export type SheepdogQueryEditorProps = QueryEditorProps<DataSource, SheepdogQuery, SheepdogOptions> & {
   /** The annotation editor hides the output and alert choices: annotations always use the windows. */
@@ -21,31 +22,12 @@ export const SOURCE_OPTIONS: Array<{ label: string; value: SourceType; descripti
   { label: 'Inline CSV', value: 'csv', description: 'Paste timestamp,value rows' },
 ];
 
-export const METHOD_OPTIONS: Array<{ label: string; value: Method; description: string }> = [
-  { label: 'Auto', value: 'auto', description: 'Picks a method from the series: the right start for most metrics' },
-  { label: 'Basic', value: 'basic', description: 'Rolling mean and spread: steady metrics without seasons' },
-  { label: 'Robust', value: 'robust', description: 'Seasonal median and MAD: ignores past spikes, for noisy metrics' },
-  { label: 'Agile', value: 'agile', description: 'Adapts fast to a new level: trending or drifting metrics' },
-  {
-    label: 'Change point',
-    value: 'changepoint',
-    description: 'Flags lasting shifts in level rather than single spikes',
-  },
-];
+/* Method and direction choices: the engine's catalogue, generated (go generate ./pkg/engine). */
+export { DIRECTION_OPTIONS, METHOD_OPTIONS } from '../../generated/catalogue';
 
-export const DIRECTION_OPTIONS: Array<{ label: string; value: Direction; description: string }> = [
-  { label: 'Both', value: 'both', description: 'Above or below the band' },
-  { label: 'Up', value: 'up', description: 'Only above the band (spikes)' },
-  { label: 'Down', value: 'down', description: 'Only below the band (drops)' },
-];
-
-export const SEASONALITY_LABELS: Record<string, string> = {
-  auto: 'Auto-detect',
-  none: 'None',
-  hourly: 'Hourly',
-  daily: 'Daily',
-  weekly: 'Weekly',
-};
+export const SEASONALITY_LABELS: Record<string, string> = Object.fromEntries(
+  SEASONALITY_OPTIONS.map((o) => [o.value, o.label])
+);
 
 export const OUTPUT_LABELS: Record<Output, { label: string; description: string }> = {
   bands: { label: 'Bands', description: 'value, expected, lower and upper' },
