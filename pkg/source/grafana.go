@@ -194,6 +194,12 @@ type GrafanaClient struct {
 
 	typesMu sync.Mutex
 	types   map[string]cachedType // data source UID → plugin type
+
+	// listed is the UID → type list of /api/frontend/settings, read when the
+	// token may not read a data source's settings (see listedType).
+	listedMu sync.Mutex
+	listed   map[string]DataSourceInfo
+	listedAt time.Time
 }
 
 type cachedType struct {
@@ -442,12 +448,32 @@ func (c *GrafanaClient) CheckDataSource(ctx context.Context, uid string) (DataSo
 	if err := c.refuseBuiltin(uid); err != nil {
 		return DataSourceInfo{}, err
 	}
-	info, err := c.lookupDataSource(ctx, uid)
+	info, err := c.resolveType(ctx, uid)
 	if err != nil {
 		return info, err
 	}
 	c.rememberType(uid, info.Type)
 	return info, c.refuseType(uid, info.Type)
+}
+
+// resolveType reads a data source's type: from its settings
+// (GET /api/datasources/uid/:uid, needs datasources:read) or, when the token
+// may not read them (403), from the data sources Grafana lists for the
+// token's own front end (GET /api/frontend/settings, any signed-in identity).
+// A UID in neither is refused: its type, and so a loop, cannot be ruled out.
+func (c *GrafanaClient) resolveType(ctx context.Context, uid string) (DataSourceInfo, error) {
+	info, err := c.lookupDataSource(ctx, uid)
+	if !errors.Is(err, ErrCannotVerify) {
+		return info, err
+	}
+	listed, lerr := c.listedType(ctx, uid)
+	switch {
+	case lerr != nil:
+		return DataSourceInfo{}, fmt.Errorf("%w; nor could it be found in /api/frontend/settings: %v", err, lerr)
+	case listed.Type == "":
+		return DataSourceInfo{}, fmt.Errorf("%w; nor does Grafana list it in /api/frontend/settings for this service account", err)
+	}
+	return listed, nil
 }
 
 // refuseBuiltin refuses Grafana's pseudo data sources by UID, before any request.
@@ -482,7 +508,7 @@ func (c *GrafanaClient) checkSourceType(ctx context.Context, uid string) error {
 	if typ, ok := c.cachedType(uid); ok {
 		return c.refuseType(uid, typ)
 	}
-	info, err := c.lookupDataSource(ctx, uid)
+	info, err := c.resolveType(ctx, uid)
 	switch {
 	case errors.Is(err, ErrCannotVerify):
 		return fmt.Errorf("%w: %w", ErrSourceAccess, err)
@@ -523,6 +549,80 @@ func (c *GrafanaClient) rememberType(uid, typ string) {
 	c.types[uid] = cachedType{typ: typ, expires: now.Add(typeCacheTTL)}
 }
 
+// Bounds on /api/frontend/settings, read when a data source's settings are
+// forbidden: its body carries every listed data source with its plugin's
+// metadata, so it may be a few MB; at most frontendListSize data sources
+// (Grafana's own [datasources] datasource_limit defaults to 5000) are kept,
+// for typeCacheTTL.
+const (
+	frontendSettingsMaxBytes = 32 << 20
+	frontendListSize         = 10_000
+)
+
+// listedType finds uid among the data sources of GET /api/frontend/settings
+// (an empty Type when it is not listed). Grafana lists there the data
+// sources of the organisation the identity may see (grafana/grafana
+// pkg/api/frontendsettings.go getFSDataSources: GetDataSources filtered by
+// the data source guardian, which in OSS lets every one through), each with
+// its uid and its plugin's id as type, besides the built-in ones; no
+// datasources:read is needed.
+func (c *GrafanaClient) listedType(ctx context.Context, uid string) (DataSourceInfo, error) {
+	c.listedMu.Lock()
+	defer c.listedMu.Unlock() // one read at a time: concurrent queries share it
+	if c.listed == nil || time.Since(c.listedAt) > typeCacheTTL {
+		list, err := c.readFrontendSettings(ctx)
+		if err != nil {
+			return DataSourceInfo{}, err
+		}
+		c.listed, c.listedAt = list, time.Now()
+	}
+	return c.listed[uid], nil
+}
+
+func (c *GrafanaClient) readFrontendSettings(ctx context.Context) (map[string]DataSourceInfo, error) {
+	endpoint := c.endpoint("/api/frontend/settings")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("build frontend settings request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, transportError(ctx, req.Method, endpoint, err)
+	}
+	defer resp.Body.Close()
+	raw, err := readBody(resp, frontendSettingsMaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	var fs struct {
+		Datasources map[string]struct {
+			UID  string `json:"uid"`
+			Type string `json:"type"`
+			Name string `json:"name"`
+		} `json:"datasources"`
+	}
+	if err := json.Unmarshal(raw, &fs); err != nil {
+		return nil, fmt.Errorf("unreadable answer: %s", snippet(raw))
+	}
+	list := make(map[string]DataSourceInfo, min(len(fs.Datasources), frontendListSize))
+	for name, ds := range fs.Datasources {
+		if ds.UID == "" || len(list) >= frontendListSize {
+			continue
+		}
+		if ds.Name == "" {
+			ds.Name = name
+		}
+		list[ds.UID] = DataSourceInfo{UID: ds.UID, Name: ds.Name, Type: ds.Type}
+	}
+	return list, nil
+}
+
 // lookupDataSource reads GET /api/datasources/uid/:uid.
 func (c *GrafanaClient) lookupDataSource(ctx context.Context, uid string) (DataSourceInfo, error) {
 	endpoint := c.endpoint("/api/datasources/uid/" + url.PathEscape(uid))
@@ -549,7 +649,7 @@ func (c *GrafanaClient) lookupDataSource(ctx context.Context, uid string) (DataS
 		return DataSourceInfo{}, fmt.Errorf("%w: Grafana rejected the service-account token (HTTP 401: %s): check that the plugin's managed service account exists or that the stored token is valid and not expired", ErrSourceAccess, apiErr.Message)
 	case resp.StatusCode == http.StatusForbidden:
 		return DataSourceInfo{}, fmt.Errorf("%w %q: the service account may not read its settings (HTTP 403), and Sheepdog reads each source's type before querying it (to refuse Sheepdog and Grafana's built-in data sources, which could loop): "+
-			"grant it datasources:read (the managed service account has it; for a token, the Admin role or the \"Data source reader\" role)", ErrCannotVerify, uid)
+			"grant it datasources:read (the managed service account has it; for a token, the \"Data source reader\" role, or in Grafana OSS the Admin role)", ErrCannotVerify, uid)
 	case resp.StatusCode == http.StatusNotFound:
 		return DataSourceInfo{}, fmt.Errorf("allowed data source %q does not exist in Grafana (HTTP 404): remove it from the allow-list or fix its UID", uid)
 	case resp.StatusCode/100 == 3:

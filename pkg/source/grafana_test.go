@@ -667,3 +667,73 @@ func TestGrafanaQueryNestedBudget(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestGrafanaQueryTypeFromFrontendSettings: a token with datasources:query
+// only (a Viewer's service account in Grafana OSS) is refused
+// GET /api/datasources/uid/:uid (403), but Grafana lists the data sources it
+// may see, with uid and type, in GET /api/frontend/settings
+// (grafana/grafana pkg/api/frontendsettings.go getFSDataSources: the org's
+// data sources through the data source guardian, AllowGuardian in OSS,
+// pkg/services/datasources/guardian/allow_guardian.go; the map is keyed by
+// name, each plugins.DataSourceDTO carries "uid" and "type", the plugin's
+// id; built-in ones such as -- Grafana -- follow). The loop guard reads the
+// type there: a listed Prometheus is queried, a listed Sheepdog refused, an
+// unlisted UID refused; the list is read once for all of them.
+func TestGrafanaQueryTypeFromFrontendSettings(t *testing.T) {
+	var mu sync.Mutex
+	var queries, settingsReads int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Header.Get("Authorization") != "Bearer "+grafanaToken:
+			w.WriteHeader(http.StatusUnauthorized)
+		case strings.HasPrefix(r.URL.Path, "/api/datasources/uid/"):
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `{"accessErrorId":"ACE1","message":"You'll need additional permissions to perform this action. Permissions needed: datasources:read","title":"Access denied"}`)
+		case r.URL.Path == "/api/frontend/settings":
+			settingsReads++
+			io.WriteString(w, `{"appSubUrl":"","datasources":{
+				"Prometheus":{"id":1,"uid":"prom-main","type":"prometheus","name":"Prometheus","meta":{"id":"prometheus","backend":true},"url":"/api/datasources/proxy/uid/prom-main","access":"proxy","jsonData":{}},
+				"Sheepdog B":{"id":2,"uid":"other-sheepdog","type":"sheepdog-anomaly-datasource","name":"Sheepdog B","meta":{"id":"sheepdog-anomaly-datasource"},"jsonData":{}},
+				"-- Grafana --":{"id":-1,"uid":"grafana","type":"datasource","name":"-- Grafana --","meta":{"id":"grafana","builtIn":true},"jsonData":{}},
+				"-- Mixed --":{"type":"datasource","name":"-- Mixed --","meta":{"id":"mixed","builtIn":true},"jsonData":{}}
+			},"buildInfo":{"version":"13.0.0"}}`)
+		case r.Method == http.MethodPost && r.URL.Path == "/api/ds/query":
+			queries++
+			raw, _ := os.ReadFile(filepath.Join("testdata", "grafana", "prometheus_range.json"))
+			w.Write(raw)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	c, err := NewGrafanaClient(GrafanaConfig{AppURL: srv.URL, Token: grafanaToken, Allowed: []string{AllowAll},
+		RefusedTypes: []string{"sheepdog-anomaly-datasource"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	for range 2 { // the second time from the cache
+		if s, err := c.Query(ctx, models.DataSourceRef{UID: "prom-main"}, nil, testRange, GrafanaQueryOptions{}); err != nil || len(s) == 0 {
+			t.Fatalf("allowed Prometheus: %d series, %v", len(s), err)
+		}
+	}
+	_, err = c.Query(ctx, models.DataSourceRef{UID: "other-sheepdog", Type: "prometheus"}, nil, testRange, GrafanaQueryOptions{})
+	if !errors.Is(err, ErrRefusedSource) || !strings.Contains(err.Error(), `type "sheepdog-anomaly-datasource"`) {
+		t.Errorf("listed Sheepdog: %v", err)
+	}
+	_, err = c.Query(ctx, models.DataSourceRef{UID: "nowhere", Type: "prometheus"}, nil, testRange, GrafanaQueryOptions{})
+	if !errors.Is(err, ErrSourceAccess) || !errors.Is(err, ErrCannotVerify) || !strings.Contains(err.Error(), "/api/frontend/settings") {
+		t.Errorf("unlisted UID: %v", err)
+	}
+	if info, err := c.CheckDataSource(ctx, "prom-main"); err != nil || info.Type != "prometheus" || info.Name != "Prometheus" {
+		t.Errorf("health check of the listed Prometheus: %+v, %v", info, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if queries != 2 || settingsReads != 1 {
+		t.Errorf("%d queries and %d reads of /api/frontend/settings, want 2 and 1", queries, settingsReads)
+	}
+}
