@@ -18,6 +18,7 @@ import (
 	"github.com/sheepdog-anomaly/sheepdog/internal/workpool"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
 )
 
 // Series is one analysed source series: the points shown and their results,
@@ -139,7 +140,7 @@ func uniqueDisplays(series []Series) []string {
 	}
 	for i, s := range series {
 		if count[out[i]] > 1 && len(s.Labels) > 0 {
-			out[i] += " " + labelString(s.Labels)
+			out[i] += " " + source.FormatSelector("", s.Labels) // {k="v", ...}
 		}
 	}
 	seen := make(map[string]int, len(series))
@@ -168,25 +169,6 @@ func uniqueDisplays(series []Series) []string {
 		}
 	}
 	return out
-}
-
-// labelString renders labels as {k="v", ...} with sorted keys.
-func labelString(l map[string]string) string {
-	keys := make([]string, 0, len(l))
-	for k := range l {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s=%q", k, l[k])
-	}
-	b.WriteByte('}')
-	return b.String()
 }
 
 func panelFrame(refID string, s Series, disp string, out models.Outputs, timeField *data.Field) *data.Frame {
