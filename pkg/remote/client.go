@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/grafana/grafana-plugin-sdk-go/backend/httpclient"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 
 	"github.com/sheepdog-anomaly/sheepdog/internal/redact"
@@ -202,7 +203,9 @@ func New(cfg Config) (*Client, error) {
 	if c.logger == nil {
 		c.logger = log.DefaultLogger
 	}
-	c.http = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
+	// The SDK's tracing middleware (backend/httpclient/tracing_middleware.go):
+	// a client span per attempt and the query's trace context as traceparent.
+	c.http = &http.Client{Transport: httpclient.TracingMiddleware(nil).CreateMiddleware(httpclient.Options{}, tr), CheckRedirect: c.checkRedirect}
 	c.breaker = newBreaker(cfg.BreakerThreshold, cfg.BreakerCooldown, func(s BreakerState) {
 		c.m.breaker.WithLabelValues(cfg.DataSource, c.host).Set(float64(s))
 		if s == BreakerOpen {

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend/httpclient"
 )
 
 // TLSOptions configure HTTPS to a source.
@@ -61,6 +63,24 @@ func parseBaseURL(what, raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// Traced puts the SDK's tracing middleware in front of transport
+// (grafana-plugin-sdk-go backend/httpclient/tracing_middleware.go,
+// TracingMiddleware): a client span per request, and the trace context
+// injected as headers by the global propagator, which the SDK sets up when
+// the plugin starts (backend/setup.go, SetupTracer: W3C traceparent by
+// default), so Grafana's trace of a panel continues through /api/ds/query and
+// the source. The result still closes transport's idle connections.
+func Traced(transport *http.Transport) http.RoundTripper {
+	return tracedTransport{httpclient.TracingMiddleware(nil).CreateMiddleware(httpclient.Options{}, transport), transport}
+}
+
+type tracedTransport struct {
+	http.RoundTripper
+	base *http.Transport
+}
+
+func (t tracedTransport) CloseIdleConnections() { t.base.CloseIdleConnections() }
+
 // newHTTPClient builds a client that trusts the configured CAs and refuses
 // redirects to another scheme or host, so an Authorization header never leaves
 // the configured server.
@@ -94,7 +114,7 @@ func newHTTPClient(base *url.URL, opt TLSOptions, timeout time.Duration) (*http.
 		timeout = DefaultTimeout
 	}
 	return &http.Client{
-		Transport: transport,
+		Transport: Traced(transport),
 		Timeout:   timeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if req.URL.Scheme != base.Scheme || req.URL.Host != base.Host {
