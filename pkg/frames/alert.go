@@ -3,12 +3,12 @@ package frames
 import (
 	"math"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
 )
 
 // Alert builds alert-ready frames in the dataplane contract's
@@ -114,7 +114,7 @@ func uniqueLabels(series []Series) []data.Labels {
 			l = data.Labels{}
 		}
 		out[i] = l
-		keys[i] = labelKey(l)
+		keys[i] = source.LabelsKey("", l)
 		count[keys[i]]++
 	}
 	for i, s := range series {
@@ -123,13 +123,4 @@ func uniqueLabels(series []Series) []data.Labels {
 		}
 	}
 	return out
-}
-
-func labelKey(l data.Labels) string {
-	ks := make([]string, 0, len(l))
-	for k, v := range l {
-		ks = append(ks, k+"\x00"+v)
-	}
-	sort.Strings(ks)
-	return strings.Join(ks, "\x01")
 }

@@ -198,7 +198,7 @@ func (c *PromClient) queryRange(ctx context.Context, expr string, r Range, legen
 				}
 			}
 			name := c.red.String(rs.Metric["__name__"])
-			key := labelsKey(name, labels)
+			key := LabelsKey(name, labels)
 			i, ok := index[key]
 			if !ok {
 				i = len(out)

@@ -140,10 +140,11 @@ func ceilInterval(d time.Duration) time.Duration {
 }
 
 // ID identifies a series among a query's series: its name and sorted labels.
-func (s Series) ID() string { return labelsKey(s.Name, s.Labels) }
+func (s Series) ID() string { return LabelsKey(s.Name, s.Labels) }
 
-// labelsKey is a stable identity for a name and a label set.
-func labelsKey(name string, labels map[string]string) string {
+// LabelsKey is a stable identity for a name and a label set (name "" for
+// labels alone): series and alert instances are told apart by it.
+func LabelsKey(name string, labels map[string]string) string {
 	keys := make([]string, 0, len(labels))
 	for k := range labels {
 		keys = append(keys, k)
