@@ -12,7 +12,11 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/tracing"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sheepdog-anomaly/sheepdog/internal/workpool"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
@@ -82,11 +86,25 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 func (d *Datasource) query(ctx context.Context, req *backend.QueryDataRequest, q backend.DataQuery, budget *requestBudget) (resp backend.DataResponse) {
 	start := time.Now()
 	sourceType := "unknown"
+	// A span per query (the SDK's default tracer, backend/tracing DefaultTracer,
+	// exporting where Grafana's tracing settings point), parent of the
+	// requests to sources; refId on every log line of the query (the SDK's
+	// contextual attributes, read by Logger.FromContext).
+	ctx, span := tracing.DefaultTracer().Start(ctx, "sheepdog.query", trace.WithAttributes(attribute.String("refId", q.RefID)))
+	defer span.End()
+	ctx = log.WithContextualAttributes(ctx, []any{"refId", q.RefID})
 	answered := false // false in this defer: the query panicked (QueryData's executor recovers it)
 	defer func() {
 		outcome := "ok"
 		if resp.Error != nil || !answered {
 			outcome = "error"
+		}
+		span.SetAttributes(attribute.String("sourceType", sourceType), attribute.String("outcome", outcome))
+		if resp.Error != nil {
+			tracing.Error(span, resp.Error)
+			if resp.ErrorSource == backend.ErrorSourceDownstream {
+				d.logger.FromContext(ctx).Warn("query failed downstream", "sourceType", sourceType, "status", int(resp.Status), "error", resp.Error.Error())
+			}
 		}
 		metricQueries.WithLabelValues(sourceType, outcome).Inc()
 		metricQuerySeconds.Observe(time.Since(start).Seconds())
@@ -135,10 +153,12 @@ type queryContext struct {
 // query (the alert cache's incremental ones too) goes through here.
 func (q *queryContext) fetch(ctx context.Context, r source.Range) ([]source.Series, error) {
 	start := time.Now()
+	limit, key := q.fetchLimit()
+	r.MaxPoints = limit
 	series, err := q.d.fetcher.Fetch(ctx, FetchRequest{RefID: q.refID, Query: q.pq, Range: r, Headers: q.headers})
 	metricFetchSeconds.WithLabelValues(q.pq.Raw.Source.Type).Observe(time.Since(start).Seconds())
 	if err != nil {
-		return nil, err
+		return nil, q.overBudget(err, key)
 	}
 	if err := q.charge(series); err != nil {
 		return nil, err
@@ -266,6 +286,7 @@ func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest
 		return nil, badRequest(err)
 	}
 	*sourceType = pq.Raw.Source.Type
+	ctx = log.WithContextualAttributes(ctx, []any{"sourceType", pq.Raw.Source.Type}) // on the remote client's and the fallback's log lines
 	if err := d.checkNotSelf(pq.Raw.Source); err != nil {
 		return nil, badRequest(err)
 	}
