@@ -335,10 +335,16 @@ func Text(s Series, w engine.Window, method string) string {
 	if w.Direction < 0 {
 		dir = "below"
 	}
-	return fmt.Sprintf("%s: %s %s the expected range; peak %s%s vs expected %s%s at %s; score %.2f (%s); method %s",
+	text := fmt.Sprintf("%s: %s %s the expected range; peak %s%s vs expected %s%s at %s; score %.2f (%s); method %s",
 		s.display(), strings.ReplaceAll(string(w.Type), "_", " "), dir,
 		num(w.PeakValue), unit, num(w.PeakExpected), unit, time.UnixMilli(w.Peak).UTC().Format(time.RFC3339),
 		w.MaxScore, w.Severity, method)
+	if w.Note != "" {
+		// The engine's note says what happens next (e.g. when a new level is
+		// accepted as normal), which is what the person reading it decides on.
+		text += "; " + w.Note
+	}
+	return text
 }
 
 // Tags are the window's tags: sheepdog, severity, type, method and the series labels.

@@ -382,3 +382,18 @@ func TestPanelFramesShareTheTimeAxisSafely(t *testing.T) {
 		}
 	}
 }
+
+// A level shift's note (how soon the new level is accepted) reaches the
+// annotation text people read (issue 11 #5: say it in the window's text).
+func TestWindowTextCarriesTheEngineNote(t *testing.T) {
+	s := Series{Name: "rps", DisplayName: "rps"}
+	w := engine.Window{Start: 0, End: 60_000, Peak: 0, PeakValue: 2, PeakExpected: 1, MaxScore: 0.9,
+		Severity: engine.SeverityHigh, Type: engine.WindowLevelShift, Direction: 1, Note: "new level accepted within 80 points (1h20m0s)"}
+	if got := Text(s, w, "auto"); !strings.HasSuffix(got, "; new level accepted within 80 points (1h20m0s)") {
+		t.Errorf("text %q lacks the note", got)
+	}
+	w.Note = ""
+	if got := Text(s, w, "auto"); strings.HasSuffix(got, "; ") {
+		t.Errorf("text %q ends with an empty note", got)
+	}
+}
