@@ -503,10 +503,6 @@ func (m *model) periods() []time.Duration {
 	return nil
 }
 
-func median(x []float64) float64 {
-	return medianInPlace(slices.Clone(x))
-}
-
 // medianInPlace returns the median of s in O(len(s)) expected time,
 // reordering s (quickselect).
 func medianInPlace(s []float64) float64 {
