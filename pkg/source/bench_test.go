@@ -128,7 +128,7 @@ func BenchmarkDecodePromMatrix100x10080(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		ans, err := decodePromMatrix(body, benchPoints)
+		ans, err := decodePromMatrix(body, benchPoints, 0, 0)
 		if err != nil || len(ans.Result) != 100 {
 			b.Fatal(err)
 		}

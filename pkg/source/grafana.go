@@ -301,11 +301,24 @@ func (c *GrafanaClient) Query(ctx context.Context, ref models.DataSourceRef, nes
 		return nil, transportError(ctx, req.Method, endpoint, err)
 	}
 	defer resp.Body.Close()
-	raw, err := readBody(resp, c.maxBody)
+	// Within r.MaxPoints, the answer is cut by its size: the SDK decodes
+	// frames only whole, so a body over budget is refused before decoding.
+	raw, err := readBodyFor(resp, c.maxBody, r.MaxPoints)
 	if err != nil {
 		return nil, fmt.Errorf("data source %q: %w", ref.UID, err)
 	}
-	return decodeDSQueryResponse(resp.StatusCode, raw, ref, refID)
+	series, err := decodeDSQueryResponse(resp.StatusCode, raw, ref, refID)
+	if err != nil || r.MaxPoints <= 0 {
+		return series, err
+	}
+	var points int64
+	for _, s := range series {
+		points += int64(s.PointCount())
+	}
+	if points > r.MaxPoints {
+		return nil, fmt.Errorf("data source %q: %w", ref.UID, &PointLimitError{Limit: r.MaxPoints, Points: points})
+	}
+	return series, nil
 }
 
 func (c *GrafanaClient) endpoint(path string) *url.URL {

@@ -171,8 +171,9 @@ func (c *PromClient) queryRange(ctx context.Context, expr string, r Range, legen
 		return nil, err
 	}
 	var (
-		out   []Series
-		index = map[string]int{}
+		out    []Series
+		index  = map[string]int{}
+		points int64 // decoded so far, for r.MaxPoints
 	)
 	for wi, w := range windows {
 		form := url.Values{
@@ -181,7 +182,11 @@ func (c *PromClient) queryRange(ctx context.Context, expr string, r Range, legen
 			"end":   {formatPromTime(w.End)},
 			"step":  {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)},
 		}
-		result, err := c.queryRangeWindow(ctx, form, int((w.End-w.Start)/step.Milliseconds())+1)
+		result, err := c.queryRangeWindow(ctx, form, int((w.End-w.Start)/step.Milliseconds())+1, r.MaxPoints, points)
+		var ple *PointLimitError
+		if errors.As(err, &ple) {
+			return nil, err // says so for the whole fetch, not this chunk
+		}
 		if err != nil {
 			if len(windows) > 1 {
 				return nil, fmt.Errorf("chunk %d of %d: %w", wi+1, len(windows), err)
@@ -189,6 +194,7 @@ func (c *PromClient) queryRange(ctx context.Context, expr string, r Range, legen
 			return nil, err
 		}
 		for _, rs := range result {
+			points += int64(len(rs.Times))
 			// Labels reach every viewer's legend: an echoing server could put
 			// the request's credentials there too.
 			labels := make(map[string]string, len(rs.Metric))
@@ -288,10 +294,18 @@ type promMatrixAnswer struct {
 // one-minute points for a thousand series is about 200 MB of JSON, so it
 // streams with jsoniter rather than building [time, "value"] pairs through
 // encoding/json.
-func decodePromMatrix(body []byte, pointsHint int) (*promMatrixAnswer, error) {
+//
+// maxPoints > 0 stops decoding as soon as the fetch's points, all series
+// together and the already decoded before this answer, are more: a
+// *PointLimitError.
+func decodePromMatrix(body []byte, pointsHint int, maxPoints, already int64) (*promMatrixAnswer, error) {
 	iter := jsoniter.ConfigDefault.BorrowIterator(body)
 	defer jsoniter.ConfigDefault.ReturnIterator(iter)
 	ans := &promMatrixAnswer{}
+	left := int64(math.MaxInt64)
+	if maxPoints > 0 {
+		left = maxPoints - already
+	}
 	budget := max(len(body)/16, 0) // a point takes at least ~16 bytes of JSON
 	if iter.WhatIsNext() != jsoniter.ObjectValue {
 		return nil, errors.New("not a JSON object")
@@ -330,7 +344,10 @@ func decodePromMatrix(body []byte, pointsHint int) (*promMatrixAnswer, error) {
 							hint = pointsHint
 							budget -= pointsHint
 						}
-						s, err := readPromSeries(iter, hint)
+						s, err := readPromSeries(iter, hint, &left)
+						if errors.Is(err, errPointLimit) {
+							return nil, &PointLimitError{Limit: maxPoints, Points: maxPoints + 1}
+						}
 						if err != nil {
 							return nil, fmt.Errorf("series %d: %w", len(ans.Result)+1, err)
 						}
@@ -350,7 +367,12 @@ func decodePromMatrix(body []byte, pointsHint int) (*promMatrixAnswer, error) {
 	return ans, nil
 }
 
-func readPromSeries(iter *jsoniter.Iterator, pointsHint int) (promSeriesJS, error) {
+// errPointLimit stops readPromSeries when its budget of points is spent.
+var errPointLimit = errors.New("point limit")
+
+// readPromSeries decodes one series; left is the points the answer may still
+// hold, decreased by each point read.
+func readPromSeries(iter *jsoniter.Iterator, pointsHint int, left *int64) (promSeriesJS, error) {
 	var s promSeriesJS
 	if pointsHint > 0 && pointsHint <= PromMaxPointsPerQuery {
 		s.Times = make([]int64, 0, pointsHint)
@@ -366,6 +388,9 @@ func readPromSeries(iter *jsoniter.Iterator, pointsHint int) (promSeriesJS, erro
 			})
 		case "values":
 			for iter.ReadArray() {
+				if *left--; *left < 0 {
+					return s, errPointLimit
+				}
 				if !iter.ReadArray() {
 					return s, errors.New("sample is not a [time, value] pair")
 				}
@@ -402,18 +427,35 @@ func readPromSeries(iter *jsoniter.Iterator, pointsHint int) (promSeriesJS, erro
 
 // queryRangeWindow runs one query_range call; points is the most a series can
 // hold, used to size its slices once.
-func (c *PromClient) queryRangeWindow(ctx context.Context, form url.Values, points int) ([]promSeriesJS, error) {
+//
+// maxPoints > 0 bounds the fetch's points, all series together, of which
+// already were decoded from earlier chunks: the answer is refused by its size
+// (BytesForPoints) before decoding, and decoding stops at the first point
+// over; both give a *PointLimitError.
+func (c *PromClient) queryRangeWindow(ctx context.Context, form url.Values, points int, maxPoints, already int64) ([]promSeriesJS, error) {
 	endpoint := c.endpoint("/api/v1/query_range")
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint.String(), strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, fmt.Errorf("build query_range request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	status, body, err := c.send(ctx, req, endpoint)
+	sizeFor := int64(0)
+	if maxPoints > 0 {
+		sizeFor = max(maxPoints-already, 1)
+	}
+	status, body, err := c.sendFor(ctx, req, endpoint, sizeFor)
+	var ple *PointLimitError
+	if errors.As(err, &ple) {
+		ple.Limit = maxPoints
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}
-	ans, decodeErr := decodePromMatrix(body, points)
+	ans, decodeErr := decodePromMatrix(body, points, maxPoints, already)
+	if errors.As(decodeErr, &ple) && status/100 == 2 {
+		return nil, decodeErr
+	}
 	if decodeErr == nil && ans.Status == "error" {
 		return nil, &PromError{HTTPStatus: status, Type: ans.ErrorType, Message: c.red.String(ans.Error)}
 	}
@@ -425,7 +467,7 @@ func (c *PromClient) queryRangeWindow(ctx context.Context, form url.Values, poin
 		// Both the decoder's error (it quotes bytes around the fault) and the
 		// snippet are cut short, so they are taken from the masked body.
 		clean := c.red.Bytes(body)
-		if _, err := decodePromMatrix(clean, 0); err != nil {
+		if _, err := decodePromMatrix(clean, 0, 0, 0); err != nil {
 			decodeErr = err
 		}
 		return nil, fmt.Errorf("%s %s: the answer is not Prometheus API JSON (%v): %s", req.Method, safeURL(endpoint), decodeErr, snippet(clean))
@@ -473,13 +515,27 @@ func (e *PromError) Error() string {
 
 // send authorizes and sends req, and reads the whole answer.
 func (c *PromClient) send(ctx context.Context, req *http.Request, endpoint *url.URL) (int, []byte, error) {
+	return c.sendFor(ctx, req, endpoint, 0)
+}
+
+// sendFor is send for an answer of at most maxPoints points (0 = no limit):
+// a larger body is refused by its size, with a *PointLimitError.
+func (c *PromClient) sendFor(ctx context.Context, req *http.Request, endpoint *url.URL, maxPoints int64) (int, []byte, error) {
 	c.authorize(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, nil, transportError(ctx, req.Method, endpoint, err)
 	}
 	defer resp.Body.Close()
-	body, err := readBody(resp, c.maxBody)
+	limit := c.maxBody
+	if resp.StatusCode/100 != 2 {
+		maxPoints = 0 // an error answer holds no points: read as before
+	}
+	body, err := readBodyFor(resp, limit, maxPoints)
+	var ple *PointLimitError
+	if errors.As(err, &ple) {
+		return 0, nil, err
+	}
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s %s: %w", req.Method, safeURL(endpoint), err)
 	}

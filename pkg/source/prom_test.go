@@ -436,7 +436,7 @@ func TestDecodePromMatrixOddButValidJSON(t *testing.T) {
 	// Key order, whitespace, extra keys and native histograms must not confuse the decoder.
 	body := `{ "data" : { "result" : [ { "values" : [ [ 1.5 , "2" ] ], "histograms": [[1, {"count":"3"}]], "metric" : { "a" : "x\"y" } } ],
 		"resultType" : "matrix" }, "warnings": ["w"], "infos": [], "status" : "success" }`
-	ans, err := decodePromMatrix([]byte(body), 10)
+	ans, err := decodePromMatrix([]byte(body), 10, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +448,7 @@ func TestDecodePromMatrixOddButValidJSON(t *testing.T) {
 		t.Errorf("%+v", s)
 	}
 	for _, bad := range []string{`[1]`, `{"data":{"result":[{"values":[[1,"2",3]]}]}}`, `{"data":{"result":[{"values":[[1]]}]}}`, `{"data":{"result":[{"values":[[1,"x"]]}]}}`, `{"data":`} {
-		if _, err := decodePromMatrix([]byte(bad), 10); err == nil {
+		if _, err := decodePromMatrix([]byte(bad), 10, 0, 0); err == nil {
 			t.Errorf("decodePromMatrix(%s) succeeded", bad)
 		}
 	}
@@ -459,7 +459,7 @@ func FuzzDecodePromMatrix(f *testing.F) {
 	f.Add([]byte(`{"status":"error","errorType":"bad_data","error":"x"}`))
 	f.Add([]byte(`{"status":"success","data":{"resultType":"scalar","result":[1,"1"]}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ans, err := decodePromMatrix(body, 100)
+		ans, err := decodePromMatrix(body, 100, 0, 0)
 		if err != nil {
 			return
 		}

@@ -43,6 +43,10 @@ type Range struct {
 	// cap when Step is set, DefaultMaxDataPoints when it is not.
 	// When Step would give more points, the step grows to a rounded interval.
 	MaxDataPoints int64
+	// MaxPoints bounds the points of the whole answer, all series together
+	// (a caller's budget); 0 = no bound. A client stops reading an answer as
+	// soon as it is over, with a *PointLimitError.
+	MaxPoints int64
 }
 
 // DefaultMaxDataPoints bounds the points of a range with neither a step nor
