@@ -59,7 +59,7 @@ type plan struct {
 	HistoryCapped bool          // History was cut to maxHistory
 	StepWidened   bool          // Step was widened so the fetch fits in PointCap points per series
 	PointCap      int           // the bound that widened Step: maxHistoryPoints or maxNestedPoints
-	Trim          bool          // outputs are trimmed to From..To (not for inline CSV, which is shown whole)
+	Trim          bool          // outputs are trimmed to From..To (not for a source with its own times, shown whole)
 }
 
 // FetchFrom is where fetching starts.
@@ -73,8 +73,9 @@ func (p plan) FetchRange() source.Range {
 // makePlan works out the step from the panel's interval and maxDataPoints and
 // the history to fetch before the range.
 func makePlan(pq *models.ParsedQuery, q backend.DataQuery) (plan, error) {
-	p := plan{From: q.TimeRange.From, To: q.TimeRange.To, Trim: pq.Raw.Source.Type != models.SourceCSV}
-	if pq.Raw.Source.Type == models.SourceCSV {
+	kind := sourceKinds[pq.Raw.Source.Type]
+	p := plan{From: q.TimeRange.From, To: q.TimeRange.To, Trim: !kind.ownTimes}
+	if kind.ownTimes {
 		return p, nil
 	}
 	visible := source.Range{From: p.From, To: p.To, Step: q.Interval, MaxDataPoints: q.MaxDataPoints}
@@ -82,7 +83,7 @@ func makePlan(pq *models.ParsedQuery, q backend.DataQuery) (plan, error) {
 		return p, badRequest(fmt.Errorf("time range: %w", err))
 	}
 	p.Step = max(visible.Interval(), minSourceStep)
-	if pq.Raw.Source.Type == models.SourceDatasource {
+	if kind.nested {
 		// The nested query's own minimum interval, as its data source honours it.
 		p.Step = max(p.Step, nestedMinInterval(pq.Raw.Source.Query))
 	}
@@ -94,7 +95,7 @@ func makePlan(pq *models.ParsedQuery, q backend.DataQuery) (plan, error) {
 		p.Step = source.RoundUpInterval(time.Duration(math.Ceil(float64(p.History) / maxHistoryPoints)))
 		p.StepWidened, p.PointCap = true, maxHistoryPoints
 	}
-	if pq.Raw.Source.Type == models.SourceDatasource {
+	if kind.nested {
 		// One range query, no chunking: the whole fetch must fit.
 		span := p.To.Sub(p.FetchFrom())
 		if int64(span/p.Step)+1 > maxNestedPoints {

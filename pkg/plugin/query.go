@@ -317,7 +317,7 @@ func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest
 		return nil, err
 	}
 
-	if qc.mode == modeAlert && d.remote == nil && pq.Raw.Source.Type != models.SourceCSV {
+	if qc.mode == modeAlert && d.remote == nil && sourceKinds[pq.Raw.Source.Type].cacheableForAlerts {
 		fs, err := d.alertCached(ctx, qc)
 		if err != nil {
 			return nil, err
