@@ -202,3 +202,17 @@ func TestAlertCacheFetchesShortTail(t *testing.T) {
 		}
 	}
 }
+
+// len reports (for the tests; production reads the cache metrics) the number of cached queries and series.
+func (c *streamCache) len() (queries, series int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.items), c.series
+}
+
+// size reports the cache's estimated bytes.
+func (c *streamCache) size() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
+}

@@ -317,17 +317,3 @@ func (c *streamCache) clear() {
 	metricCacheBytes.Sub(float64(c.bytes))
 	c.series, c.bytes = 0, 0
 }
-
-// len reports the number of cached queries and series.
-func (c *streamCache) len() (queries, series int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.items), c.series
-}
-
-// size reports the cache's estimated bytes.
-func (c *streamCache) size() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.bytes
-}
