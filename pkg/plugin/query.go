@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sheepdog-anomaly/sheepdog/internal/workpool"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/detector"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/frames"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
@@ -317,7 +318,9 @@ func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest
 		return nil, err
 	}
 
-	if qc.mode == modeAlert && d.remote == nil && sourceKinds[pq.Raw.Source.Type].cacheableForAlerts {
+	// The alert cache keeps the embedded engine's causal streams between
+	// evaluations, for sources whose series grow with time.
+	if _, streams := d.detector.(detector.Embedded); streams && qc.mode == modeAlert && sourceKinds[pq.Raw.Source.Type].cacheableForAlerts {
 		fs, err := d.alertCached(ctx, qc)
 		if err != nil {
 			return nil, err
