@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, once, non-interactively: installs dependencies, then lint, typecheck,
-# Jest, go vet, Go unit tests (real Prometheus), build, harness integration tests
-# against the built plugin binary, the real-browser test, and the package check.
+# Jest, go vet, golangci-lint, Go unit tests under the race detector (real
+# Prometheus), build, harness integration tests against the built plugin binary
+# and the demo provisioning's checks, the real-browser test, and the package check.
 # Set SKIP_INSTALL=1 to reuse node_modules and the Go module cache as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,8 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
   npm ci --no-audit --no-fund
   step "install: go mod download"
   go mod download
+  go -C provisioning mod download
+  go -C tools mod download
 fi
 
 step "lint"
@@ -38,17 +41,24 @@ npm run typecheck
 step "jest"
 npm run test:ci
 # The Go trees are named so that a Go file shipped inside node_modules never counts.
-# integration/ holds only tests behind the integration build tag.
-go_pkgs=(./pkg/... ./cmd/... ./internal/... ./provisioning/...)
+# integration/ holds only tests behind the integration build tag; provisioning/
+# (the demo stack's checks) and tools/ (golangci-lint) are modules of their own.
+go_pkgs=(./pkg/... ./cmd/... ./internal/...)
+golangci_lint=(go tool -modfile="$PWD/tools/go.mod" golangci-lint run --build-tags integration)
 step "go vet"
-go vet "${go_pkgs[@]}"
+# One run with the tag: it adds files and excludes none, so it covers the untagged build.
 go vet -tags integration "${go_pkgs[@]}" ./integration/...
-step "go unit tests"
-go test -count=1 "${go_pkgs[@]}"
+go -C provisioning vet -tags integration ./...
+step "golangci-lint (.golangci.yml)"
+"${golangci_lint[@]}" "${go_pkgs[@]}" ./integration/...
+(cd provisioning && "${golangci_lint[@]}" ./...)
+step "go unit tests (race detector)"
+go test -race -count=1 "${go_pkgs[@]}"
 step "build (frontend + backend)"
 npm run build
-step "integration tests (plugin binary over gRPC, real Prometheus, real API server)"
-go test -count=1 -tags integration ./integration/... ./provisioning/...
+step "integration tests (plugin binary over gRPC, real Prometheus, real API server; demo provisioning)"
+go test -count=1 -tags integration ./integration/...
+go -C provisioning test -count=1 -tags integration ./...
 step "browser test (built dist/module.js in Chromium: editors, and a @grafana/scenes dashboard on the plugin binary)"
 npm run test:browser
 step "package"

@@ -19,23 +19,33 @@ import (
 // PluginType is Sheepdog's data source type (plugin id).
 const PluginType = "sheepdog-anomaly-datasource"
 
-// RepoRoot finds the repository root (the directory holding go.mod) from the
-// working directory upwards.
+// RepoRoot finds the repository root (the directory holding the plugin's
+// go.mod, not provisioning/'s own) from the working directory upwards.
 func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		if mod, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && modulePath(mod) == "github.com/sheepdog-anomaly/sheepdog" {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
+			return "", fmt.Errorf("no go.mod of github.com/sheepdog-anomaly/sheepdog above the working directory")
 		}
 		dir = parent
 	}
+}
+
+// modulePath returns the path a go.mod's module directive declares.
+func modulePath(mod []byte) string {
+	for _, line := range strings.Split(string(mod), "\n") {
+		if p, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
+			return strings.Trim(strings.TrimSpace(p), `"`)
+		}
+	}
+	return ""
 }
 
 // ExpandEnv expands $VAR and ${VAR} the way Grafana's provisioning does,

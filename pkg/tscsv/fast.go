@@ -164,7 +164,6 @@ func parseBlock(body string, nCols int, indexes []int) fastBlock {
 			}
 			if i < 0 {
 				fields[n] = line
-				n++
 				break
 			}
 			fields[n], line = line[:i], line[i+1:]
