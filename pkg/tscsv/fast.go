@@ -2,13 +2,15 @@ package tscsv
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"unsafe"
+
+	"github.com/sheepdog-anomaly/sheepdog/internal/workpool"
 )
 
 // Read parses r. Empty cells and "null"/"NaN" values become NaN. Timestamps
@@ -111,19 +113,21 @@ func readFast(data []byte, opt Options) (*Table, bool) {
 		starts = append(starts, at)
 	}
 	blocks := make([]fastBlock, len(starts))
-	var wg sync.WaitGroup
-	for b := range starts {
+	// Blocks run on the process's bounded executor, which a query parsing
+	// inline CSV is already running on; a panic there leaves the text to the
+	// careful path.
+	for _, err := range workpool.Default().Run(context.Background(), len(starts), func(_ context.Context, b int) error {
 		end := len(body)
 		if b+1 < len(starts) {
 			end = starts[b+1]
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			blocks[b] = parseBlock(body[starts[b]:end], len(header), indexes)
-		}()
+		blocks[b] = parseBlock(body[starts[b]:end], len(header), indexes)
+		return nil
+	}) {
+		if err != nil {
+			return nil, false
+		}
 	}
-	wg.Wait()
 
 	rows := 0
 	for _, b := range blocks {
