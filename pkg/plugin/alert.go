@@ -34,9 +34,8 @@ func (d *Datasource) alertKey(q *queryContext) string {
 func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames.Series, error) {
 	key := d.alertKey(q)
 	keepFrom := q.plan.From.Add(-q.pq.Alert.Window).UnixMilli()
-	revisit := d.cache.revisit(q.plan.Step).Milliseconds()
 	if cq := d.cache.take(key); cq != nil {
-		if out, ok, err := d.alertIncremental(ctx, q, cq, keepFrom, revisit); err != nil {
+		if out, ok, err := d.alertIncremental(ctx, q, cq, keepFrom); err != nil {
 			return nil, err
 		} else if ok {
 			d.cache.put(cq)
@@ -47,9 +46,14 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 	if err != nil {
 		return nil, err
 	}
+	// The step the source answered at, as on the panel path: it sizes the
+	// span revisited at each evaluation (a few of the source's steps, not of
+	// the planned ones), and is kept for the re-evaluations.
+	q.noteSourceStep(series)
+	revisit := d.cache.revisit(q.plan.Step).Milliseconds()
 	series = dropShort(series, q.notes)
 	final := newestPoint(series) - revisit
-	cq := &cachedQuery{key: key, series: make(map[string]*seriesState, len(series))}
+	cq := &cachedQuery{key: key, step: q.plan.Step, series: make(map[string]*seriesState, len(series))}
 	states := make([]*seriesState, len(series))
 	infos := make([]engine.Info, len(series))
 	errs := make([]error, len(series))
@@ -121,11 +125,13 @@ func newestPoint(series []source.Series) int64 {
 }
 
 // alertIncremental fetches the points from each series' checkpoint on and
-// scores them again: the ones now older than revisit (ms) before the newest
-// point become final, the newer ones stay provisional. ok is false when the
-// cache cannot serve the query (a new series appeared, a series without a
-// checkpoint, points out of order); the caller then recomputes from scratch.
-func (d *Datasource) alertIncremental(ctx context.Context, q *queryContext, cq *cachedQuery, keepFrom, revisit int64) ([]frames.Series, bool, error) {
+// scores them again: the ones now older than the revisit span (a few of the
+// step the source answered at, measured when the entry was computed) before
+// the newest point become final, the newer ones stay provisional. ok is false
+// when the cache cannot serve the query (a new series appeared, a series
+// without a checkpoint, points out of order); the caller then recomputes from
+// scratch.
+func (d *Datasource) alertIncremental(ctx context.Context, q *queryContext, cq *cachedQuery, keepFrom int64) ([]frames.Series, bool, error) {
 	// Each series is resumed from its own checkpoint. A series silent since
 	// before the history window is left out (alerting reports it as no data;
 	// if it comes back it is new and gets a full computation), so it cannot
@@ -138,8 +144,13 @@ func (d *Datasource) alertIncremental(ctx context.Context, q *queryContext, cq *
 	if !ok || newest > q.plan.To.UnixMilli() {
 		return nil, false, nil // no checkpoint yet, or the range moved back: the states are ahead of it
 	}
+	// The tail is too short to measure the source's step again: the entry's
+	// is used (q.plan is left as planned until the cache answers, as a full
+	// recomputation measures it again).
+	step := max(cq.step, q.plan.Step)
+	revisit := d.cache.revisit(step).Milliseconds()
 	// Fetched even when the range has not moved on: provisional points may have changed.
-	series, err := q.fetch(ctx, source.Range{From: time.UnixMilli(from), To: q.plan.To, Step: q.plan.Step})
+	series, err := q.fetch(ctx, source.Range{From: time.UnixMilli(from), To: q.plan.To, Step: step})
 	if err != nil {
 		return nil, false, err
 	}
@@ -165,6 +176,7 @@ func (d *Datasource) alertIncremental(ctx context.Context, q *queryContext, cq *
 	for _, st := range cq.series {
 		st.keepFrom(keepFrom)
 	}
+	q.adoptStep(cq.step) // with the notice a full computation gives
 	return statesToFrames(cq, q.plan.From.UnixMilli()), true, nil
 }
 

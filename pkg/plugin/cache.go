@@ -182,6 +182,7 @@ func (st *seriesState) keepFrom(t int64) {
 // cachedQuery is the state of every series of one alert query.
 type cachedQuery struct {
 	key     string
+	step    time.Duration // the step the source answered at (plan.adoptObservedStep), sizing the revisit span
 	series  map[string]*seriesState // by series identity
 	order   []string                // series identities in source order
 	updated time.Time

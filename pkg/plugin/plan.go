@@ -200,7 +200,17 @@ func nestedMinInterval(q json.RawMessage) time.Duration {
 func (q *queryContext) noteSourceStep(series []source.Series) {
 	asked := q.plan.Step
 	if q.plan.adoptObservedStep(series) {
-		q.notes.add(data.NoticeSeverityInfo, "the source answered at a %s step, wider than the %s asked for (its own minimum interval or resolution limit)",
-			q.plan.Step, asked)
+		q.notes.add(data.NoticeSeverityInfo, widerStepNotice, q.plan.Step, asked)
+	}
+}
+
+const widerStepNotice = "the source answered at a %s step, wider than the %s asked for (its own minimum interval or resolution limit)"
+
+// adoptStep takes a step measured earlier (an alert cache entry's) when it
+// is wider than the planned one, with noteSourceStep's notice.
+func (q *queryContext) adoptStep(step time.Duration) {
+	if asked := q.plan.Step; step > asked && asked > 0 {
+		q.plan.Step = step
+		q.notes.add(data.NoticeSeverityInfo, widerStepNotice, q.plan.Step, asked)
 	}
 }
