@@ -291,7 +291,7 @@ try {
 
       await qe.getByText('Detector options').click(); // collapsed by default, like Prometheus's Options row
       await qe.getByLabel('Detection method').click();
-      await page.getByRole('option', { name: /Robust/ }).click();
+      await page.getByRole('option', { name: /^Robust / }).click();
       await qe.getByRole('textbox', { name: 'Sensitivity' }).fill('70');
       await qe.getByRole('radio', { name: 'Up' }).click();
       await qe.getByRole('combobox', { name: 'Seasonality' }).click();
