@@ -245,7 +245,10 @@ func TestBudgetWideInlineCSV(t *testing.T) {
 
 // #3: a Prometheus-compatible source with 10 series x 985k points (170 days
 // at a 15s step, maxDataPoints 1e6) took 2.4 GB. The default budget of 1.5M
-// points per query refuses it after the fetch, before detection.
+// points per query refuses it while it is fetched: the Prometheus client
+// stops decoding at the first point over and asks for no further chunk of
+// 11,000 steps (14 of the 90 are read), so what is held is the budget's
+// points, not the source's.
 func TestBudgetPointsPerQuery(t *testing.T) {
 	fp := startFakeProm(t, 10)
 	in := harness.Instance{UID: "sheepdog-budget-points", JSONData: map[string]any{"prometheusUrl": fp.URL}}
@@ -260,7 +263,11 @@ func TestBudgetPointsPerQuery(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	mustRefuse(t, resp, "A", "over the budget of 1500000 points per query", "jsonData.maxPointsPerQuery")
+	mustRefuse(t, resp, "A", "over the budget of 1500000 points per query", "jsonData.maxPointsPerQuery", "stopped reading")
+	// 1,500,000 points of 10 series fill 13.6 chunks of 11,000 steps.
+	if n := fp.calls.Load(); n > 14 {
+		t.Errorf("the source was asked %d times: the fetch went on past the budget (14 chunks hold it)", n)
+	}
 
 	// One series alone over the budget is refused from the plan: nothing fetched.
 	in.JSONData = map[string]any{"prometheusUrl": fp.URL, "maxPointsPerQuery": 100_000}

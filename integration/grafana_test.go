@@ -330,10 +330,14 @@ type loopGrafana struct {
 	*httptest.Server
 	token     string
 	instances map[string]harness.Instance // Sheepdog data sources by UID
+	// viewerToken makes the token a Viewer's (datasources:query only): the
+	// per-UID lookup answers 403, /api/frontend/settings lists the types.
+	viewerToken bool
 
-	mu      sync.Mutex
-	lookups []string
-	queries []string // UIDs /api/ds/query ran, in order
+	mu       sync.Mutex
+	lookups  []string
+	settings int      // /api/frontend/settings reads
+	queries  []string // UIDs /api/ds/query ran, in order
 }
 
 const loopMaxHops = 8 // the fake's own brake, so old code fails instead of hanging
@@ -344,6 +348,20 @@ func (g *loopGrafana) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case g.viewerToken && r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/datasources/uid/"):
+		writeJSON(w, http.StatusForbidden, map[string]any{"message": "You'll need additional permissions to perform this action. Permissions needed: datasources:read"})
+	case r.Method == http.MethodGet && r.URL.Path == "/api/frontend/settings":
+		// grafana/grafana pkg/api/frontendsettings.go getFSDataSources: by
+		// name, each with uid and type (the plugin's id); any signed-in identity.
+		g.mu.Lock()
+		g.settings++
+		g.mu.Unlock()
+		list := map[string]any{"prom": map[string]any{"id": 1, "uid": "prom", "name": "prom", "type": "prometheus"},
+			"-- Grafana --": map[string]any{"id": -1, "uid": "grafana", "name": "-- Grafana --", "type": "datasource"}}
+		for uid := range g.instances {
+			list[uid] = map[string]any{"id": 9, "uid": uid, "name": uid, "type": harness.PluginID}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"datasources": list, "buildInfo": map[string]any{"version": "13.0.0"}})
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/datasources/uid/"):
 		uid := strings.TrimPrefix(r.URL.Path, "/api/datasources/uid/")
 		g.mu.Lock()
@@ -465,6 +483,47 @@ func TestSheepdogThroughSheepdogRefusedAtHop1(t *testing.T) {
 	defer g.mu.Unlock()
 	if len(g.queries) != 0 || len(g.lookups) != 0 {
 		t.Errorf("built-in sources reached Grafana: queries %v lookups %v", g.queries, g.lookups)
+	}
+}
+
+// TestSheepdogThroughSheepdogRefusedWithAViewerToken: the same attack with a
+// stored token of a Viewer's service account, which may query data sources
+// but not read their settings (403). The type comes from
+// /api/frontend/settings instead, and the second Sheepdog is still refused
+// before any /api/ds/query; a UID Grafana does not list is refused too.
+func TestSheepdogThroughSheepdogRefusedWithAViewerToken(t *testing.T) {
+	const token = "glsa_viewer_token"
+	g := &loopGrafana{token: token, instances: map[string]harness.Instance{}, viewerToken: true}
+	g.Server = httptest.NewServer(http.HandlerFunc(g.serve))
+	t.Cleanup(g.Close)
+	for i, uid := range []string{"sd-va", "sd-vb"} {
+		g.instances[uid] = harness.Instance{ID: int64(50 + i), UID: uid, Name: uid, AppURL: g.URL,
+			JSONData: map[string]any{"allowedDatasources": []string{"*"}, "sourceAccess": "token"},
+			Secure:   map[string]string{"grafanaToken": token}}
+	}
+	to := time.Now().Truncate(time.Minute)
+	q := harness.Query{RefID: "A", From: to.Add(-time.Hour), To: to, Interval: 30 * time.Second, MaxDataPoints: 1000,
+		JSON: nestedSheepdogQuery([]string{"sd-vb", "sd-va", "sd-vb", "sd-va"})}
+	resp, err := plugin.QueryData(ctxT(t), g.instances["sd-va"].QueryRequest(false, q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := resp.Responses["A"]; a.Error == nil || !strings.Contains(a.Error.Error(), `"sd-vb"`) || !strings.Contains(a.Error.Error(), harness.PluginID) || a.Status != backend.StatusBadRequest {
+		t.Errorf("A = %v (status %d), want a 400 naming sd-vb and its type", a.Error, a.Status)
+	}
+	q.JSON = map[string]any{"refId": "A", "source": map[string]any{"type": "datasource",
+		"datasource": map[string]any{"uid": "unlisted", "type": "prometheus"}, "query": map[string]any{"refId": "A", "expr": "up"}}}
+	resp, err = plugin.QueryData(ctxT(t), g.instances["sd-va"].QueryRequest(false, q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := resp.Responses["A"]; a.Error == nil || !strings.Contains(a.Error.Error(), "/api/frontend/settings") {
+		t.Errorf("unlisted UID: %v, want a refusal saying it is in neither place", a.Error)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.queries) != 0 || g.settings != 1 {
+		t.Errorf("fake Grafana ran /api/ds/query for %v and was asked for its frontend settings %d times; want none and once", g.queries, g.settings)
 	}
 }
 
