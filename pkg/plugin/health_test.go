@@ -31,9 +31,11 @@ func TestHealthChecksGrafanaSourcesWithTheToken(t *testing.T) {
 			io.WriteString(w, `{"uid":"prom","name":"Prometheus","type":"prometheus"}`)
 		case "/api/datasources/uid/other-sd":
 			io.WriteString(w, `{"uid":"other-sd","name":"Sheepdog 2","type":"sheepdog-anomaly-datasource"}`)
-		case "/api/datasources/uid/locked":
+		case "/api/datasources/uid/locked", "/api/datasources/uid/listed":
 			w.WriteHeader(http.StatusForbidden)
 			io.WriteString(w, `{"message":"Permissions needed: datasources:read"}`)
+		case "/api/frontend/settings": // grafana/grafana pkg/api/frontendsettings.go getFSDataSources
+			io.WriteString(w, `{"datasources":{"Listed":{"id":4,"uid":"listed","name":"Listed","type":"prometheus"}}}`)
 		case "/api/datasources/uid/moved":
 			http.Redirect(w, r, "/login", http.StatusFound)
 		case "/login":
@@ -60,6 +62,8 @@ func TestHealthChecksGrafanaSourcesWithTheToken(t *testing.T) {
 		// Queries read the source's type first (the loop guard), so without
 		// datasources:read they fail too: a failure, not a warning.
 		{"datasources:read missing fails", []string{"locked"}, token, false, "datasources:read", 0},
+		// ... unless Grafana lists its type for the token's front end.
+		{"datasources:read missing, type listed", []string{"listed"}, token, true, "Grafana accepted", 0},
 		{"unknown data source", []string{"gone"}, token, false, "does not exist", 0},
 		// The loop guard's refusals show in Save & test, not only per query.
 		{"another Sheepdog allowed", []string{"other-sd"}, token, false, `type "sheepdog-anomaly-datasource"`, 0},
