@@ -28,7 +28,10 @@ type tailCalibrator struct {
 	usedThr  float64 // the half-width that applied to the latest point
 	usedGain float64 // k/usedThr
 	k, pK    float64
-	maxBin   int // highest bin ever used
+	maxBin   int     // highest bin ever used
+	decay    float64 // per point: the sampling step over tailMemory
+	idle     int     // points between refits when no spike ends
+	timed    bool    // decay set from the series' step
 }
 
 // tailEdges and tailGauss are read-only tables: the lower |z| edge of each
@@ -46,18 +49,21 @@ const (
 	tailSub     = 8 // bins per octave of |z|
 	tailOctaves = 20
 	tailBins    = tailSub * tailOctaves
-	tailDecay   = 1.0 / 20000 // per point: memory of ~20k points
-	tailPrior   = 1000.0      // Gaussian pseudo-points
-	eventsFree  = 3.0         // past spikes that never make a deviation "normal"
-	eventZ      = 3.0         // |z| that starts a spike
-	maxSpikeLen = 10          // longest run (points) that counts as a routine spike
-	refitEvery  = 1           // refit at the next point after a spike ends
-	refitIdle   = 1024        // and at least this often (past spikes grow rarer)
-	maxExponent = 300.0       // rescale the weights before exp(decay·(n−epoch)) gets near overflow
+	tailMemory  = 28 * 86400e3     // ms: the memory is 20 000 points but at most four weeks (setStep)
+	tailDecay   = 1.0 / 20000      // per point: a memory of ~20k points (two weeks of minutely data)
+	tailPrior   = 1000.0           // Gaussian pseudo-points
+	eventsFree  = 3.0              // past spikes that never make a deviation "normal"
+	eventZ      = 3.0              // |z| that starts a spike
+	maxSpikeLen = 10               // longest run (points) that counts as a routine spike
+	refitEvery  = 1                // refit at the next point after a spike ends
+	refitIdle   = 1024             // and at least this often (past spikes grow rarer), in points on minutely data:
+	refitIdleMs = refitIdle * 60e3 // in time (17 h), whatever the step
+	refitMin    = 16               // but never more often than this many points (cost)
+	maxExponent = 300.0            // rescale the weights before exp(decay·(n−epoch)) gets near overflow
 )
 
 func newTailCalibrator(k float64) tailCalibrator {
-	return tailCalibrator{zThr: k, usedThr: k, usedGain: 1, k: k, pK: math.Erfc(k / math.Sqrt2), nextFit: refitIdle, slowAt: refitIdle}
+	return tailCalibrator{decay: tailDecay, idle: refitIdle, zThr: k, usedThr: k, usedGain: 1, k: k, pK: math.Erfc(k / math.Sqrt2), nextFit: refitIdle, slowAt: refitIdle}
 }
 
 func tailBin(z float64) int {
@@ -102,7 +108,7 @@ func (c *tailCalibrator) endRun() {
 	if c.runLen <= maxSpikeLen {
 		c.rescale()
 		b := tailBin(c.runMax)
-		c.bins[b] += math.Exp(tailDecay * float64(c.n-c.epoch))
+		c.bins[b] += math.Exp(c.decay * float64(c.n-c.epoch))
 		c.maxBin = max(c.maxBin, b)
 		c.nextFit = min(c.nextFit, c.lastFit+refitEvery)
 	}
@@ -120,10 +126,10 @@ func (c *tailCalibrator) levelShift() {
 
 // rescale moves the epoch to now before the weights could overflow.
 func (c *tailCalibrator) rescale() {
-	if tailDecay*float64(c.n-c.epoch) < maxExponent {
+	if c.decay*float64(c.n-c.epoch) < maxExponent {
 		return
 	}
-	f := math.Exp(-tailDecay * float64(c.n-c.epoch))
+	f := math.Exp(-c.decay * float64(c.n-c.epoch))
 	for i := range c.bins[:c.maxBin+1] {
 		c.bins[i] *= f
 	}
@@ -132,12 +138,12 @@ func (c *tailCalibrator) rescale() {
 
 // fit finds the smallest bin edge z >= k whose calibrated rarity is below pK.
 func (c *tailCalibrator) fit() {
-	c.lastFit, c.nextFit = c.n, c.n+refitIdle
+	c.lastFit, c.nextFit = c.n, c.n+c.idle
 	c.rescale()
 	// decayed number of points seen: sum of exp(-decay·i) for i < n
-	points := -math.Expm1(-tailDecay*float64(c.n)) / -math.Expm1(-tailDecay)
+	points := -math.Expm1(-c.decay*float64(c.n)) / -math.Expm1(-c.decay)
 	n := points + tailPrior
-	toNow := math.Exp(-tailDecay * float64(c.n-c.epoch))
+	toNow := math.Exp(-c.decay * float64(c.n-c.epoch))
 	// suffix sums from the top; the rarity falls as z grows, so the
 	// threshold is just above the highest bin that is still too common.
 	suffix := 0.0
@@ -154,4 +160,20 @@ func (c *tailCalibrator) fit() {
 		}
 	}
 	c.zThr = thr
+}
+
+// setStep bounds the memory in time once the step is known: 20 000 points,
+// but never more than four weeks. On minutely data that is two weeks, as
+// before; on hourly data 20 000 points would be two years, so every incident
+// of a series' life would count as routine and the band would only ever widen
+// (on a crash-rate series with an incident every two days it grew from 4 to 36
+// SDs in six weeks and hid most of them). The band is also refitted as often in
+// time as on minutely data (every 17 points on hourly data, not every 1024:
+// six weeks), so it narrows once old spikes have faded.
+func (c *tailCalibrator) setStep(intervalMs float64) {
+	c.timed = true // called once, after the model's first points: any spike recorded so far weighs ~1 either way
+	c.decay = min(max(intervalMs/tailMemory, tailDecay), 0.1)
+	c.idle = int(min(max(math.Round(refitIdleMs/intervalMs), refitMin), refitIdle))
+	c.nextFit = min(c.nextFit, c.lastFit+c.idle)
+	c.slowAt = min(c.slowAt, c.nextFit)
 }

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // TestTailCalibrator: routine spikes widen the band past them, a few rare
@@ -39,6 +41,43 @@ func TestTailCalibrator(t *testing.T) {
 		for _, b := range cal.bins {
 			if math.IsNaN(b) || math.IsInf(b, 0) {
 				t.Fatalf("%s: bin weight %v", c.name, b)
+			}
+		}
+	}
+}
+
+// TestTailMemoryIsTime: the spikes that widen the band are forgotten after
+// the same time on hourly as on minutely data. Ten 20-sigma incidents in the
+// first three weeks, then quiet weeks, then a 12-sigma spike: on minutely data
+// the old incidents have faded (memory 20 000 points, two weeks), and on
+// hourly data they must have too (a memory of 20 000 points is two years
+// there, and the band would still be wide enough to hide the spike). With five
+// quiet weeks the band must also have been refitted since the last incident
+// (every 1024 points would be six weeks on hourly data).
+func TestTailMemoryIsTime(t *testing.T) {
+	for _, quietDays := range []int{35, 49} {
+		for _, step := range []time.Duration{time.Minute, 5 * time.Minute, time.Hour} {
+			perDay := int(24 * time.Hour / step)
+			n := (21 + quietDays) * perDay
+			rng := rand.New(rand.NewPCG(13, 13))
+			st, _ := NewStream(Options{Method: MethodAuto, Period: NoSeasonality})
+			spikeAt := n - 3
+			flagged := false
+			for i := range n {
+				v := 100 + rng.NormFloat64()
+				if i < 21*perDay && i > perDay && i%(2*perDay) == perDay/2 {
+					v += 20
+				}
+				if i == spikeAt {
+					v += 12
+				}
+				p := st.Push(int64(i)*step.Milliseconds(), v)
+				if i == spikeAt {
+					flagged = p.Anomaly
+				}
+			}
+			if !flagged {
+				t.Errorf("step %v: a 12-sigma spike %d days after the last incident was not flagged (band %.1f SDs)", step, quietDays, st.tail.zThr)
 			}
 		}
 	}

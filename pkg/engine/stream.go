@@ -188,6 +188,11 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 	thr, gain := st.tail.usedThr, st.tail.usedGain
 	infl := 1.0
 	if st.seen < evidenceSteps {
+		if !st.tail.timed && st.m.n >= initPoints {
+			// the step is known: size the tail memory in time (calib.go)
+			st.tail.setStep(st.m.interval)
+			st.altTail.setStep(st.m.interval)
+		}
 		infl = st.evidence()
 		thr, gain = thr*infl, gain/infl
 	}
