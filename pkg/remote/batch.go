@@ -91,7 +91,7 @@ func (c *Client) plan(series []engine.Series, opt engine.Options) (singles []int
 	for i, s := range series {
 		n := len(s.Times)
 		switch {
-		case checkSeries(s) != nil || countPresent(s.Values) < c.cfg.MinPoints:
+		case s.Validate() != nil || countPresent(s.Values) < c.cfg.MinPoints:
 			singles = append(singles, i) // no remote call
 		case n > c.cfg.MaxPoints || !batching:
 			singles = append(singles, i)

@@ -384,7 +384,7 @@ func (c *Client) remoteContext(ctx context.Context) (context.Context, context.Ca
 }
 
 func (c *Client) detectOne(ctx, remoteCtx context.Context, s engine.Series, opt engine.Options, budget *callBudget) Outcome {
-	if err := checkSeries(s); err != nil {
+	if err := s.Validate(); err != nil {
 		return Outcome{Err: err, Final: true}
 	}
 	if present := countPresent(s.Values); present < c.cfg.MinPoints {
@@ -407,18 +407,6 @@ func (c *Client) remoteFailed(ctx context.Context, err error, attempts int) Outc
 	}
 	class := classify(err)
 	return Outcome{Attempts: attempts, Err: err, Class: string(class), Final: class == classCanceled}
-}
-
-func checkSeries(s engine.Series) error {
-	if len(s.Times) != len(s.Values) {
-		return fmt.Errorf("series has %d times and %d values", len(s.Times), len(s.Values))
-	}
-	for i := 1; i < len(s.Times); i++ {
-		if s.Times[i] <= s.Times[i-1] {
-			return fmt.Errorf("series time at index %d does not increase", i)
-		}
-	}
-	return nil
 }
 
 func countPresent(v []float64) int {

@@ -389,7 +389,7 @@ func TestShortSeriesAndBadInput(t *testing.T) {
 	if !outs[0].FellBack || outs[0].Result == nil || !strings.HasPrefix(outs[0].FallbackReason, "series_too_short: ") || !strings.Contains(outs[0].FallbackReason, "at least 12") {
 		t.Fatalf("short series: %+v", outs[0])
 	}
-	if outs[1].Err == nil || outs[1].Result != nil || outs[1].FellBack {
+	if outs[1].Err == nil || outs[1].Result != nil || outs[1].FellBack || !strings.Contains(outs[1].Err.Error(), "timestamps not sorted") {
 		t.Fatalf("unsorted series: %+v", outs[1])
 	}
 	if hits.Load() != 0 {
