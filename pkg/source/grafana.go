@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -281,24 +282,9 @@ func (c *GrafanaClient) Query(ctx context.Context, ref models.DataSourceRef, nes
 	if err != nil {
 		return nil, err
 	}
-	endpoint := c.endpoint("/api/ds/query")
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint.String(), bytes.NewReader(body))
+	resp, err := c.send(ctx, http.MethodPost, "/api/ds/query", body, opt.Headers)
 	if err != nil {
-		return nil, fmt.Errorf("build /api/ds/query request: %w", err)
-	}
-	for k, v := range opt.Headers {
-		if !dropHeader(k) {
-			req.Header.Set(k, v)
-		}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set("Authorization", "Bearer "+c.token)
-
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, transportError(ctx, req.Method, endpoint, err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	// Within r.MaxPoints, the answer is cut by its size: the SDK decodes
@@ -319,6 +305,38 @@ func (c *GrafanaClient) Query(ctx context.Context, ref models.DataSourceRef, nes
 		return nil, fmt.Errorf("data source %q: %w", ref.UID, &PointLimitError{Limit: r.MaxPoints, Points: points})
 	}
 	return series, nil
+}
+
+// send makes one authenticated request to Grafana's HTTP API: the caller's
+// headers that dropHeader keeps, then Content-Type (with a body), Accept,
+// User-Agent and the token, which the caller cannot override. The caller
+// closes the answer's body.
+func (c *GrafanaClient) send(ctx context.Context, method, path string, body []byte, headers map[string]string) (*http.Response, error) {
+	endpoint := c.endpoint(path)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, endpoint.String(), rd)
+	if err != nil {
+		return nil, fmt.Errorf("build %s request: %w", path, err)
+	}
+	for k, v := range headers {
+		if !dropHeader(k) {
+			req.Header.Set(k, v)
+		}
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, transportError(ctx, method, endpoint, err)
+	}
+	return resp, nil
 }
 
 func (c *GrafanaClient) endpoint(path string) *url.URL {
@@ -593,17 +611,9 @@ func (c *GrafanaClient) listedType(ctx context.Context, uid string) (DataSourceI
 }
 
 func (c *GrafanaClient) readFrontendSettings(ctx context.Context) (map[string]DataSourceInfo, error) {
-	endpoint := c.endpoint("/api/frontend/settings")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint.String(), nil)
+	resp, err := c.send(ctx, http.MethodGet, "/api/frontend/settings", nil, nil)
 	if err != nil {
-		return nil, fmt.Errorf("build frontend settings request: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, transportError(ctx, req.Method, endpoint, err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := readBody(resp, frontendSettingsMaxBytes)
@@ -638,17 +648,9 @@ func (c *GrafanaClient) readFrontendSettings(ctx context.Context) (map[string]Da
 
 // lookupDataSource reads GET /api/datasources/uid/:uid.
 func (c *GrafanaClient) lookupDataSource(ctx context.Context, uid string) (DataSourceInfo, error) {
-	endpoint := c.endpoint("/api/datasources/uid/" + url.PathEscape(uid))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint.String(), nil)
+	resp, err := c.send(ctx, http.MethodGet, "/api/datasources/uid/"+url.PathEscape(uid), nil, nil)
 	if err != nil {
-		return DataSourceInfo{}, fmt.Errorf("build data source request: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return DataSourceInfo{}, transportError(ctx, req.Method, endpoint, err)
+		return DataSourceInfo{}, err
 	}
 	defer resp.Body.Close()
 	raw, err := readBody(resp, 1<<20)
@@ -686,17 +688,9 @@ func (c *GrafanaClient) lookupDataSource(ctx context.Context, uid string) (DataS
 // Any answer but 401 means the token was accepted: a service account may be
 // refused user details (403, 404) and still query data sources.
 func (c *GrafanaClient) CheckToken(ctx context.Context) error {
-	endpoint := c.endpoint("/api/user")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint.String(), nil)
+	resp, err := c.send(ctx, http.MethodGet, "/api/user", nil, nil)
 	if err != nil {
-		return fmt.Errorf("build token check request: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return transportError(ctx, req.Method, endpoint, err)
+		return err
 	}
 	defer resp.Body.Close()
 	raw, err := readBody(resp, 1<<20)
