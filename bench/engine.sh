@@ -104,6 +104,15 @@ cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || t
   echo "| API | method | points | ns/point | points/s | cpu-ns/point | B/op | allocs/op |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|"
   cat "$tmp/bench.md"
+  if [[ -f bench/peers/results.md ]]; then
+    echo
+    echo "## Peers"
+    echo
+    echo "The detectors a user would pick instead, from PyPI, through the same scorer (\`bench/peers/run.sh\`, not"
+    echo "part of CI; it keeps its last run in \`bench/peers/results.md\`, copied here):"
+    echo
+    cat bench/peers/results.md
+  fi
 } >"$out"
 echo "wrote $out" >&2
 
