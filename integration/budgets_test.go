@@ -17,77 +17,21 @@ package integration
 // the points budget is per query and per request.
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"math"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/fakeprom"
 	"github.com/sheepdog-anomaly/sheepdog/internal/harness"
 )
-
-// fakeProm answers query_range with `series` series holding a point at every
-// step of the asked window, whatever its size: a Prometheus-compatible
-// backend without Prometheus' own 11,000-point limit, as an attacker's range
-// and step would need. It counts the calls.
-type fakeProm struct {
-	*httptest.Server
-	series int
-	calls  atomic.Int64
-}
-
-func startFakeProm(t *testing.T, series int) *fakeProm {
-	t.Helper()
-	fp := &fakeProm{series: series}
-	fp.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fp.calls.Add(1)
-		if !strings.HasSuffix(r.URL.Path, "/api/v1/query_range") {
-			http.Error(w, `{"status":"error","errorType":"bad_data","error":"not found"}`, http.StatusNotFound)
-			return
-		}
-		_ = r.ParseForm()
-		start, _ := strconv.ParseFloat(r.Form.Get("start"), 64)
-		end, _ := strconv.ParseFloat(r.Form.Get("end"), 64)
-		step, _ := strconv.ParseFloat(r.Form.Get("step"), 64)
-		if step <= 0 || end < start {
-			http.Error(w, `{"status":"error","errorType":"bad_data","error":"bad range"}`, http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		bw := bufio.NewWriterSize(w, 1<<16)
-		bw.WriteString(`{"status":"success","data":{"resultType":"matrix","result":[`)
-		for s := 0; s < fp.series; s++ {
-			if s > 0 {
-				bw.WriteByte(',')
-			}
-			fmt.Fprintf(bw, `{"metric":{"__name__":"cpu","host":"h%d"},"values":[`, s)
-			i := 0
-			for ts := math.Ceil(start/step) * step; ts <= end; ts += step {
-				if i > 0 {
-					bw.WriteByte(',')
-				}
-				fmt.Fprintf(bw, `[%.3f,"%d"]`, ts, 50+(i+s)%7)
-				i++
-			}
-			bw.WriteString(`]}`)
-		}
-		bw.WriteString(`]}}`)
-		bw.Flush()
-	}))
-	t.Cleanup(fp.Close)
-	return fp
-}
 
 // pluginPID finds the plugin process the harness started (a child of this
 // test process running plugin.Binary).
@@ -175,7 +119,7 @@ func mustRefuse(t *testing.T, resp *backend.QueryDataResponse, refID string, wan
 // 500 from the engine and history "NaNd" fetched from the year 1734. They are
 // refused when the query is parsed, and nothing is fetched.
 func TestBudgetHostileDurations(t *testing.T) {
-	fp := startFakeProm(t, 1)
+	fp := fakeprom.Start(t, 1)
 	in := harness.Instance{UID: "sheepdog-budget-dur", JSONData: map[string]any{"prometheusUrl": fp.URL}}
 	to := time.Now().Truncate(time.Minute)
 	q := func(ref string, det map[string]any) harness.Query {
@@ -207,7 +151,7 @@ func TestBudgetHostileDurations(t *testing.T) {
 		mustRefuse(t, resp, c.ref, c.option)
 	}
 	mustRefuse(t, resp, "F", `alert.window "30d" is over the 24h maximum`)
-	if n := fp.calls.Load(); n != 0 {
+	if n := fp.Calls.Load(); n != 0 {
 		t.Errorf("the source was asked %d times for refused queries", n)
 	}
 }
@@ -250,7 +194,7 @@ func TestBudgetWideInlineCSV(t *testing.T) {
 // 11,000 steps (14 of the 90 are read), so what is held is the budget's
 // points, not the source's.
 func TestBudgetPointsPerQuery(t *testing.T) {
-	fp := startFakeProm(t, 10)
+	fp := fakeprom.Start(t, 10)
 	in := harness.Instance{UID: "sheepdog-budget-points", JSONData: map[string]any{"prometheusUrl": fp.URL}}
 	to := time.Now().Truncate(time.Minute)
 	q := harness.Query{RefID: "A", From: to.Add(-170 * 24 * time.Hour), To: to, Interval: 15 * time.Second, MaxDataPoints: 1_000_000,
@@ -265,19 +209,19 @@ func TestBudgetPointsPerQuery(t *testing.T) {
 	})
 	mustRefuse(t, resp, "A", "over the budget of 1500000 points per query", "jsonData.maxPointsPerQuery", "stopped reading")
 	// 1,500,000 points of 10 series fill 13.6 chunks of 11,000 steps.
-	if n := fp.calls.Load(); n > 14 {
+	if n := fp.Calls.Load(); n > 14 {
 		t.Errorf("the source was asked %d times: the fetch went on past the budget (14 chunks hold it)", n)
 	}
 
 	// One series alone over the budget is refused from the plan: nothing fetched.
 	in.JSONData = map[string]any{"prometheusUrl": fp.URL, "maxPointsPerQuery": 100_000}
-	before := fp.calls.Load()
+	before := fp.Calls.Load()
 	resp, err := plugin.QueryData(ctxT(t), in.QueryRequest(false, q))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mustRefuse(t, resp, "A", "points per series, over the budget of 100000 points per query", "jsonData.maxPointsPerQuery")
-	if n := fp.calls.Load() - before; n != 0 {
+	if n := fp.Calls.Load() - before; n != 0 {
 		t.Errorf("the plan was over the budget but the source was asked %d times", n)
 	}
 }
@@ -286,7 +230,7 @@ func TestBudgetPointsPerQuery(t *testing.T) {
 // one request took 4.2 GB). With a budget of 100,000 points per request, the
 // second query of 57,610 points is refused and the first one answered.
 func TestBudgetPointsPerRequest(t *testing.T) {
-	fp := startFakeProm(t, 10)
+	fp := fakeprom.Start(t, 10)
 	in := harness.Instance{UID: "sheepdog-budget-request", JSONData: map[string]any{"prometheusUrl": fp.URL,
 		"maxPointsPerQuery": 100_000, "maxPointsPerRequest": 100_000}}
 	to := time.Now().Truncate(time.Minute)
@@ -334,7 +278,7 @@ func cacheBytes(t *testing.T) float64 {
 // estimated bytes (alertCacheMaxMiB): an evaluation larger than the bound is
 // answered but not kept, and the cache never grows past the bound.
 func TestBudgetAlertCacheBytes(t *testing.T) {
-	fp := startFakeProm(t, 3)
+	fp := fakeprom.Start(t, 3)
 	in := harness.Instance{UID: "sheepdog-budget-cache", JSONData: map[string]any{"prometheusUrl": fp.URL, "alertCacheMaxMiB": 1}}
 	to := time.Now().Truncate(time.Minute)
 	q := func(expr string, span time.Duration) harness.Query {
@@ -373,7 +317,7 @@ func TestBudgetAtTheLimitIsBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("detects 2M points")
 	}
-	fp := startFakeProm(t, 3)
+	fp := fakeprom.Start(t, 3)
 	in := harness.Instance{UID: "sheepdog-budget-limit", JSONData: map[string]any{"prometheusUrl": fp.URL}}
 	to := time.Now().Truncate(time.Minute)
 	q := harness.Query{RefID: "A", From: to.Add(-85 * 24 * time.Hour), To: to, Interval: 15 * time.Second, MaxDataPoints: 1_000_000,

@@ -3,52 +3,16 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/fakeprom"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
 )
-
-// promMatrix answers every query_range with 10 series holding a point at
-// every step of the asked window, counting the calls.
-func promMatrix(t *testing.T) (*httptest.Server, *atomic.Int64) {
-	t.Helper()
-	var calls atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		_ = r.ParseForm()
-		start, _ := strconv.ParseFloat(r.Form.Get("start"), 64)
-		end, _ := strconv.ParseFloat(r.Form.Get("end"), 64)
-		step, _ := strconv.ParseFloat(r.Form.Get("step"), 64)
-		var b strings.Builder
-		b.WriteString(`{"status":"success","data":{"resultType":"matrix","result":[`)
-		for s := range 10 {
-			if s > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, `{"metric":{"__name__":"m","host":"h%d"},"values":[`, s)
-			for ts := start; ts <= end; ts += step {
-				if ts > start {
-					b.WriteByte(',')
-				}
-				fmt.Fprintf(&b, `[%g,"%d"]`, ts, int(ts/step)%17)
-			}
-			b.WriteString("]}")
-		}
-		b.WriteString("]}}")
-		w.Write([]byte(b.String()))
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &calls
-}
 
 // A Prometheus answer over the point budget is refused while it is read, not
 // after: 30 days at 1m is 43,201 points per series, four query_range chunks;
@@ -56,7 +20,8 @@ func promMatrix(t *testing.T) (*httptest.Server, *atomic.Int64) {
 // client stops there, and the 400 names the budget as the refusal after a
 // fetch does.
 func TestPointBudgetStopsTheFetch(t *testing.T) {
-	srv, calls := promMatrix(t)
+	srv := fakeprom.Start(t, 10)
+	calls := &srv.Calls
 	js := fmt.Sprintf(`{"prometheusUrl":%q,"maxPointsPerQuery":150000}`, srv.URL)
 	d := newDatasource(backend.DataSourceInstanceSettings{UID: "b", JSONData: []byte(js)})
 	if d.cfgErr != nil {
@@ -86,7 +51,7 @@ func TestPointBudgetStopsTheFetch(t *testing.T) {
 // The limit handed to the source is what is left of the query's budget or of
 // the request's, whichever is less, and the refusal names that one.
 func TestFetchLimitIsWhatIsLeft(t *testing.T) {
-	srv, _ := promMatrix(t)
+	srv := fakeprom.Start(t, 10)
 	js := fmt.Sprintf(`{"prometheusUrl":%q,"maxPointsPerQuery":100000,"maxPointsPerRequest":120000}`, srv.URL)
 	d := newDatasource(backend.DataSourceInstanceSettings{UID: "b", JSONData: []byte(js)})
 	defer d.Dispose()

@@ -3,58 +3,23 @@ package source
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/fakeprom"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 )
-
-// matrixServer answers every query_range with series series holding a point
-// at every step of the asked window, and counts the calls and bytes sent.
-func matrixServer(t *testing.T, series int) (*httptest.Server, *atomic.Int64, *atomic.Int64) {
-	t.Helper()
-	var calls, sent atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		_ = r.ParseForm()
-		start, _ := strconv.ParseFloat(r.Form.Get("start"), 64)
-		end, _ := strconv.ParseFloat(r.Form.Get("end"), 64)
-		step, _ := strconv.ParseFloat(r.Form.Get("step"), 64)
-		var b strings.Builder
-		b.WriteString(`{"status":"success","data":{"resultType":"matrix","result":[`)
-		for s := range series {
-			if s > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, `{"metric":{"__name__":"m","i":"%d"},"values":[`, s)
-			for ts := start; ts <= end; ts += step {
-				if ts > start {
-					b.WriteByte(',')
-				}
-				fmt.Fprintf(&b, `[%g,"%d.5"]`, ts, int(ts)%97)
-			}
-			b.WriteString("]}")
-		}
-		b.WriteString("]}}")
-		n, _ := w.Write([]byte(b.String()))
-		sent.Add(int64(n))
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &calls, &sent
-}
 
 // The Prometheus client stops as soon as the fetch's points pass
 // Range.MaxPoints: 10 series × 40,000 points at 15s is four chunks of
 // 11,000 steps; a limit of 150,000 points is passed in the second chunk, so
 // the third and fourth are never asked for. Without a limit all four are read.
 func TestPromQueryRangeStopsAtThePointLimit(t *testing.T) {
-	srv, calls, _ := matrixServer(t, 10)
+	srv := fakeprom.Start(t, 10)
+	calls := &srv.Calls
 	c, err := NewPromClient(PromConfig{URL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +53,8 @@ func TestPromQueryRangeStopsAtThePointLimit(t *testing.T) {
 // An answer too large for the points it may hold is refused by its size,
 // before it is decoded (a chunk of 300 series × 11,000 points here, about 88 MB).
 func TestPromQueryRangeRefusesAnAnswerTooLargeForTheLimit(t *testing.T) {
-	srv, _, sent := matrixServer(t, 300)
+	srv := fakeprom.Start(t, 300)
+	sent := &srv.Sent
 	c, _ := NewPromClient(PromConfig{URL: srv.URL})
 	from := time.Unix(1_700_000_000, 0)
 	r := Range{From: from, To: from.Add(10_999 * 15 * time.Second), Step: 15 * time.Second, MaxPoints: 20_000}
