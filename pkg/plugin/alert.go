@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sheepdog-anomaly/sheepdog/internal/workpool"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/detector"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/frames"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
@@ -28,10 +29,10 @@ func (d *Datasource) alertKey(q *queryContext) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// alertCached answers an alert query from per-series causal streams kept
-// between evaluations: after the first evaluation only a short tail is
+// alertCached answers an alert query from per-series causal streams of det
+// kept between evaluations: after the first evaluation only a short tail is
 // fetched, from each series' checkpoint before its provisional points.
-func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames.Series, error) {
+func (d *Datasource) alertCached(ctx context.Context, q *queryContext, det detector.Streaming) ([]frames.Series, error) {
 	key := d.alertKey(q)
 	keepFrom := q.plan.From.Add(-q.pq.Alert.Window).UnixMilli()
 	if cq := d.cache.take(key); cq != nil {
@@ -60,7 +61,7 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext) ([]frames
 	start := time.Now()
 	// The executor recovers a panic (it would kill the plugin process) as this series' error.
 	for i, err := range workpool.Default().Run(ctx, len(series), func(ctx context.Context, i int) error {
-		st, info, err := newSeriesState(ctx, series[i], q.opt, final, keepFrom)
+		st, info, err := newSeriesState(ctx, det, series[i], q.opt, final, keepFrom)
 		states[i], infos[i] = st, info
 		return err
 	}) {

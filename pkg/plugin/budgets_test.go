@@ -10,6 +10,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
+	"github.com/sheepdog-anomaly/sheepdog/pkg/detector"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 )
 
@@ -121,13 +122,13 @@ func TestStreamCacheByteBound(t *testing.T) {
 		for i := 0; i < series; i++ {
 			id := fmt.Sprintf("s%d", i)
 			q.series[id] = &seriesState{times: make([]int64, points), values: make([]float64, points),
-				score: make([]float64, points), anomaly: make([]bool, points), checkpoint: &engine.Stream{}}
+				score: make([]float64, points), anomaly: make([]bool, points), checkpoint: detector.EngineStream{Stream: &engine.Stream{}}}
 			q.order = append(q.order, id)
 		}
 		return q
 	}
 	one := mk("probe", 1, 1000).sizeBytes()
-	if want := int64(streamStateBytes + 1000*recentPointBytes); one < want {
+	if want := int64(detector.EngineStreamBytes + 1000*recentPointBytes); one < want {
 		t.Fatalf("one series of 1000 points sized %d bytes, want at least %d", one, want)
 	}
 	c.maxBytes = 10 * one
@@ -150,7 +151,7 @@ func TestStreamCacheByteBound(t *testing.T) {
 	}
 }
 
-// streamStateBytes must stay an upper bound of a checkpoint's real size, for
+// detector.EngineStreamBytes must stay an upper bound of a checkpoint's real size, for
 // the engine's heaviest configurations (auto runs two models, weekly needs
 // the widest profile).
 func TestStreamStateBytesEstimate(t *testing.T) {
@@ -180,8 +181,8 @@ func TestStreamStateBytesEstimate(t *testing.T) {
 		per := (b.TotalAlloc - a.TotalAlloc) / n
 		runtime.KeepAlive(keep)
 		t.Logf("%s: %d bytes per checkpoint", tc.name, per)
-		if per > streamStateBytes {
-			t.Errorf("%s: a checkpoint takes %d bytes, over streamStateBytes (%d): raise it", tc.name, per, streamStateBytes)
+		if per > detector.EngineStreamBytes {
+			t.Errorf("%s: a checkpoint takes %d bytes, over detector.EngineStreamBytes (%d): raise it", tc.name, per, detector.EngineStreamBytes)
 		}
 	}
 }

@@ -11,16 +11,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/sheepdog-anomaly/sheepdog/pkg/detector"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
 )
-
-// streamStateBytes is the size counted for one engine.Stream checkpoint. A
-// stream's memory is bounded by the engine's caps on seasonal buckets and
-// period-scan bins, whatever the series' length; clones measured 16-53 KB
-// (TestStreamStateBytesEstimate keeps this an upper bound).
-const streamStateBytes = 64 << 10
 
 // recentPointBytes is what one kept recent point costs: time, value and score
 // (8 bytes each) and the anomaly flag.
@@ -49,7 +44,7 @@ type seriesState struct {
 	// checkpoint is the detector state after the points up to cpT, the ones
 	// taken as final; it is only pushed to with final points, and cloned to
 	// score the provisional ones after it. nil when no point was final yet.
-	checkpoint *engine.Stream
+	checkpoint detector.Stream
 	cpT        int64
 	lastT      int64 // last point scored, provisional or not
 	// recent points and outputs, enough for the alert's range and trigger window
@@ -62,7 +57,7 @@ type seriesState struct {
 // newSeriesState scores s causally: the points up to final build the
 // checkpoint, the newer ones are scored on a clone of it. The outputs from
 // keepFrom on are kept; info is the detector's account of the whole series.
-func newSeriesState(ctx context.Context, s source.Series, opt engine.Options, final, keepFrom int64) (*seriesState, engine.Info, error) {
+func newSeriesState(ctx context.Context, det detector.Streaming, s source.Series, opt engine.Options, final, keepFrom int64) (*seriesState, engine.Info, error) {
 	st := &seriesState{meta: s, cpT: math.MinInt64}
 	st.meta.Times, st.meta.Values = nil, nil
 	if n := len(s.Times); n > 0 {
@@ -73,7 +68,7 @@ func newSeriesState(ctx context.Context, s source.Series, opt engine.Options, fi
 	if k > 0 {
 		head.Times, head.Values = s.Times[:k], s.Values[:k]
 	}
-	res, stream, err := detectStream(ctx, head, opt)
+	res, stream, err := det.DetectStream(ctx, engine.Series{Times: head.Times, Values: head.Values}, opt)
 	if err != nil {
 		return nil, engine.Info{}, err
 	}
@@ -121,7 +116,7 @@ func (st *seriesState) resume(times []int64, values []float64, final int64) erro
 }
 
 // scoreInto pushes points into stream and records their outputs.
-func (st *seriesState) scoreInto(stream *engine.Stream, times []int64, values []float64) error {
+func (st *seriesState) scoreInto(stream detector.Stream, times []int64, values []float64) error {
 	for i, t := range times {
 		p := stream.Push(t, values[i])
 		if p.Err != nil {
@@ -141,7 +136,7 @@ func (st *seriesState) scoreInto(stream *engine.Stream, times []int64, values []
 func (st *seriesState) sizeBytes() int64 {
 	n := int64(256) // the struct and its map entry
 	if st.checkpoint != nil {
-		n += streamStateBytes
+		n += st.checkpoint.SizeBytes()
 	}
 	n += int64(cap(st.times))*8 + int64(cap(st.values))*8 + int64(cap(st.score))*8 + int64(cap(st.anomaly))
 	n += int64(len(st.meta.Name) + len(st.meta.DisplayName) + len(st.meta.Unit))
@@ -182,7 +177,7 @@ func (st *seriesState) keepFrom(t int64) {
 // cachedQuery is the state of every series of one alert query.
 type cachedQuery struct {
 	key     string
-	step    time.Duration // the step the source answered at (plan.adoptObservedStep), sizing the revisit span
+	step    time.Duration           // the step the source answered at (plan.adoptObservedStep), sizing the revisit span
 	series  map[string]*seriesState // by series identity
 	order   []string                // series identities in source order
 	updated time.Time

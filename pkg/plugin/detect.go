@@ -207,9 +207,3 @@ func warmUpNotices(series []analysed, notes *noticeSet) {
 			len(short), warm, nameList(short))
 	}
 }
-
-// detectStream runs the causal stream used by alerts, on the bounded
-// executor (alert.go), whose recovery turns a panic into that series' error.
-func detectStream(ctx context.Context, s source.Series, opt engine.Options) (*engine.Result, *engine.Stream, error) {
-	return engine.DetectStream(ctx, engine.Series{Times: s.Times, Values: s.Values}, opt)
-}

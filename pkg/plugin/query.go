@@ -318,10 +318,11 @@ func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest
 		return nil, err
 	}
 
-	// The alert cache keeps the embedded engine's causal streams between
-	// evaluations, for sources whose series grow with time.
-	if _, streams := d.detector.(detector.Embedded); streams && qc.mode == modeAlert && sourceKinds[pq.Raw.Source.Type].cacheableForAlerts {
-		fs, err := d.alertCached(ctx, qc)
+	// The alert cache keeps the causal streams of a detector that has them
+	// (detector.Streaming: the embedded engine) between evaluations, for
+	// sources whose series grow with time.
+	if det, streams := d.detector.(detector.Streaming); streams && qc.mode == modeAlert && sourceKinds[pq.Raw.Source.Type].cacheableForAlerts {
+		fs, err := d.alertCached(ctx, qc, det)
 		if err != nil {
 			return nil, err
 		}
