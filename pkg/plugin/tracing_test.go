@@ -83,7 +83,7 @@ func TestQuerySpanAndContextLog(t *testing.T) {
 		}
 		attrs := map[string]string{}
 		for _, a := range s.Attributes {
-			attrs[string(a.Key)] = a.Value.Emit()
+			attrs[string(a.Key)] = a.Value.String()
 		}
 		got[attrs["refId"]] = attrs["sourceType"] + " " + attrs["outcome"] + " " + s.Status.Code.String()
 	}
