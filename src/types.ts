@@ -6,6 +6,7 @@ import type { DataSourceJsonData } from '@grafana/data';
 import type { DataQuery } from '@grafana/schema';
 
 import { DEFAULT_SENSITIVITY, type Direction, type Method, type SeasonalityPreset } from './generated/catalogue';
+import { SETTINGS_DEFAULTS as GENERATED_SETTINGS_DEFAULTS } from './generated/settings';
 
 export const PLUGIN_ID = 'sheepdog-anomaly-datasource';
 
@@ -158,24 +159,15 @@ export const SECURE_KEYS: SecureKey[] = [
   'prometheusTlsCaCert',
 ];
 
-/** Defaults the backend applies (pkg/models/config.go, parse.go), shown as placeholders in the editors. */
+/**
+ * Defaults the backend applies, shown as placeholders in the editors: generated from pkg/models/defaults.go
+ * (src/generated/settings.ts), typed here.
+ */
 export const SETTINGS_DEFAULTS = {
-  engine: 'embedded' as Engine,
-  remoteTimeout: '5s',
-  remoteRetries: 3,
-  remoteBackoffBase: '200ms',
-  remoteBackoffMax: '5s',
-  remoteBreakerThreshold: 5,
-  remoteBreakerCooldown: '30s',
-  remoteMaxInFlight: 8,
-  remoteMaxCallsPerQuery: 200,
-  remoteFallback: true,
-  sourceAccess: 'service_account' as SourceAccess,
-  prometheusAuth: 'none' as PrometheusAuth,
-  maxSeriesPerQuery: 500,
-  maxPointsPerQuery: 1_500_000,
-  maxPointsPerRequest: 2_000_000,
-  alertCacheMaxMiB: 256,
+  ...GENERATED_SETTINGS_DEFAULTS,
+  engine: GENERATED_SETTINGS_DEFAULTS.engine as Engine,
+  sourceAccess: GENERATED_SETTINGS_DEFAULTS.sourceAccess as SourceAccess,
+  prometheusAuth: GENERATED_SETTINGS_DEFAULTS.prometheusAuth as PrometheusAuth,
 };
 
 export const DETECTOR_DEFAULTS: Required<
