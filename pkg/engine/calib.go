@@ -36,13 +36,16 @@ type tailCalibrator struct {
 
 // tailEdges and tailGauss are read-only tables: the lower |z| edge of each
 // bin and the Gaussian two-sided tail probability there.
-var tailEdges, tailGauss = func() (e, g [tailBins + 1]float64) {
+// tailHeavy is the heavy-tailed prior (see fit): heavyPrior pseudo-spikes
+// whose size beyond eventZ has a Student-t(4)-like tail, (eventZ/z)^heavyDoF.
+var tailEdges, tailGauss, tailHeavy = func() (e, g, h [tailBins + 1]float64) {
 	for b := range e {
 		oct, sub := b/tailSub, b%tailSub
 		e[b] = math.Ldexp(1+float64(sub)/tailSub, oct)
 		g[b] = math.Erfc(e[b] / math.Sqrt2)
+		h[b] = heavyPrior * min(1, math.Pow(eventZ/e[b], heavyDoF))
 	}
-	return e, g
+	return e, g, h
 }()
 
 const (
@@ -53,6 +56,9 @@ const (
 	tailDecay   = 1.0 / 20000      // per point: a memory of ~20k points (two weeks of minutely data)
 	tailPrior   = 1000.0           // Gaussian pseudo-points
 	eventsFree  = 3.0              // past spikes that never make a deviation "normal"
+	heavyPrior  = eventsFree       // pseudo-spikes of the heavy-tailed prior (tailHeavy): the free spikes given back
+	heavyDoF    = 4.0              // its tail index: a Student-t with 4 degrees of freedom
+	heavyZ      = 4.0              // spikes of at least this |z| (the default band, fixed so no state depends on k) engage it
 	eventZ      = 3.0              // |z| that starts a spike
 	maxSpikeLen = 10               // longest run (points) that counts as a routine spike
 	refitEvery  = 1                // refit at the next point after a spike ends
@@ -149,12 +155,27 @@ func (c *tailCalibrator) fit() {
 	suffix := 0.0
 	thr := c.k
 	limit := c.pK * n
+	// The heavy-tailed prior: eventsFree spikes never count as data, but once
+	// the series has shown two spikes of heavyZ or more, its tail may be
+	// heavy and nothing says yet how heavy. The free spikes come back as
+	// pseudo-spikes with a Student-t(4) tail beyond eventZ, weighed against
+	// the points seen: a conservative band (1.8·k 500 points in, 1.2·k
+	// after 5000) that relaxes to k as quiet points accrue (14 000 at the
+	// default k) and that the series' own spikes outweigh when they are
+	// routine; it fades with the spikes that engaged it (tailMemory).
+	// A first incident is never hidden by it, and a Gaussian series (4-SD
+	// spikes every 16 000 points) hardly ever engages it.
+	seen := 0.0
+	for b := c.maxBin; b >= 0 && tailEdges[b] >= heavyZ; b-- {
+		seen += c.bins[b]
+	}
+	heavy := min(1, max(0, seen*toNow-1))
 	for b := c.maxBin; b >= 0; b-- {
 		suffix += c.bins[b] * toNow
 		if tailEdges[b+1] <= c.k {
 			break // any threshold found below here would be under k anyway
 		}
-		if max(0, suffix-eventsFree)+tailPrior*tailGauss[b] > limit {
+		if max(0, suffix-eventsFree)+tailPrior*tailGauss[b]+heavy*tailHeavy[b] > limit {
 			thr = max(c.k, tailEdges[b+1])
 			break
 		}

@@ -178,7 +178,11 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 		st.m.frozen = st.hold > 0
 	}
 	exp, sc, z := st.m.step(t, v)
-	if !missing {
+	// the tail calibration learns from the points the started model scored,
+	// not from its first initPoints, whose z (against a model still
+	// buffering) can be 30 or more on a clean series: counted as spikes they
+	// used up the free spikes (calib.go) before the series had shown any
+	if !missing && st.m.n > initPoints {
 		st.tail.observe(math.Abs(z))
 		if st.m.shifted {
 			st.m.shifted = false
@@ -217,7 +221,7 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 		}
 		e2, s2, z2 := st.alt.step(t, v)
 		altShifted := false
-		if !missing {
+		if !missing && st.alt.n > initPoints {
 			st.altTail.observe(math.Abs(z2))
 			if st.alt.shifted {
 				st.alt.shifted, altShifted = false, true
