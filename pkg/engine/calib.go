@@ -160,8 +160,9 @@ func (c *tailCalibrator) fit() {
 	// heavy and nothing says yet how heavy. The free spikes come back as
 	// pseudo-spikes with a Student-t(4) tail beyond eventZ, weighed against
 	// the points seen: a conservative band (1.8·k 500 points in, 1.2·k
-	// after 5000) that relaxes to k as quiet points accrue (14 000 at the
-	// default k) and that the series' own spikes outweigh when they are
+	// after 5000) that relaxes to k as quiet points accrue (about 24 000 at
+	// the default k; over a four-week memory it stays at 1.7·k on hourly
+	// data) and that the series' own spikes outweigh when they are
 	// routine; it fades with the spikes that engaged it (tailMemory).
 	// A first incident is never hidden by it, and a Gaussian series (4-SD
 	// spikes every 16 000 points) hardly ever engages it.
