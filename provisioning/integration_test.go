@@ -39,16 +39,57 @@ type stack struct {
 	instances map[string]harness.Instance // provisioned Sheepdog data sources by uid
 }
 
-// startStack starts what Grafana would talk to: the plugin, a Prometheus with
-// hours of demo history ending at end, and sheepdog-api with the demo key.
-func startStack(t *testing.T, end time.Time, hours float64) *stack {
-	t.Helper()
-	gen, err := demogen.New(demogen.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
+// replayHours of demo history end at replayEnd in the Prometheus the tests
+// share: enough for the longest replay and the history its queries fetch.
+const replayHours = 62
+
+// sharedProm is the Prometheus holding the replay's history, started by the
+// first test that needs it and stopped when the package's tests are done:
+// backfilling it is most of a stack's start-up, and every test reads the
+// same history. Each test still gets its own plugin and sheepdog-api, so no
+// cache or breaker state carries over.
+var (
+	sharedProm     *provcheck.DemoPrometheus
+	sharedCleanups []func()
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for i := len(sharedCleanups) - 1; i >= 0; i-- {
+		sharedCleanups[i]()
 	}
-	job, target := scrapeJobFor(t, "sheepdog-demo")
-	prom := provcheck.StartDemoPrometheus(t, gen, end, hours, map[string]string{"job": job, "instance": target})
+	os.Exit(code)
+}
+
+// packageTB lends a test's TB to a resource the package's tests share: its
+// cleanups and temporary directories outlive the test and go in TestMain.
+type packageTB struct{ testing.TB }
+
+func (packageTB) Cleanup(f func()) { sharedCleanups = append(sharedCleanups, f) }
+
+func (p packageTB) TempDir() string {
+	dir, err := os.MkdirTemp("", "provisioning-test-")
+	if err != nil {
+		p.Fatal(err)
+	}
+	sharedCleanups = append(sharedCleanups, func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
+// startStack starts what Grafana would talk to: the plugin, the Prometheus
+// with replayHours of demo history ending at replayEnd, and sheepdog-api with
+// the demo key.
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	if sharedProm == nil {
+		gen, err := demogen.New(demogen.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		job, target := scrapeJobFor(t, "sheepdog-demo")
+		sharedProm = provcheck.StartDemoPrometheus(packageTB{t}, gen, replayEnd, replayHours, map[string]string{"job": job, "instance": target})
+	}
+	prom := sharedProm
 
 	env := grafanaEnv(t)
 	bin := filepath.Join(t.TempDir(), "sheepdog-api")
@@ -133,7 +174,7 @@ func tail(s string, n int) string {
 // of every variable combination (sensitivity at its default) to the plugin.
 func TestProvisionedQueriesThroughPlugin(t *testing.T) {
 	end := replayEnd
-	s := startStack(t, end, 56)
+	s := startStack(t)
 	byUID := dsByUID(t)
 	ran := 0
 	for _, d := range dashboards(t) {
@@ -258,7 +299,7 @@ func alertFractions(t *testing.T, s *stack, r provcheck.AlertRule, at time.Time)
 // requires every incident but drifts to fire.
 func TestAlertRulesFireOnIncidents(t *testing.T) {
 	end := replayEnd
-	s := startStack(t, end, 62)
+	s := startStack(t)
 	gen := s.prom.Gen
 	type incidentKey struct {
 		start        time.Time
@@ -365,7 +406,7 @@ func incidentsOn(g *demogen.Generator, host, metric string, from, to time.Time) 
 // the incidents (drifts excluded), and precision over the windows.
 func TestOverviewAnnotationsFindIncidents(t *testing.T) {
 	end := replayEnd
-	s := startStack(t, end, 62)
+	s := startStack(t)
 	from := end.Add(-12 * time.Hour)
 	byUID := dsByUID(t)
 	found, total, windows, onIncident := 0, 0, 0, 0

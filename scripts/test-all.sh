@@ -15,13 +15,13 @@ step() {
 }
 
 missing=()
-for tool in go node npm python3 prometheus promtool; do
+for tool in go node npm python3 prometheus promtool gcc; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 [ -n "$CHROMIUM_PATH" ] || missing+=("chromium")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test-all: missing ${missing[*]}." >&2
-  echo "On Debian/Ubuntu: apt-get install -y prometheus chromium python3 (Go >= 1.26 and Node >= 20 from their usual installers)." >&2
+  echo "On Debian/Ubuntu: apt-get install -y prometheus chromium python3 gcc libc6-dev (gcc: the race detector needs cgo; Go >= 1.26 and Node >= 20 from their usual installers)." >&2
   exit 1
 fi
 
@@ -57,8 +57,14 @@ go test -race -count=1 "${go_pkgs[@]}"
 step "build (frontend + backend)"
 npm run build
 step "integration tests (plugin binary over gRPC, real Prometheus, real API server; demo provisioning)"
-go test -count=1 -tags integration ./integration/...
-go -C provisioning test -count=1 -tags integration ./...
+# The two modules side by side, as one go test would run two packages: both
+# spend much of their time waiting on the processes they start.
+go -C provisioning test -count=1 -tags integration ./... &
+provisioning=$!
+integration=0
+go test -count=1 -tags integration ./integration/... || integration=$?
+wait "$provisioning"
+[ "$integration" = 0 ] || exit "$integration"
 step "browser test (built dist/module.js in Chromium: editors, and a @grafana/scenes dashboard on the plugin binary)"
 npm run test:browser
 step "package"
