@@ -2,6 +2,7 @@
  * Pure helpers around the query model: defaults, migration of older saved shapes, validation and
  * template-variable interpolation. Kept free of Grafana runtime services so they are easy to test.
  */
+import { parseDuration } from './duration';
 import {
   ALL_OUTPUTS,
   ALERT_MODES,
@@ -262,11 +263,8 @@ export function isRunnable(q: SheepdogQuery): boolean {
   }
 }
 
-const GO_DURATION = /^(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))*$/;
-const DAYS_WEEKS = /^\d+(\.\d+)?[dw]$/;
-
 /**
- * Checks a duration the way models.ParseDuration reads it ("90s", "1h30m", "3d", "1w").
+ * Checks a duration the way the backend reads it (src/duration.ts: "90s", "1h30m", "3d", "1w", at most 366d).
  * Returns an error message, or undefined when valid or empty.
  */
 export function durationError(value: string | undefined, opts: { allowZero?: boolean } = {}): string | undefined {
@@ -274,13 +272,16 @@ export function durationError(value: string | undefined, opts: { allowZero?: boo
   if (v === '' || hasVariable(v)) {
     return undefined;
   }
-  if (v === '0') {
-    return opts.allowZero ? undefined : 'Must be longer than 0';
+  const d = parseDuration(v);
+  if (d.error !== undefined) {
+    return d.error.includes('maximum')
+      ? `"${v}" is longer than the maximum of 366d`
+      : `"${v}" is not a duration: use e.g. 500ms, 90s, 15m, 6h, 3d or 1w`;
   }
-  if (GO_DURATION.test(v) || DAYS_WEEKS.test(v)) {
-    return undefined;
+  if (d.ms === 0 && !opts.allowZero) {
+    return 'Must be longer than 0';
   }
-  return `"${v}" is not a duration: use e.g. 500ms, 90s, 15m, 6h, 3d or 1w`;
+  return undefined;
 }
 
 /** Checks an http(s) URL as the backend does. Returns an error message, or undefined when valid or empty. */

@@ -6,7 +6,7 @@ import fs from 'fs';
 import path from 'path';
 import React, { useState } from 'react';
 
-import { ConfigEditor, parseSimpleDuration } from '../components/ConfigEditor';
+import { ConfigEditor } from '../components/ConfigEditor';
 import { PLUGIN_ID, SheepdogOptions, SheepdogSecureJsonData } from '../types';
 import { fakeDataSourceSrv, promLikeDataSource } from '../testing/helpers';
 
@@ -452,18 +452,5 @@ describe('ConfigEditor as a Grafana user meets it', () => {
       'https://github.com/sheepdog-anomaly/sheepdog#readme'
     );
     expect(screen.getByText('Fields marked with * are required.')).toBeInTheDocument();
-  });
-});
-
-describe('parseSimpleDuration', () => {
-  it.each([
-    ['200ms', 200],
-    ['5s', 5000],
-    ['1h30m', 5400000],
-    ['3d', 259200000],
-    ['abc', undefined],
-    ['5s junk', undefined],
-  ])('%s -> %s', (v, ms) => {
-    expect(parseSimpleDuration(v)).toBe(ms);
   });
 });

@@ -124,8 +124,14 @@ describe('validation', () => {
   it.each(['5 minutes', '3x', '1d12h', 'h', '-5m'])('rejects duration %s', (v) => {
     expect(durationError(v)).toMatch(/not a duration/);
   });
+  it('refuses what the backend refuses: over 366d, a bare number, days mixed with hours', () => {
+    expect(durationError('400d')).toMatch(/maximum of 366d/);
+    expect(durationError('366d')).toBeUndefined();
+    expect(durationError('5')).toMatch(/not a duration/);
+  });
   it('accepts 0 only where zero means something', () => {
     expect(durationError('0')).toMatch(/longer than 0/);
+    expect(durationError('0s')).toMatch(/longer than 0/);
     expect(durationError('0', { allowZero: true })).toBeUndefined();
   });
   it('checks URLs like the backend', () => {

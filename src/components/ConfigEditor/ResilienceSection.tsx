@@ -1,9 +1,9 @@
 import { Stack } from '@grafana/ui';
 import React from 'react';
 
+import { parseDuration } from '../../duration';
 import { SETTINGS_DEFAULTS, SheepdogOptions } from '../../types';
 import { ConfigSection } from '../ConfigSection';
-import { parseSimpleDuration } from './duration';
 import { useEditor } from './editorContext';
 import { BoolField, DurationField, NumberField } from './fields';
 
@@ -40,8 +40,8 @@ export function resilienceSummary(j: SheepdogOptions): string | undefined {
 
 /** The backend refuses a cap below the base delay (pkg/models/config.go), so the cap field says it. */
 export function backoffOrderError(j: SheepdogOptions): string | undefined {
-  const base = parseSimpleDuration(j.remoteBackoffBase || SETTINGS_DEFAULTS.remoteBackoffBase);
-  const max = parseSimpleDuration(j.remoteBackoffMax || SETTINGS_DEFAULTS.remoteBackoffMax);
+  const base = parseDuration(j.remoteBackoffBase || SETTINGS_DEFAULTS.remoteBackoffBase).ms;
+  const max = parseDuration(j.remoteBackoffMax || SETTINGS_DEFAULTS.remoteBackoffMax).ms;
   return base !== undefined && max !== undefined && max < base
     ? `Shorter than the backoff base (${j.remoteBackoffBase || SETTINGS_DEFAULTS.remoteBackoffBase})`
     : undefined;

@@ -8,7 +8,6 @@ import { LimitsSection } from './LimitsSection';
 import { SourceAccessSection } from './SourceAccessSection';
 
 export type { ConfigEditorProps } from './editorContext';
-export { parseSimpleDuration } from './duration';
 
 /**
  * The data source settings page, one file per section (as grafana/clickhouse-datasource splits its config
