@@ -5,8 +5,8 @@
  * data source settings page and a panel editor do. window.__harness exposes the state to the test driver.
  */
 import { DataSourcePluginContextProvider, PluginType, usePluginContext } from '@grafana/data';
-import { config, setBackendSrv, setDataSourceSrv, setTemplateSrv } from '@grafana/runtime';
-import { InlineField, Input, ThemeContext } from '@grafana/ui';
+import { config, getDataSourceSrv, setBackendSrv, setDataSourceSrv, setTemplateSrv } from '@grafana/runtime';
+import { GlobalStyles, InlineField, Input, ThemeContext } from '@grafana/ui';
 import React, { useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { from, lastValueFrom, of, throwError } from 'rxjs';
@@ -15,7 +15,12 @@ import { mergeMap } from 'rxjs/operators';
 import { DashboardPage, sceneAwareReplace } from './dashboard.jsx';
 import { shared } from './shared.js';
 
-const pageName = new URLSearchParams(location.search).get('page') ?? 'all';
+const params = new URLSearchParams(location.search);
+const pageName = params.get('page') ?? 'all';
+// ?readOnly=1: the config editor of a provisioned data source (Grafana sets settings.readOnly for those).
+// ?app=unified-alerting: the query editor as an alert rule hosts it (the app prop, a CoreApp value).
+const readOnly = params.get('readOnly') === '1';
+const queryApp = params.get('app') ?? 'panel-editor';
 
 const harness = (window.__harness = {
   requests: [],
@@ -114,7 +119,11 @@ function TestPromEditor({ query, onChange, onRunQuery }) {
     </InlineField>
   );
 }
-const testPromSettings = settingsOf('test-prom', 'Test Prometheus', 'prometheus', meta('prometheus', 'Prometheus'));
+// Test Prometheus is the org's default data source, as a Prometheus often is.
+const testPromSettings = {
+  ...settingsOf('test-prom', 'Test Prometheus', 'prometheus', meta('prometheus', 'Prometheus')),
+  isDefault: true,
+};
 const testProm = {
   ...testPromSettings,
   instanceSettings: testPromSettings,
@@ -154,8 +163,13 @@ setDataSourceSrv({
   },
   getList: (filters = {}) =>
     all().filter((s) => (!filters.metrics || s.meta.metrics) && (!filters.filter || filters.filter(s))),
+  // As Grafana's DatasourceSrv.getInstanceSettings (public/app/features/plugins/datasource_srv.ts): no ref (null,
+  // undefined) means the default data source; 'default' names it too.
   getInstanceSettings: (ref) => {
     const uid = typeof ref === 'string' ? ref : ref?.uid;
+    if (uid === undefined || uid === null || uid === 'default') {
+      return all().find((s) => s.isDefault);
+    }
     return all().find((s) => s.uid === uid || s.name === uid);
   },
   reload: async () => {},
@@ -234,6 +248,22 @@ function ConfigPage({ plugin }) {
     withCredentials: false,
     jsonData: {},
     secureJsonFields: { prometheusToken: true },
+    // Provisioned: every setting filled in, so every control is on the page (and must be disabled).
+    ...(readOnly && {
+      readOnly: true,
+      jsonData: {
+        engine: 'remote',
+        remoteUrl: 'http://sheepdog-api:8080',
+        remoteRetries: 4,
+        remoteTimeout: '3s',
+        remoteFallback: true,
+        allowedDatasources: ['test-prom'],
+        prometheusUrl: 'http://prometheus:9090',
+        prometheusAuth: 'bearer',
+        prometheusHeaderName1: 'X-Scope-OrgID',
+      },
+      secureJsonFields: { prometheusToken: true, remoteApiKey: true, prometheusHeaderValue1: true },
+    }),
   });
   harness.options = options;
   return (
@@ -262,7 +292,7 @@ function QueryPage({ plugin, datasource }) {
         <Editor
           datasource={datasource}
           query={query}
-          app="panel-editor"
+          app={queryApp}
           onChange={(q) => {
             harness.query = q;
             setQuery(q);
@@ -327,10 +357,13 @@ async function main() {
   };
   const page = pageName;
   const theme = config.theme2;
-  document.body.style.background = theme.colors.background.canvas;
-  document.body.style.color = theme.colors.text.primary;
+  harness.theme = { mode: theme.colors.mode, canvas: theme.colors.background.canvas };
+  harness.defaultDatasource = () => getDataSourceSrv().getInstanceSettings(null)?.uid;
+  // As Grafana's AppWrapper (public/app/AppWrapper.tsx, render) does: @grafana/ui's GlobalStyles inside the
+  // ThemeProvider (public/app/core/utils/ConfigProvider.tsx) that provides config.theme2 through ThemeContext.
   createRoot(document.getElementById('root')).render(
     <ThemeContext.Provider value={theme}>
+      <GlobalStyles />
       <div style={{ padding: 16, display: 'flex', flexDirection: 'column', gap: 32 }}>
         {(page === 'all' || page === 'config') && <ConfigPage plugin={plugin} />}
         {(page === 'all' || page === 'query') && <QueryPage plugin={plugin} datasource={sheepdog} />}

@@ -117,6 +117,12 @@ const server = http.createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'image/svg+xml' });
     return res.end('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"></svg>');
   }
+  if (p.startsWith('/public/fonts/')) {
+    // GlobalStyles' @font-face (Inter, Roboto Mono) points at Grafana's public/fonts, which no npm package ships:
+    // an empty answer, so the browser falls back to the next family in the stack (a decode warning, no error).
+    res.writeHead(200, { 'content-type': 'font/woff2' });
+    return res.end();
+  }
   res.writeHead(404).end('not found');
 });
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -362,6 +368,235 @@ try {
     assert.deepEqual(prepared.outputs, ['windows']);
   });
 
+  // ---- Issue 13: the editors as Grafana shows them (global styles, themes, narrow panes, provisioned, alerting) ---
+  // One page per test; other themes/pages are reached with goto on the same page (a new context costs seconds).
+  const goto = async (page, pageName) => {
+    await page.goto(`${base}/?page=${pageName}`);
+    await page.waitForFunction(() => window.__harness && (window.__harness.ready || window.__harness.error));
+    assert.equal(await page.evaluate(() => window.__harness.error), undefined);
+  };
+  // Border boxes of every input, label and section heading on the page: what a layout shift would move.
+  const boxes = (page, testId) =>
+    page.getByTestId(testId).evaluate((root) =>
+      Array.from(root.querySelectorAll('input, textarea, label, h3, h6, button')).map((el) => {
+        const r = el.getBoundingClientRect();
+        return `${el.tagName}#${el.id || el.getAttribute('aria-label') || el.textContent.slice(0, 20)} ${r.x},${r.y} ${r.width}x${r.height}`;
+      })
+    );
+
+  await withPage(
+    'config editor, provisioned (readOnly): every input, switch, radio, picker and button is disabled',
+    'config&readOnly=1',
+    async (page) => {
+      const seen = [];
+      for (const [theme, width] of [
+        ['dark', 600],
+        ['light', 1280],
+      ]) {
+        await page.setViewportSize({ width, height: 1400 });
+        await goto(page, `config&readOnly=1&theme=${theme}`);
+        const cfg = page.getByTestId('config-page');
+        // Open every collapsed section: the toggles themselves stay usable (reading is allowed).
+        const expand = cfg.getByRole('button', { name: /^Expand section/ });
+        for (let n = 0; n < 20 && (await expand.count()) > 0; n++) {
+          await expand.first().click();
+        }
+        assert.equal(await cfg.getByRole('button', { name: /^Expand section/ }).count(), 0);
+        const controls = await cfg.evaluate((root) =>
+          Array.from(root.querySelectorAll('input, textarea, select, button, [role=combobox], [role=switch]'))
+            .filter((el) => !el.hasAttribute('aria-expanded') || !/section/.test(el.getAttribute('aria-label') ?? ''))
+            .map((el) => ({
+              what: `${el.tagName.toLowerCase()}[${el.type || el.getAttribute('role')}] ${
+                el.getAttribute('aria-label') ||
+                el.labels?.[0]?.textContent.trim().slice(0, 30) ||
+                el.id ||
+                el.textContent.trim().slice(0, 30)
+              }`,
+              disabled: el.disabled || el.getAttribute('aria-disabled') === 'true',
+            }))
+        );
+        const enabled = controls.filter((c) => !c.disabled).map((c) => c.what);
+        assert.deepEqual(enabled, [], `enabled in a provisioned data source (${theme}, ${width} px)`);
+        // Every kind is there, so "nothing enabled" means something.
+        const kinds = (re) => controls.filter((c) => re.test(c.what)).length;
+        for (const [kind, re] of [
+          ['text inputs', /^input\[text\]/],
+          ['radios', /^input\[radio\]/],
+          ['switches', /^input\[checkbox\]/],
+          ['buttons', /^button/],
+          ['pickers', /Allowed data sources/], // the allow-list MultiCombobox
+        ]) {
+          assert.ok(kinds(re) > 0, `no ${kind} on the page: ${controls.map((c) => c.what).join(', ')}`);
+        }
+        seen.push(`${theme} ${width}px: ${controls.length}`);
+        // Typing does nothing.
+        await cfg
+          .getByLabel(/^API URL/)
+          .fill('http://changed', { force: true, timeout: 1000 })
+          .catch(() => {});
+        assert.equal(
+          await harness(page, () => window.__harness.options.jsonData.remoteUrl),
+          'http://sheepdog-api:8080'
+        );
+      }
+      console.log(`     disabled controls: ${seen.join('; ')}`);
+    }
+  );
+
+  await withPage(
+    "query editor: no horizontal overflow at 600 px (and 1280, 1600), every source, dark and light, under Grafana's GlobalStyles",
+    'query',
+    async (page) => {
+      const widths = [];
+      for (const theme of ['dark', 'light']) {
+        await page.setViewportSize({ width: 600, height: 1400 });
+        await goto(page, `query&theme=${theme}`);
+        // The page is Grafana's: GlobalStyles (not the page) paints the body in the theme's canvas colour, in Inter.
+        const got = await page.evaluate(() => {
+          const probe = document.createElement('div');
+          probe.style.color = window.__harness.theme.canvas;
+          document.body.appendChild(probe);
+          const want = getComputedStyle(probe).color;
+          probe.remove();
+          const body = getComputedStyle(document.body);
+          return { mode: window.__harness.theme.mode, bg: body.backgroundColor, want, font: body.fontFamily };
+        });
+        assert.equal(got.mode, theme);
+        assert.equal(got.bg, got.want, `body background in ${theme}`);
+        assert.match(got.font, /Inter/);
+        const qe = page.getByTestId('query-page');
+        // getDataSourceSrv().getInstanceSettings(null) is the default data source, as in Grafana; the Data source
+        // source's picker (noDefault) still asks to pick one instead of showing the default as picked.
+        assert.equal(await harness(page, () => window.__harness.defaultDatasource()), 'test-prom');
+        await qe.getByText('Pick a data source').waitFor();
+        await qe.getByText('Detector options').click();
+        for (const [vw, source] of [600, 1280, 1600].flatMap((w) =>
+          ['Data source', 'Prometheus URL', 'Inline CSV'].map((src) => [w, src])
+        )) {
+          await page.setViewportSize({ width: vw, height: 1400 });
+          await qe.getByRole('radio', { name: source }).click();
+          await qe.getByRole('radio', { name: 'Anomaly fraction' }).waitFor();
+          const m = await page.evaluate(() => {
+            const ed = document.querySelector('[data-testid=sheepdog-query-editor]').getBoundingClientRect();
+            let widest = 0;
+            for (const el of document.querySelectorAll('[data-testid=sheepdog-query-editor] *')) {
+              widest = Math.max(widest, el.getBoundingClientRect().right);
+            }
+            return {
+              scroll: document.scrollingElement.scrollWidth,
+              editor: Math.round(ed.width),
+              right: Math.round(ed.right),
+              widest: Math.round(widest),
+            };
+          });
+          assert.ok(m.scroll <= vw, `${theme} ${vw} px ${source}: page scrolls sideways: ${JSON.stringify(m)}`);
+          assert.ok(
+            m.right <= vw && m.widest <= vw,
+            `${theme} ${vw} px ${source}: editor overflows: ${JSON.stringify(m)}`
+          );
+          if (source === 'Inline CSV') {
+            widths.push(`${theme} ${vw}: page ${m.scroll}, editor ${m.editor}, rightmost ${m.widest}`);
+          }
+        }
+      }
+      console.log(`     widths (px): ${widths.join('; ')}`);
+    }
+  );
+
+  await withPage(
+    'config editor: typing "3" on the way to "3s" in Backoff base moves nothing; the error shows after Tab',
+    'config',
+    async (page) => {
+      await page.setViewportSize({ width: 600, height: 1400 });
+      await goto(page, 'config');
+      const cfg = page.getByTestId('config-page');
+      await cfg.getByRole('radio', { name: 'Remote API' }).click();
+      await cfg.getByText('Resilience').click();
+      const field = cfg.getByLabel(/^Backoff base/);
+      await field.click();
+      const before = await boxes(page, 'config-page');
+      await field.pressSequentially('3');
+      const typing = await boxes(page, 'config-page');
+      assert.deepEqual(
+        typing.filter((b, i) => b !== before[i]),
+        [],
+        'nothing moved while typing "3"'
+      );
+      assert.equal(await cfg.getByText(/is not a duration/).count(), 0, 'no error while typing');
+      await page.keyboard.press('Tab');
+      await cfg.getByText(/is not a duration/).waitFor();
+      await field.click();
+      await field.pressSequentially('s');
+      await page.keyboard.press('Tab');
+      assert.equal(await cfg.getByText(/is not a duration/).count(), 0);
+      assert.equal(await harness(page, () => window.__harness.options.jsonData.remoteBackoffBase), '3s');
+      console.log(`     ${before.length} boxes compared, 0 moved`);
+    }
+  );
+
+  await withPage(
+    'query editor in an alert rule (app=unified-alerting): no Outputs, no Alert-frames switch',
+    'query&app=unified-alerting',
+    async (page) => {
+      const qe = page.getByTestId('query-page');
+      await qe.getByRole('radio', { name: 'Anomaly fraction' }).waitFor();
+      assert.equal(await qe.getByRole('group', { name: 'Outputs' }).count(), 0);
+      assert.equal(await qe.getByText('Outputs', { exact: true }).count(), 0);
+      assert.equal(await qe.getByLabel('Alert frames').count(), 0);
+      // The alerting options stay (a panel editor shows Outputs and the switch: the next test checks them).
+      assert.equal(await qe.getByRole('radio', { name: 'Latest score' }).count(), 1);
+    }
+  );
+
+  await withPage(
+    'query editor: drafts kept across Source switches; clicking the Outputs label toggles nothing',
+    'query',
+    async (page) => {
+      const qe = page.getByTestId('query-page');
+      const promql = qe.getByLabel('PromQL expression');
+      const csv = qe.getByRole('textbox', { name: 'Inline CSV' });
+      await qe.getByRole('radio', { name: 'Prometheus URL' }).click();
+      await promql.fill('sum(rate(errors_total[5m]))');
+      await qe.getByRole('radio', { name: 'Inline CSV' }).click();
+      await csv.fill('timestamp,value\n2024-01-01 00:00:00,1\n');
+      await qe.getByRole('radio', { name: 'Prometheus URL' }).click();
+      assert.equal(await promql.inputValue(), 'sum(rate(errors_total[5m]))');
+      assert.deepEqual(await harness(page, () => window.__harness.query.source), {
+        type: 'prometheus',
+        expr: 'sum(rate(errors_total[5m]))',
+      });
+      await qe.getByRole('radio', { name: 'Inline CSV' }).click();
+      assert.equal(await csv.inputValue(), 'timestamp,value\n2024-01-01 00:00:00,1\n');
+      await qe.getByRole('radio', { name: 'Data source' }).click();
+      await qe.getByText('Pick a data source').waitFor();
+      await qe.getByRole('radio', { name: 'Inline CSV' }).click();
+      assert.equal(await csv.inputValue(), 'timestamp,value\n2024-01-01 00:00:00,1\n');
+
+      // The "Outputs" label: a click neither toggles a checkbox nor runs the query.
+      const state = () =>
+        harness(page, () => ({ outputs: window.__harness.query.outputs, runs: window.__harness.runs }));
+      const checked = () =>
+        qe
+          .getByRole('group', { name: 'Outputs' })
+          .getByRole('checkbox')
+          .evaluateAll((l) => l.map((c) => c.checked));
+      assert.equal(await qe.getByRole('group', { name: 'Outputs' }).count(), 1, 'a panel editor has Outputs');
+      assert.equal(await qe.getByLabel('Alert frames').count(), 1, 'and the Alert-frames switch');
+      const was = await state();
+      const wasChecked = await checked();
+      await qe
+        .locator('label')
+        .filter({ hasText: /^Outputs$/ })
+        .click();
+      await page.waitForTimeout(200);
+      assert.deepEqual(await state(), was);
+      assert.deepEqual(await checked(), wasChecked);
+      // A checkbox's own label does toggle it (the test can tell a toggle).
+      await qe.getByText('Score', { exact: true }).click();
+      assert.deepEqual((await state()).outputs, ['bands', 'score', 'windows']);
+    }
+  );
+
   // ---- The Scenes dashboard against the real plugin binary ----------------------------------------------------
   const panelData = (page) =>
     harness(page, () => {
@@ -558,6 +793,18 @@ try {
         await cfg.screenshot({ path: path.join(docs, `screenshot-config-editor-${theme}.png`) });
       });
     }
+    // The query editor in Grafana's narrowest query pane: 600 px, nothing cut off, no sideways scrolling.
+    await withPage('docs screenshots: query editor at 600 px', 'query', async (page) => {
+      await page.setViewportSize({ width: 600, height: 900 });
+      const qe = page.getByTestId('query-page');
+      await qe.getByRole('radio', { name: 'Prometheus URL' }).click();
+      await qe.getByLabel('PromQL expression').fill('sum by (instance) (rate(http_requests_total{job="api"}[5m]))');
+      await qe.getByText('Detector options').click();
+      await page.waitForTimeout(300);
+      await page
+        .getByTestId('sheepdog-query-editor')
+        .screenshot({ path: path.join(docs, 'screenshot-query-editor-600.png') });
+    });
   }
 } finally {
   await browser.close();
