@@ -6,7 +6,10 @@ import type { DataSourceJsonData } from '@grafana/data';
 import type { DataQuery } from '@grafana/schema';
 
 import { DEFAULT_SENSITIVITY, type Direction, type Method, type SeasonalityPreset } from './generated/catalogue';
-import { SETTINGS_DEFAULTS as GENERATED_SETTINGS_DEFAULTS } from './generated/settings';
+import {
+  ALERT_DEFAULTS as GENERATED_ALERT_DEFAULTS,
+  SETTINGS_DEFAULTS as GENERATED_SETTINGS_DEFAULTS,
+} from './generated/settings';
 
 export const PLUGIN_ID = 'sheepdog-anomaly-datasource';
 
@@ -179,13 +182,14 @@ export const DETECTOR_DEFAULTS: Required<
   seasonality: 'auto',
 };
 
+/** Generated from pkg/models (src/generated/settings.ts), typed here. */
 export const ALERT_DEFAULTS: Required<Pick<AlertOptions, 'mode' | 'window'>> = {
-  mode: 'anomaly_fraction',
-  window: '10m',
+  mode: GENERATED_ALERT_DEFAULTS.mode as AlertMode,
+  window: GENERATED_ALERT_DEFAULTS.window,
 };
 
-/** Largest inline CSV the backend accepts (models.MaxCSVBytes). */
-export const MAX_CSV_BYTES = 4 << 20;
+/** Largest inline CSV the backend accepts (models.MaxCSVBytes, generated). */
+export { MAX_CSV_BYTES } from './generated/settings';
 
 /*
  * JSON keys of each model, at run time. The fixture-parity test compares them with the json tags of the Go

@@ -20,3 +20,9 @@ export const SETTINGS_DEFAULTS = {
   maxPointsPerRequest: 2_000_000,
   alertCacheMaxMiB: 256,
 };
+
+/** What the backend applies when a query's alert options leave them out. */
+export const ALERT_DEFAULTS = { mode: 'anomaly_fraction', window: '10m' };
+
+/** Largest inline CSV the backend accepts (models.MaxCSVBytes). */
+export const MAX_CSV_BYTES = 4_194_304;

@@ -49,7 +49,7 @@ func render() ([]byte, error) {
 		case string:
 			v = tsString(x)
 		case time.Duration:
-			v = tsString(x.String())
+			v = tsString(shortDuration(x))
 		case int:
 			v = tsNumber(x)
 		case bool:
@@ -59,8 +59,25 @@ func render() ([]byte, error) {
 		}
 		fmt.Fprintf(&b, "  %s: %s,\n", d.Key, v)
 	}
-	b.WriteString("};\n")
+	b.WriteString("};\n\n")
+	b.WriteString("/** What the backend applies when a query's alert options leave them out. */\n")
+	fmt.Fprintf(&b, "export const ALERT_DEFAULTS = { mode: %s, window: %s };\n\n",
+		tsString(models.AlertAnomalyFraction), tsString(shortDuration(models.DefaultAlertWindow)))
+	b.WriteString("/** Largest inline CSV the backend accepts (models.MaxCSVBytes). */\n")
+	fmt.Fprintf(&b, "export const MAX_CSV_BYTES = %s;\n", tsNumber(models.MaxCSVBytes))
 	return b.Bytes(), nil
+}
+
+// shortDuration is d as users write it: "10m", not time.Duration's "10m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // tsNumber writes n with thousands separators from 10,000 on (1_500_000).

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestCheckedIn fails when src/generated/settings.ts is not what
@@ -20,6 +21,15 @@ func TestCheckedIn(t *testing.T) {
 	}
 	if string(got) != string(want) {
 		t.Fatalf("%s differs from pkg/models/defaults.go: run go run ./internal/gen/settings from the repository root", output)
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{10 * time.Minute: "10m", 30 * time.Second: "30s", 200 * time.Millisecond: "200ms",
+		2 * time.Hour: "2h", 90 * time.Minute: "1h30m", 61 * time.Second: "1m1s"} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
+		}
 	}
 }
 
