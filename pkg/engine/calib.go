@@ -32,6 +32,7 @@ type tailCalibrator struct {
 	decay    float64 // per point: the sampling step over tailMemory
 	idle     int     // points between refits when no spike ends
 	timed    bool    // decay set from the series' step
+	stepMs   float64 // the series' step, once known (setStep)
 }
 
 // tailEdges and tailGauss are read-only tables: the lower |z| edge of each
@@ -56,9 +57,12 @@ const (
 	tailDecay   = 1.0 / 20000      // per point: a memory of ~20k points (two weeks of minutely data)
 	tailPrior   = 1000.0           // Gaussian pseudo-points
 	eventsFree  = 3.0              // past spikes that never make a deviation "normal"
-	heavyPrior  = eventsFree       // pseudo-spikes of the heavy-tailed prior (tailHeavy): the free spikes given back
+	heavyPrior  = 3 * eventsFree   // pseudo-spikes of the heavy-tailed prior (tailHeavy, fit)
+	heavyEngage = 6.0              // spikes of heavyZ or more that engage the prior fully (each one a sixth)
+	heavyFadeMs = 7 * 86400e3      // ms: the prior fades over a week of the series' time (e-folding)
 	heavyDoF    = 4.0              // its tail index: a Student-t with 4 degrees of freedom
 	heavyZ      = 4.0              // spikes of at least this |z| (the default band, fixed so no state depends on k) engage it
+	routineRate = 0.25             // spikes a day: rarer than one in four days is never routine (fit)
 	eventZ      = 3.0              // |z| that starts a spike
 	maxSpikeLen = 10               // longest run (points) that counts as a routine spike
 	refitEvery  = 1                // refit at the next point after a spike ends
@@ -155,28 +159,37 @@ func (c *tailCalibrator) fit() {
 	suffix := 0.0
 	thr := c.k
 	limit := c.pK * n
-	// The heavy-tailed prior: eventsFree spikes never count as data, but once
-	// the series has shown two spikes of heavyZ or more, its tail may be
-	// heavy and nothing says yet how heavy. The free spikes come back as
-	// pseudo-spikes with a Student-t(4) tail beyond eventZ, weighed against
-	// the points seen: a conservative band (1.8·k 500 points in, 1.2·k
-	// after 5000) that relaxes to k as quiet points accrue (about 24 000 at
-	// the default k; over a four-week memory it stays at 1.7·k on hourly
-	// data) and that the series' own spikes outweigh when they are
-	// routine; it fades with the spikes that engaged it (tailMemory).
-	// A first incident is never hidden by it, and a Gaussian series (4-SD
-	// spikes every 16 000 points) hardly ever engages it.
+	// Routine is a rate, not a count: spikes rarer than routineRate a day
+	// never make a deviation look normal, however many of them the memory
+	// holds: four weeks of hourly data hold six incidents at one in five
+	// days, and with a count of three free the later ones were learnt as
+	// routine and hidden (TestRareIncidentsStayIncidents).
+	free := max(eventsFree, routineRate*points*c.stepMs/86400e3)
+	// The heavy-tailed prior: while a series is young, nothing says how
+	// heavy its tail is, and a spiky metric paged for each routine blip of
+	// its first days. heavyPrior pseudo-spikes with a Student-t(4) tail
+	// beyond eventZ are weighed against the points seen like real ones. It
+	// engages with evidence counted in events: not at all after one spike of
+	// heavyZ or more (so a first incident never widens the band, and one
+	// spike alone hardly does: TestNoContamination), by a sixth with each
+	// further one (a Gaussian series shows one every 16 000 points). Fully
+	// engaged, the band is 2.3·k 500 points in and 1.4·k after 5000 on
+	// minutely data; the prior fades over the series' first week of time
+	// (heavyFadeMs), so hourly series, whose memory holds few points, are
+	// not left with a wide band (TestRareIncidentsStayIncidents), and a
+	// series whose spikes are routine replaces it with its own histogram.
 	seen := 0.0
 	for b := c.maxBin; b >= 0 && tailEdges[b] >= heavyZ; b-- {
 		seen += c.bins[b]
 	}
-	heavy := min(1, max(0, seen*toNow-1))
+	heavy := min(1, max(0, seen*toNow-1)/heavyEngage)
+	heavy *= math.Exp(-float64(c.n) * c.stepMs / heavyFadeMs)
 	for b := c.maxBin; b >= 0; b-- {
 		suffix += c.bins[b] * toNow
 		if tailEdges[b+1] <= c.k {
 			break // any threshold found below here would be under k anyway
 		}
-		if max(0, suffix-eventsFree)+tailPrior*tailGauss[b]+heavy*tailHeavy[b] > limit {
+		if max(0, suffix-free)+tailPrior*tailGauss[b]+heavy*tailHeavy[b] > limit {
 			thr = max(c.k, tailEdges[b+1])
 			break
 		}
@@ -193,6 +206,7 @@ func (c *tailCalibrator) fit() {
 // time as on minutely data (every 17 points on hourly data, not every 1024:
 // six weeks), so it narrows once old spikes have faded.
 func (c *tailCalibrator) setStep(intervalMs float64) {
+	c.stepMs = intervalMs
 	c.timed = true // called once, after the model's first points: any spike recorded so far weighs ~1 either way
 	c.decay = min(max(intervalMs/tailMemory, tailDecay), 0.1)
 	c.idle = int(min(max(math.Round(refitIdleMs/intervalMs), refitMin), refitIdle))
