@@ -184,6 +184,9 @@ func (c *tailCalibrator) fit() {
 	}
 	heavy := min(1, max(0, seen*toNow-1)/heavyEngage)
 	heavy *= math.Exp(-float64(c.n) * c.stepMs / heavyFadeMs)
+	// in units of the band: at another sensitivity the prior widens the
+	// band by the same factor as at the default k = heavyZ
+	heavy *= c.pK / math.Erfc(heavyZ/math.Sqrt2) * math.Pow(c.k/heavyZ, heavyDoF)
 	for b := c.maxBin; b >= 0; b-- {
 		suffix += c.bins[b] * toNow
 		if tailEdges[b+1] <= c.k {
