@@ -356,6 +356,8 @@ func fmtDelay(ms float64) string {
 
 func fmtRate(r float64) string {
 	switch {
+	case r == 0:
+		return "-" // an --external detector: its time is not ours to measure
 	case r >= 1e6:
 		return fmt.Sprintf("%.1fM", r/1e6)
 	case r >= 1e3:
