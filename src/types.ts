@@ -200,9 +200,8 @@ export const SOURCE_KEYS = ['type', 'datasource', 'query', 'expr', 'legendFormat
 export const DATASOURCE_REF_KEYS = ['uid', 'type'] as const;
 export const DETECTOR_KEYS = ['method', 'sensitivity', 'direction', 'seasonality', 'minDuration', 'history'] as const;
 export const ALERT_KEYS = ['enabled', 'mode', 'window'] as const;
-export const SETTINGS_KEYS = [
-  'engine',
-  'remoteUrl',
+/** The remote API's retry, backoff and breaker settings (the config editor's Resilience section). */
+export const RESILIENCE_KEYS = [
   'remoteTimeout',
   'remoteRetries',
   'remoteBackoffBase',
@@ -212,6 +211,11 @@ export const SETTINGS_KEYS = [
   'remoteMaxInFlight',
   'remoteMaxCallsPerQuery',
   'remoteFallback',
+] as const;
+export const SETTINGS_KEYS = [
+  'engine',
+  'remoteUrl',
+  ...RESILIENCE_KEYS,
   'remoteTlsSkipVerify',
   'sourceAccess',
   'allowedDatasources',

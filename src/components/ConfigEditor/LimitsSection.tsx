@@ -1,10 +1,9 @@
-import { Stack } from '@grafana/ui';
 import React from 'react';
 
 import { SETTINGS_DEFAULTS, SheepdogOptions } from '../../types';
 import { ConfigSection } from '../ConfigSection';
 import { useEditor } from './editorContext';
-import { NumberField } from './fields';
+import { changedSummary, FieldRow, NumberField } from './fields';
 
 const LIMIT_NAMES = {
   maxSeriesPerQuery: 'series per query',
@@ -18,7 +17,7 @@ export function limitsSummary(j: SheepdogOptions): string | undefined {
   const parts = (Object.keys(LIMIT_NAMES) as LimitKey[])
     .filter((k) => j[k] !== undefined && j[k] !== SETTINGS_DEFAULTS[k])
     .map((k) => `${LIMIT_NAMES[k]} ${j[k]}`);
-  return parts.length ? `Changed: ${parts.join(' · ')}` : undefined;
+  return changedSummary(parts);
 }
 
 /** The backend refuses a per-query budget above the per-request one (pkg/models/config.go, Budgets). */
@@ -45,7 +44,7 @@ export function LimitsSection() {
       isInitiallyOpen={summary !== undefined}
       summary={summary}
     >
-      <Stack direction="row" wrap="wrap" gap={2}>
+      <FieldRow>
         <NumberField
           settingKey="maxSeriesPerQuery"
           label="Series per query"
@@ -71,7 +70,7 @@ export function LimitsSection() {
           description="State kept between alert evaluations"
           min={1}
         />
-      </Stack>
+      </FieldRow>
     </ConfigSection>
   );
 }

@@ -1,23 +1,10 @@
-import { Stack } from '@grafana/ui';
 import React from 'react';
 
 import { parseDuration } from '../../duration';
-import { SETTINGS_DEFAULTS, SheepdogOptions } from '../../types';
+import { RESILIENCE_KEYS, SETTINGS_DEFAULTS, SheepdogOptions } from '../../types';
 import { ConfigSection } from '../ConfigSection';
 import { useEditor } from './editorContext';
-import { BoolField, DurationField, NumberField } from './fields';
-
-const RESILIENCE_KEYS = [
-  'remoteTimeout',
-  'remoteRetries',
-  'remoteBackoffBase',
-  'remoteBackoffMax',
-  'remoteBreakerThreshold',
-  'remoteBreakerCooldown',
-  'remoteMaxInFlight',
-  'remoteMaxCallsPerQuery',
-  'remoteFallback',
-] as const;
+import { BoolField, changedSummary, DurationField, FieldRow, NumberField } from './fields';
 
 /** "Retries 4 · fallback off": the settings that differ from their defaults, for the closed section's header. */
 export function resilienceSummary(j: SheepdogOptions): string | undefined {
@@ -35,7 +22,7 @@ export function resilienceSummary(j: SheepdogOptions): string | undefined {
   const parts = RESILIENCE_KEYS.filter((k) => j[k] !== undefined && j[k] !== SETTINGS_DEFAULTS[k]).map((k) =>
     typeof j[k] === 'boolean' ? `${names[k]} ${j[k] ? 'on' : 'off'}` : `${names[k]} ${j[k]}`
   );
-  return parts.length ? `Changed: ${parts.join(' · ')}` : undefined;
+  return changedSummary(parts);
 }
 
 /** The backend refuses a cap below the base delay (pkg/models/config.go), so the cap field says it. */
@@ -62,7 +49,7 @@ export function ResilienceSection() {
       isInitiallyOpen={summary !== undefined}
       summary={summary}
     >
-      <Stack direction="row" wrap="wrap" gap={2}>
+      <FieldRow>
         <DurationField
           settingKey="remoteTimeout"
           label="Timeout"
@@ -83,8 +70,8 @@ export function ResilienceSection() {
           placeholder={SETTINGS_DEFAULTS.remoteBackoffMax}
           extraError={orderError}
         />
-      </Stack>
-      <Stack direction="row" wrap="wrap" gap={2}>
+      </FieldRow>
+      <FieldRow>
         <NumberField
           settingKey="remoteBreakerThreshold"
           label="Breaker threshold"
@@ -109,7 +96,7 @@ export function ResilienceSection() {
           description="API requests one query may make"
           min={1}
         />
-      </Stack>
+      </FieldRow>
       <BoolField
         settingKey="remoteFallback"
         label="Fall back to the embedded engine"

@@ -1,6 +1,6 @@
 import { css } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
-import { Field, Input, SecretInput, SecretTextArea, Switch, useStyles2 } from '@grafana/ui';
+import { Field, Input, SecretInput, SecretTextArea, Stack, Switch, useStyles2 } from '@grafana/ui';
 import React, { ReactNode, useState } from 'react';
 
 import { durationError, integerError } from '../../query';
@@ -31,6 +31,20 @@ export type BoolKey = 'remoteFallback' | 'remoteTlsSkipVerify' | 'prometheusTlsS
 const getStyles = (theme: GrafanaTheme2) => ({
   compact: css({ width: theme.spacing(24) }),
 });
+
+/** A row of compact fields (durations, numbers) that wraps in a narrow window. */
+export function FieldRow({ children }: { children: ReactNode }) {
+  return (
+    <Stack direction="row" wrap="wrap" gap={2}>
+      {children}
+    </Stack>
+  );
+}
+
+/** A collapsed section's header: "Changed: retries 4 · fallback off", or nothing when every setting is default. */
+export function changedSummary(parts: string[]): string | undefined {
+  return parts.length ? `Changed: ${parts.join(' · ')}` : undefined;
+}
 
 /** A text setting validated when left (see useEditorState). */
 export function TextField(props: {
