@@ -1,8 +1,9 @@
-import { InlineField, InlineFieldRow, InlineSwitch, Input, RadioButtonGroup } from '@grafana/ui';
+import { InlineField, InlineFieldRow, InlineSwitch, RadioButtonGroup } from '@grafana/ui';
 import React from 'react';
 
 import { durationError } from '../../query';
 import { ALERT_DEFAULTS, AlertMode, AlertOptions } from '../../types';
+import { OptionalTextField } from './fields';
 import { ALERT_MODE_OPTIONS, LABEL_WIDTH } from './options';
 
 /** Alert options. In an alert rule the switch is hidden: rules always get alert frames. */
@@ -49,21 +50,17 @@ export function AlertFields(props: {
         />
       </InlineField>
       {mode !== 'latest_score' && (
-        <InlineField
+        <OptionalTextField
           label="Window"
           tooltip="Trigger window for the anomaly fraction"
-          invalid={!!windowError}
+          aria-label="Alert window"
+          width={10}
+          value={alert.window}
+          placeholder={ALERT_DEFAULTS.window}
           error={windowError}
-        >
-          <Input
-            aria-label="Alert window"
-            width={10}
-            value={alert.window ?? ''}
-            placeholder={ALERT_DEFAULTS.window}
-            onChange={(e) => onAlert({ window: e.currentTarget.value || undefined })}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
+          onChange={(window) => onAlert({ window })}
+          onBlur={onRunQuery}
+        />
       )}
     </InlineFieldRow>
   );

@@ -20,6 +20,7 @@ import {
   SEASONALITY_PRESETS,
   TemplateVariable,
 } from '../../types';
+import { OptionalTextField } from './fields';
 import { DIRECTION_OPTIONS, LABEL_WIDTH, METHOD_OPTIONS, SEASONALITY_LABELS } from './options';
 
 const isPreset = (s: string) => (SEASONALITY_PRESETS as readonly string[]).includes(s);
@@ -228,36 +229,28 @@ export function DetectorOptions(props: {
             }}
           />
         </InlineField>
-        <InlineField
+        <OptionalTextField
           label="Min duration"
           tooltip="Shortest anomaly reported, e.g. 5m. Default: a single point."
-          invalid={!!minDurationError}
+          aria-label="Min duration"
+          width={12}
+          value={detector.minDuration}
+          placeholder="1 point"
           error={minDurationError}
-        >
-          <Input
-            aria-label="Min duration"
-            width={12}
-            value={detector.minDuration ?? ''}
-            placeholder="1 point"
-            onChange={(e) => onDetector({ minDuration: e.currentTarget.value || undefined })}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
-        <InlineField
+          onChange={(minDuration) => onDetector({ minDuration })}
+          onBlur={onRunQuery}
+        />
+        <OptionalTextField
           label="History"
           tooltip="Data fetched before the time range so the band is ready at its left edge: auto, 0 (none) or e.g. 3d"
-          invalid={!!historyError}
+          aria-label="History"
+          width={12}
+          value={detector.history}
+          placeholder="auto"
           error={historyError}
-        >
-          <Input
-            aria-label="History"
-            width={12}
-            value={detector.history ?? ''}
-            placeholder="auto"
-            onChange={(e) => onDetector({ history: e.currentTarget.value || undefined })}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
+          onChange={(history) => onDetector({ history })}
+          onBlur={onRunQuery}
+        />
       </InlineFieldRow>
     </Collapse>
   );
