@@ -1,27 +1,21 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/sheepdog-anomaly/sheepdog/internal/gen/gentest"
 )
 
 // TestCheckedIn fails when src/generated/settings.ts is not what
 // pkg/models/defaults.go generates: the editor's defaults cannot drift from
 // the backend's.
 func TestCheckedIn(t *testing.T) {
-	got, err := os.ReadFile(filepath.Join("..", "..", "..", output))
-	if err != nil {
-		t.Fatal(err)
-	}
 	want, err := render()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != string(want) {
-		t.Fatalf("%s differs from pkg/models/defaults.go: run go run ./internal/gen/settings from the repository root", output)
-	}
+	gentest.CheckedIn(t, output, want, "pkg/models/defaults.go", "go run ./internal/gen/settings")
 }
 
 func TestShortDuration(t *testing.T) {
