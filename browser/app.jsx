@@ -13,7 +13,7 @@ import { from, lastValueFrom, of, throwError } from 'rxjs';
 import { mergeMap } from 'rxjs/operators';
 
 import { DashboardPage, sceneAwareReplace } from './dashboard.jsx';
-import { shared } from './shared.js';
+import { emptyPluginInfo, shared } from './shared.js';
 
 const params = new URLSearchParams(location.search);
 const pageName = params.get('page') ?? 'all';
@@ -71,15 +71,7 @@ const meta = (id, name, extra = {}) => ({
   type: PluginType.datasource,
   module: '',
   baseUrl: '',
-  info: {
-    author: { name: '' },
-    description: '',
-    links: [],
-    logos: { small: '', large: '' },
-    screenshots: [],
-    updated: '',
-    version: '',
-  },
+  info: emptyPluginInfo(),
   metrics: true,
   ...extra,
 });

@@ -56,6 +56,8 @@ import React from 'react';
 import { from, merge, of, timer } from 'rxjs';
 import { catchError, map, share, takeUntil } from 'rxjs/operators';
 
+import { emptyPluginInfo } from './shared.js';
+
 // --- runRequest (runRequest.ts) -------------------------------------------------------------------------------
 function toPanelData(request, packets, state) {
   const series = [];
@@ -232,15 +234,7 @@ timeSeriesPlugin.meta = {
   module: 'core:plugin/timeseries',
   baseUrl: '',
   sort: 0,
-  info: {
-    author: { name: '' },
-    description: '',
-    links: [],
-    logos: { small: '', large: '' },
-    screenshots: [],
-    updated: '',
-    version: '',
-  },
+  info: emptyPluginInfo(),
 };
 setPluginImportUtils({
   importPanelPlugin: async (id) => {

@@ -36,3 +36,14 @@ export const shared = {
   redux,
   rxjs,
 };
+
+/** The info block of a plugin's meta, empty: what the page's plugins (the data sources, the time-series panel) need. */
+export const emptyPluginInfo = () => ({
+  author: { name: '' },
+  description: '',
+  links: [],
+  logos: { small: '', large: '' },
+  screenshots: [],
+  updated: '',
+  version: '',
+});
