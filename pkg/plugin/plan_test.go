@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/gtime"
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/source"
@@ -115,9 +116,9 @@ func TestPlanFitsGrafanasPrometheusResolution(t *testing.T) {
 			}
 			if tt.maxPts == maxNestedPoints {
 				// Grafana's own step for this fetch (gtime.RoundInterval of
-				// span/11000, mirrored by source.RoundInterval) must not be
+				// span/11000, the SDK's gtime.RoundInterval that promlib calls) must not be
 				// wider than ours.
-				if g := source.RoundInterval(span / maxNestedPoints); g > p.Step {
+				if g := gtime.RoundInterval(span / maxNestedPoints); g > p.Step {
 					t.Errorf("Grafana would widen %s to %s", p.Step, g)
 				}
 				if p.StepWidened && p.PointCap != maxNestedPoints {

@@ -101,22 +101,6 @@ func TestPlanQueryRange(t *testing.T) {
 	}
 }
 
-func TestRoundInterval(t *testing.T) {
-	for _, tc := range []struct{ in, want time.Duration }{
-		{0, time.Millisecond},
-		{1400 * time.Millisecond, time.Second},
-		{1600 * time.Millisecond, 2 * time.Second},
-		{14 * time.Second, 15 * time.Second},
-		{86400 * time.Millisecond, time.Minute}, // nearer 1m than 2m
-		{50 * time.Minute, time.Hour},
-		{400 * 24 * time.Hour, 365 * 24 * time.Hour},
-	} {
-		if got := RoundInterval(tc.in); got != tc.want {
-			t.Errorf("RoundInterval(%s) = %s, want %s", tc.in, got, tc.want)
-		}
-	}
-}
-
 // fakeProm answers like Prometheus and records what it was sent.
 type fakeProm struct {
 	t          *testing.T

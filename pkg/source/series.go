@@ -98,9 +98,9 @@ func (r Range) Interval() time.Duration {
 	return step.Truncate(time.Millisecond)
 }
 
-// niceIntervals are the steps RoundInterval snaps to, as Grafana's interval
-// calculator does: the result is the nearest nice value by the midpoints
-// between neighbours, so points stay close to what was asked.
+// niceIntervals are the steps Grafana's interval calculator offers (1ms to
+// 1y); a planned step is rounded up to one of them (RoundUpInterval) so the
+// source is asked for a step it would pick itself.
 var niceIntervals = []time.Duration{
 	time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond,
 	100 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond,
@@ -109,25 +109,6 @@ var niceIntervals = []time.Duration{
 	10 * time.Minute, 15 * time.Minute, 20 * time.Minute, 30 * time.Minute, time.Hour,
 	2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
 	7 * 24 * time.Hour, 30 * 24 * time.Hour, 365 * 24 * time.Hour,
-}
-
-// RoundInterval snaps d to the nearest "nice" interval (1s, 15s, 1m, 5m, ...).
-// Only plan_test uses it, as the mirror of Grafana's gtime.RoundInterval that
-// the plan's step is checked against: it lives here beside the table it reads.
-func RoundInterval(d time.Duration) time.Duration {
-	if d <= niceIntervals[0] {
-		return niceIntervals[0]
-	}
-	for i := 1; i < len(niceIntervals); i++ {
-		lo, hi := niceIntervals[i-1], niceIntervals[i]
-		if d <= hi {
-			if d-lo < hi-d {
-				return lo
-			}
-			return hi
-		}
-	}
-	return niceIntervals[len(niceIntervals)-1]
 }
 
 // RoundUpInterval is the smallest nice interval not below d.
