@@ -98,16 +98,6 @@ type Stream struct {
 	dir      int8 // +1 up only, -1 down only, 0 both
 }
 
-// NewStream starts an empty causal stream.
-func NewStream(opt Options) (*Stream, error) {
-	opt, err := normalise(opt)
-	if err != nil {
-		return nil, err
-	}
-	opt.Causal = true
-	return newStream(opt, configFor(opt)), nil
-}
-
 func newStream(opt Options, cfg modelConfig) *Stream {
 	k := bandK(opt.Sensitivity)
 	st := &Stream{opt: opt, k: k, m: newModel(cfg), minDurMs: opt.MinDuration.Milliseconds(),
