@@ -65,15 +65,14 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext, det detec
 		states[i], infos[i] = st, info
 		return err
 	}) {
-		var crashed *workpool.PanicError
-		switch {
-		case errors.As(err, &crashed):
-			errs[i] = fmt.Errorf("%s: internal error while keeping the alert state: %w", displayOf(series[i]), err)
-			states[i] = nil
-		case err != nil:
-			errs[i] = fmt.Errorf("%s: %w", displayOf(series[i]), err)
-			states[i] = nil
+		if err == nil {
+			continue
 		}
+		var crashed *workpool.PanicError
+		if errors.As(err, &crashed) {
+			err = fmt.Errorf("internal error while keeping the alert state: %w", err)
+		}
+		errs[i], states[i] = fmt.Errorf("%s: %w", displayOf(series[i]), err), nil
 	}
 	metricEngineSeconds.WithLabelValues("embedded").Observe(time.Since(start).Seconds())
 	// A series detection fails for is left out with a notice naming it, as in
