@@ -132,11 +132,16 @@ func observedStep(series []source.Series) time.Duration {
 // source returning raw samples) is kept as planned: the plan's step is then
 // an upper bound, not the sampling.
 func (p *plan) adoptObservedStep(series []source.Series) bool {
-	obs := observedStep(series)
-	if obs <= p.Step || p.Step == 0 {
+	return p.adoptStep(observedStep(series))
+}
+
+// adoptStep takes step when it is wider than the planned one, and reports
+// whether it did.
+func (p *plan) adoptStep(step time.Duration) bool {
+	if step <= p.Step || p.Step == 0 {
 		return false
 	}
-	p.Step = obs
+	p.Step = step
 	return true
 }
 
@@ -198,19 +203,13 @@ func nestedMinInterval(q json.RawMessage) time.Duration {
 // and tells the viewer when it is wider than asked, so a coarse answer is
 // not mistaken for Sheepdog's choice.
 func (q *queryContext) noteSourceStep(series []source.Series) {
-	asked := q.plan.Step
-	if q.plan.adoptObservedStep(series) {
-		q.notes.add(data.NoticeSeverityInfo, widerStepNotice, q.plan.Step, asked)
-	}
+	q.adoptStep(observedStep(series))
 }
 
-const widerStepNotice = "the source answered at a %s step, wider than the %s asked for (its own minimum interval or resolution limit)"
-
-// adoptStep takes a step measured earlier (an alert cache entry's) when it
-// is wider than the planned one, with noteSourceStep's notice.
+// adoptStep takes a step measured earlier (an alert cache entry's, or the
+// source's answer) when it is wider than the planned one, with a notice.
 func (q *queryContext) adoptStep(step time.Duration) {
-	if asked := q.plan.Step; step > asked && asked > 0 {
-		q.plan.Step = step
-		q.notes.add(data.NoticeSeverityInfo, widerStepNotice, q.plan.Step, asked)
+	if asked := q.plan.Step; q.plan.adoptStep(step) {
+		q.notes.add(data.NoticeSeverityInfo, "the source answered at a %s step, wider than the %s asked for (its own minimum interval or resolution limit)", q.plan.Step, asked)
 	}
 }
