@@ -215,22 +215,13 @@ func mergeBlocks(blocks []fastBlock, timeHeader string, names []string, rows int
 			if n > 0 && ts < t.Times[n-1] {
 				return nil, false // the slow path words it with its line
 			}
-			if n > 0 && ts == t.Times[n-1] {
-				if t.RowPoint == nil {
-					t.RowPoint = make([]int, n, rows)
-					for i := range t.RowPoint {
-						t.RowPoint[i] = i
-					}
-				}
+			repeat := n > 0 && ts == t.Times[n-1]
+			t.notePoint(repeat, rows)
+			if repeat {
 				for k := range t.Columns {
 					t.Columns[k][n-1] = b.columns[k][r]
 				}
-				t.Duplicates++
-				t.RowPoint = append(t.RowPoint, n-1)
 				continue
-			}
-			if t.RowPoint != nil {
-				t.RowPoint = append(t.RowPoint, n)
 			}
 			for k := range t.Columns {
 				t.Columns[k] = append(t.Columns[k], b.columns[k][r])

@@ -119,12 +119,6 @@ func readRecords(r io.Reader, opt Options) (*Table, error) {
 			return nil, &LineError{Line: line, Err: fmt.Errorf("timestamp %q is earlier than the previous row's; sort the rows by time", raw)}
 		}
 		repeat := n > 0 && ts == t.Times[n-1]
-		if repeat && t.RowPoint == nil {
-			t.RowPoint = make([]int, n, n+1)
-			for i := range t.RowPoint {
-				t.RowPoint[i] = i
-			}
-		}
 		for i, col := range indexes {
 			v, err := parseValue(rec[col])
 			if err != nil {
@@ -136,13 +130,9 @@ func readRecords(r io.Reader, opt Options) (*Table, error) {
 				t.Columns[i] = append(t.Columns[i], v)
 			}
 		}
+		t.notePoint(repeat, n+1)
 		if repeat {
-			t.Duplicates++
-			t.RowPoint = append(t.RowPoint, n-1)
 			continue
-		}
-		if t.RowPoint != nil {
-			t.RowPoint = append(t.RowPoint, n)
 		}
 		t.RawTimes = append(t.RawTimes, raw)
 		t.Times = append(t.Times, ts)
@@ -151,6 +141,28 @@ func readRecords(r io.Reader, opt Options) (*Table, error) {
 		return nil, errors.New("no data rows after the header")
 	}
 	return t, nil
+}
+
+// notePoint keeps Duplicates and RowPoint for the data row about to be
+// added: repeat says it repeats the last point's timestamp (its values have
+// replaced that point's); otherwise it becomes point len(t.Times). RowPoint
+// is made, with room for rows, at the first repeat.
+func (t *Table) notePoint(repeat bool, rows int) {
+	n := len(t.Times)
+	if !repeat {
+		if t.RowPoint != nil {
+			t.RowPoint = append(t.RowPoint, n)
+		}
+		return
+	}
+	if t.RowPoint == nil {
+		t.RowPoint = make([]int, n, max(rows, n+1))
+		for i := range t.RowPoint {
+			t.RowPoint[i] = i
+		}
+	}
+	t.Duplicates++
+	t.RowPoint = append(t.RowPoint, n-1)
 }
 
 func selectColumns(header, wanted []string) ([]int, []string, error) {
