@@ -85,13 +85,13 @@ type nestedBudgetKey struct{}
 // WithNestedQueryBudget lets at most n /api/ds/query calls be made with ctx
 // (and contexts derived from it). Without it, Query is not bounded.
 func WithNestedQueryBudget(ctx context.Context, n int64) context.Context {
-	b := &atomic.Int64{}
-	b.Store(n)
-	return context.WithValue(ctx, nestedBudgetKey{}, &nestedBudget{left: b, max: n})
+	b := &nestedBudget{max: n}
+	b.left.Store(n)
+	return context.WithValue(ctx, nestedBudgetKey{}, b)
 }
 
 type nestedBudget struct {
-	left *atomic.Int64
+	left atomic.Int64
 	max  int64
 }
 
