@@ -74,8 +74,7 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 		return nil
 	}) {
 		var crashed *workpool.PanicError
-		switch {
-		case errors.As(err, &crashed):
+		if errors.As(err, &crashed) {
 			d.logger.FromContext(ctx).Error("query panicked", "refId", run[i].RefID, "panic", fmt.Sprint(crashed.Value), "stack", string(crashed.Stack))
 			answers[i] = backend.ErrDataResponse(backend.StatusInternal, fmt.Sprintf("internal error while answering query %s; see the Grafana server log", run[i].RefID))
 		}
