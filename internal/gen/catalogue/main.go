@@ -9,11 +9,10 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"os"
 	"strings"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/gen/tsgen"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 )
 
@@ -24,12 +23,7 @@ const printWidth = 120
 const output = "src/generated/catalogue.ts"
 
 func main() {
-	out := flag.String("o", output, "file to write")
-	flag.Parse()
-	if err := os.WriteFile(*out, render(), 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, "catalogue:", err)
-		os.Exit(1)
-	}
+	tsgen.Main("catalogue", output, func() ([]byte, error) { return render(), nil })
 }
 
 // render writes TypeScript that prettier (the repository's .prettierrc)
@@ -48,7 +42,7 @@ func render() []byte {
 func writeChoices(b *bytes.Buffer, typ, values, options string, choices []engine.Choice) {
 	quoted := make([]string, len(choices))
 	for i, c := range choices {
-		quoted[i] = tsString(c.Value)
+		quoted[i] = tsgen.String(c.Value)
 	}
 	fmt.Fprintf(b, "export type %s = %s;\n", typ, strings.Join(quoted, " | "))
 	fmt.Fprintf(b, "/** In order; the first is the default. */\n")
@@ -57,26 +51,13 @@ func writeChoices(b *bytes.Buffer, typ, values, options string, choices []engine
 	for _, c := range choices {
 		b.WriteString("  {\n")
 		for _, kv := range [][2]string{{"label", c.Label}, {"value", c.Value}, {"description", c.Description}} {
-			line := "    " + kv[0] + ": " + tsString(kv[1]) + ","
+			line := "    " + kv[0] + ": " + tsgen.String(kv[1]) + ","
 			if len(line) > printWidth { // prettier moves the value to a line of its own
-				line = "    " + kv[0] + ":\n      " + tsString(kv[1]) + ","
+				line = "    " + kv[0] + ":\n      " + tsgen.String(kv[1]) + ","
 			}
 			b.WriteString(line + "\n")
 		}
 		b.WriteString("  },\n")
 	}
 	b.WriteString("];\n\n")
-}
-
-// tsString quotes s as prettier does: single quotes unless s holds more
-// single than double quotes.
-func tsString(s string) string {
-	q := "'"
-	if strings.Count(s, "'") > strings.Count(s, `"`) {
-		q = `"`
-	}
-	s = strings.ReplaceAll(s, `\`, `\\`)
-	s = strings.ReplaceAll(s, q, `\`+q)
-	s = strings.ReplaceAll(s, "\n", `\n`)
-	return q + s + q
 }

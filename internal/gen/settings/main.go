@@ -9,31 +9,19 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/gen/tsgen"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/models"
 )
 
 // output is the generated file, relative to the repository root.
 const output = "src/generated/settings.ts"
 
-func main() {
-	out := flag.String("o", output, "file to write")
-	flag.Parse()
-	b, err := render()
-	if err == nil {
-		err = os.WriteFile(*out, b, 0o644)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "settings:", err)
-		os.Exit(1)
-	}
-}
+func main() { tsgen.Main("settings", output, render) }
 
 // render writes TypeScript that prettier (the repository's .prettierrc)
 // leaves as it is, so lint and the drift test agree.
@@ -47,9 +35,9 @@ func render() ([]byte, error) {
 		var v string
 		switch x := d.Value.(type) {
 		case string:
-			v = tsString(x)
+			v = tsgen.String(x)
 		case time.Duration:
-			v = tsString(shortDuration(x))
+			v = tsgen.String(shortDuration(x))
 		case int:
 			v = tsNumber(x)
 		case bool:
@@ -62,7 +50,7 @@ func render() ([]byte, error) {
 	b.WriteString("};\n\n")
 	b.WriteString("/** What the backend applies when a query's alert options leave them out. */\n")
 	fmt.Fprintf(&b, "export const ALERT_DEFAULTS = { mode: %s, window: %s };\n\n",
-		tsString(models.AlertAnomalyFraction), tsString(shortDuration(models.DefaultAlertWindow)))
+		tsgen.String(models.AlertAnomalyFraction), tsgen.String(shortDuration(models.DefaultAlertWindow)))
 	b.WriteString("/** Largest inline CSV the backend accepts (models.MaxCSVBytes). */\n")
 	fmt.Fprintf(&b, "export const MAX_CSV_BYTES = %s;\n", tsNumber(models.MaxCSVBytes))
 	return b.Bytes(), nil
@@ -92,12 +80,4 @@ func tsNumber(n int) string {
 		s = s[:len(s)-3]
 	}
 	return strings.Join(append([]string{s}, parts...), "_")
-}
-
-// tsString quotes s in single quotes, as prettier does for these values
-// (keys and words without quotes or backslashes).
-func tsString(s string) string {
-	s = strings.ReplaceAll(s, `\`, `\\`)
-	s = strings.ReplaceAll(s, "'", `\'`)
-	return "'" + s + "'"
 }
