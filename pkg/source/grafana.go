@@ -479,6 +479,12 @@ func (c *GrafanaClient) CheckDataSource(ctx context.Context, uid string) (DataSo
 	if err := c.refuseBuiltin(uid); err != nil {
 		return DataSourceInfo{}, err
 	}
+	return c.verifyType(ctx, uid)
+}
+
+// verifyType reads uid's type from Grafana (resolveType), remembers it for
+// checkSourceType, and refuses a type that may loop back (refuseType).
+func (c *GrafanaClient) verifyType(ctx context.Context, uid string) (DataSourceInfo, error) {
 	info, err := c.resolveType(ctx, uid)
 	if err != nil {
 		return info, err
@@ -539,15 +545,11 @@ func (c *GrafanaClient) checkSourceType(ctx context.Context, uid string) error {
 	if typ, ok := c.cachedType(uid); ok {
 		return c.refuseType(uid, typ)
 	}
-	info, err := c.resolveType(ctx, uid)
-	switch {
-	case errors.Is(err, ErrCannotVerify):
+	_, err := c.verifyType(ctx, uid)
+	if errors.Is(err, ErrCannotVerify) {
 		return fmt.Errorf("%w: %w", ErrSourceAccess, err)
-	case err != nil:
-		return err
 	}
-	c.rememberType(uid, info.Type)
-	return c.refuseType(uid, info.Type)
+	return err
 }
 
 func (c *GrafanaClient) cachedType(uid string) (string, bool) {
