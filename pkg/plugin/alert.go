@@ -57,23 +57,13 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext, det detec
 	cq := &cachedQuery{key: key, step: q.plan.Step, series: make(map[string]*seriesState, len(series))}
 	states := make([]*seriesState, len(series))
 	infos := make([]engine.Info, len(series))
-	errs := make([]error, len(series))
 	start := time.Now()
 	// The executor recovers a panic (it would kill the plugin process) as this series' error.
-	for i, err := range workpool.Default().Run(ctx, len(series), func(ctx context.Context, i int) error {
+	errs := workpool.Default().Run(ctx, len(series), func(ctx context.Context, i int) error {
 		st, info, err := newSeriesState(ctx, det, series[i], q.opt, final, keepFrom)
 		states[i], infos[i] = st, info
 		return err
-	}) {
-		if err == nil {
-			continue
-		}
-		var crashed *workpool.PanicError
-		if errors.As(err, &crashed) {
-			err = fmt.Errorf("internal error while keeping the alert state: %w", err)
-		}
-		errs[i], states[i] = fmt.Errorf("%s: %w", displayOf(series[i]), err), nil
-	}
+	})
 	metricEngineSeconds.WithLabelValues("embedded").Observe(time.Since(start).Seconds())
 	// A series detection fails for is left out with a notice naming it, as in
 	// panels; the others are still evaluated. It is not cached, so the next
@@ -82,13 +72,17 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext, det detec
 	var failed []string
 	var firstErr error
 	for i, st := range states {
-		if errs[i] != nil {
+		if err := errs[i]; err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("causal detection for the alert of %d series: %w", len(series), ctx.Err())
 			}
 			failed = append(failed, displayOf(series[i]))
 			if firstErr == nil {
-				firstErr = errs[i]
+				var crashed *workpool.PanicError
+				if errors.As(err, &crashed) {
+					err = fmt.Errorf("internal error while keeping the alert state: %w", err)
+				}
+				firstErr = fmt.Errorf("%s: %w", displayOf(series[i]), err)
 			}
 			continue
 		}
