@@ -8,9 +8,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/workpool"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/duration"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/tscsv"
@@ -149,21 +149,19 @@ func writeResult(out io.Writer, tab *tscsv.Table, s engine.Series, r *engine.Res
 	workers := max(1, runtime.GOMAXPROCS(0))
 	bufs := make([][]byte, workers)
 	for first := 0; first < rows; first += workers * blockRows {
-		var wg sync.WaitGroup
-		for w := range workers {
+		for _, err := range workpool.Default().Run(context.Background(), workers, func(_ context.Context, w int) error {
 			lo := first + w*blockRows
 			hi := min(lo+blockRows, rows)
-			if lo >= hi {
-				bufs[w] = bufs[w][:0]
-				continue
+			bufs[w] = bufs[w][:0]
+			if lo < hi {
+				bufs[w] = formatRows(bufs[w], tab, s, r, lo, hi)
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				bufs[w] = formatRows(bufs[w][:0], tab, s, r, lo, hi)
-			}()
+			return nil
+		}) {
+			if err != nil {
+				return fmt.Errorf("format output: %w", err)
+			}
 		}
-		wg.Wait()
 		for _, b := range bufs {
 			if _, err := out.Write(b); err != nil {
 				return fmt.Errorf("write output: %w", err)
