@@ -138,11 +138,10 @@ func (d *Datasource) checkGrafanaSources(ctx context.Context) healthCheck {
 			continue
 		}
 		checked++
-		// A data source Sheepdog may not read (403) cannot be queried either:
-		// its type must be known to refuse loops (source.GrafanaClient.Query).
-		if _, err := client.CheckDataSource(ctx, uid); errors.Is(err, source.ErrCannotVerify) {
-			problems = append(problems, err.Error())
-		} else if err != nil {
+		// A data source Sheepdog may not read (403, source.ErrCannotVerify) is
+		// a problem, not a warning: it cannot be queried either, as its type
+		// must be known to refuse loops (source.GrafanaClient.Query).
+		if _, err := client.CheckDataSource(ctx, uid); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}
