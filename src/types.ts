@@ -5,7 +5,15 @@
 import type { DataSourceJsonData } from '@grafana/data';
 import type { DataQuery } from '@grafana/schema';
 
-import { DEFAULT_SENSITIVITY, type Direction, type Method, type SeasonalityPreset } from './generated/catalogue';
+import {
+  DEFAULT_SENSITIVITY,
+  DIRECTIONS,
+  type Direction,
+  type Method,
+  METHODS,
+  SEASONALITY_PRESETS,
+  type SeasonalityPreset,
+} from './generated/catalogue';
 import {
   ALERT_DEFAULTS as GENERATED_ALERT_DEFAULTS,
   SETTINGS_DEFAULTS as GENERATED_SETTINGS_DEFAULTS,
@@ -176,10 +184,11 @@ export const SETTINGS_DEFAULTS = {
 export const DETECTOR_DEFAULTS: Required<
   Pick<DetectorOptions, 'method' | 'sensitivity' | 'direction' | 'seasonality'>
 > = {
-  method: 'auto',
+  // The catalogue lists each choice's default first.
+  method: METHODS[0],
   sensitivity: DEFAULT_SENSITIVITY,
-  direction: 'both',
-  seasonality: 'auto',
+  direction: DIRECTIONS[0],
+  seasonality: SEASONALITY_PRESETS[0],
 };
 
 /** Generated from pkg/models (src/generated/settings.ts), typed here. */

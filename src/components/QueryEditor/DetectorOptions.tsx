@@ -56,10 +56,11 @@ function variableOptions(): Array<ComboboxOption<string>> {
 export function detectorSummary(detector: Detector): string {
   const method = detector.method ?? DETECTOR_DEFAULTS.method;
   const seasonality = detector.seasonality || DETECTOR_DEFAULTS.seasonality;
+  const direction = detector.direction ?? DETECTOR_DEFAULTS.direction;
   const parts = [
     `Method: ${METHOD_OPTIONS.find((o) => o.value === method)?.label ?? method}`,
     `Sensitivity: ${detector.sensitivity ?? DETECTOR_DEFAULTS.sensitivity}`,
-    `Direction: ${DIRECTION_OPTIONS.find((o) => o.value === detector.direction)?.label ?? detector.direction ?? 'Both'}`,
+    `Direction: ${DIRECTION_OPTIONS.find((o) => o.value === direction)?.label ?? direction}`,
     `Seasonality: ${SEASONALITY_LABELS[seasonality] ?? seasonality}`,
   ];
   if (detector.minDuration) {
@@ -173,7 +174,7 @@ export function DetectorOptions(props: {
         </InlineField>
         <InlineField
           label="Sensitivity"
-          tooltip="0..100, default 50. Higher narrows the band and flags more points. A dashboard variable works too."
+          tooltip={`0..100, default ${DETECTOR_DEFAULTS.sensitivity}. Higher narrows the band and flags more points. A dashboard variable works too.`}
           invalid={!!sensitivityError}
           error={sensitivityError}
         >
