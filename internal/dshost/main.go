@@ -104,6 +104,7 @@ func (s *server) query(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var qs []harness.Query
+	var queryTypes []string
 	for _, raw := range dto.Queries {
 		var h queryHead
 		if err := json.Unmarshal(raw, &h); err != nil {
@@ -125,12 +126,11 @@ func (s *server) query(w http.ResponseWriter, r *http.Request) {
 			q.Interval = time.Duration(*h.IntervalMs) * time.Millisecond
 		}
 		qs = append(qs, q)
+		queryTypes = append(queryTypes, h.QueryType)
 	}
 	req := s.instance.QueryRequest(false, qs...)
-	for i, raw := range dto.Queries {
-		var h queryHead
-		_ = json.Unmarshal(raw, &h)
-		req.Queries[i].QueryType = h.QueryType
+	for i, t := range queryTypes {
+		req.Queries[i].QueryType = t
 	}
 	s.mu.Lock()
 	s.seen = append(s.seen, dto.Queries...)
