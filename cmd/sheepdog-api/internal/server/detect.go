@@ -31,13 +31,19 @@ func badRequest(code, format string, args ...any) *apiError {
 }
 
 func (s *Server) fail(w http.ResponseWriter, err error) {
+	status, e := s.errorAnswer(err)
+	writeError(w, status, e.Code, e.Message)
+}
+
+// errorAnswer is the status and error body the contract gives err: an
+// *apiError's own, else 500 "detection failed" (the cause is only logged).
+func (s *Server) errorAnswer(err error) (int, apicontract.Error) {
 	var ae *apiError
 	if errors.As(err, &ae) {
-		writeError(w, ae.status, ae.code, ae.message)
-		return
+		return ae.status, apicontract.Error{Code: ae.code, Message: ae.message}
 	}
-	writeError(w, http.StatusInternalServerError, apicontract.CodeInternalError, "detection failed")
 	s.log.Error("detection failed", "err", err)
+	return http.StatusInternalServerError, apicontract.Error{Code: apicontract.CodeInternalError, Message: "detection failed"}
 }
 
 // decodeBody reads one JSON value into v, classifying failures the way the
@@ -376,12 +382,8 @@ func (s *Server) handleEntireBatch(w http.ResponseWriter, r *http.Request, _ cal
 
 func (s *Server) batchItem(r *http.Request, req *apicontract.SeriesRequest) apicontract.BatchEntireResult {
 	itemErr := func(err error) apicontract.BatchEntireResult {
-		var ae *apiError
-		if errors.As(err, &ae) {
-			return apicontract.BatchEntireResult{Status: ae.status, Error: &apicontract.Error{Code: ae.code, Message: ae.message}}
-		}
-		s.log.Error("detection failed", "err", err)
-		return apicontract.BatchEntireResult{Status: http.StatusInternalServerError, Error: &apicontract.Error{Code: apicontract.CodeInternalError, Message: "detection failed"}}
+		status, e := s.errorAnswer(err)
+		return apicontract.BatchEntireResult{Status: status, Error: &e}
 	}
 	in, err := s.parseSeriesRequest(req)
 	if err != nil {
