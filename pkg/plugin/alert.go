@@ -64,7 +64,7 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext, det detec
 		states[i], infos[i] = st, info
 		return err
 	})
-	metricEngineSeconds.WithLabelValues("embedded").Observe(time.Since(start).Seconds())
+	metricEngineSeconds.WithLabelValues(detector.NameEmbedded).Observe(time.Since(start).Seconds())
 	// A series detection fails for is left out with a notice naming it, as in
 	// panels; the others are still evaluated. It is not cached, so the next
 	// evaluation sees it as new and recomputes, trying it again.
@@ -92,8 +92,8 @@ func (d *Datasource) alertCached(ctx context.Context, q *queryContext, det detec
 		}
 		cq.series[id] = st
 		cq.order = append(cq.order, id)
-		full = append(full, analysed{src: series[i], result: &engine.Result{Info: infos[i]}, engine: "embedded"})
-		metricSeries.WithLabelValues("embedded").Inc()
+		full = append(full, analysed{src: series[i], result: &engine.Result{Info: infos[i]}, engine: detector.NameEmbedded})
+		metricSeries.WithLabelValues(detector.NameEmbedded).Inc()
 	}
 	if len(full) == 0 && firstErr != nil {
 		return nil, fmt.Errorf("causal detection failed for every series of the alert: %w", firstErr)
@@ -166,7 +166,7 @@ func (d *Datasource) alertIncremental(ctx context.Context, q *queryContext, cq *
 			return nil, false, nil
 		}
 	}
-	metricEngineSeconds.WithLabelValues("embedded").Observe(time.Since(start).Seconds())
+	metricEngineSeconds.WithLabelValues(detector.NameEmbedded).Observe(time.Since(start).Seconds())
 	for _, st := range cq.series {
 		st.keepFrom(keepFrom)
 	}
