@@ -527,11 +527,10 @@ func (c *PromClient) sendFor(ctx context.Context, req *http.Request, endpoint *u
 		return 0, nil, transportError(ctx, req.Method, endpoint, err)
 	}
 	defer resp.Body.Close()
-	limit := c.maxBody
 	if resp.StatusCode/100 != 2 {
 		maxPoints = 0 // an error answer holds no points: read as before
 	}
-	body, err := readBodyFor(resp, limit, maxPoints)
+	body, err := readBodyFor(resp, c.maxBody, maxPoints)
 	var ple *PointLimitError
 	if errors.As(err, &ple) {
 		return 0, nil, err
