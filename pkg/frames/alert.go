@@ -16,8 +16,12 @@ import (
 // one numeric field carrying the series' labels, so every series reaches
 // Grafana's expressions whatever its time axis. (A timeseries-wide response
 // is read from its first frame only: series on another time axis would be
-// dropped silently.) No series gives the contract's no-data response, one
-// typed frame with no fields, which also carries the query's notices.
+// dropped silently; grafana/grafana pkg/expr/dataplane.go
+// handleDataplaneTimeseries reads it with grafana/dataplane
+// sdata/timeseries/wide.go validateAndGetRefsWide, which takes (*wf)[0] and
+// passes the rest to ignoreAdditionalFrames.) No series gives the
+// contract's no-data response, one typed frame with no fields, which also
+// carries the query's notices.
 //
 // Series hold the full analysed points (history included) so the trigger
 // window is complete at the left edge; only points at or after from are
