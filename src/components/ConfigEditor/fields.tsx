@@ -11,15 +11,10 @@ type StringKey = {
   [K in keyof SheepdogOptions]-?: SheepdogOptions[K] extends string | undefined ? K : never;
 }[keyof SheepdogOptions] &
   string;
-export type NumberKey =
-  | 'remoteRetries'
-  | 'remoteBreakerThreshold'
-  | 'remoteMaxInFlight'
-  | 'remoteMaxCallsPerQuery'
-  | 'maxSeriesPerQuery'
-  | 'maxPointsPerQuery'
-  | 'maxPointsPerRequest'
-  | 'alertCacheMaxMiB';
+export type NumberKey = {
+  [K in keyof SheepdogOptions]-?: SheepdogOptions[K] extends number | undefined ? K : never;
+}[keyof SheepdogOptions] &
+  string;
 export type BoolKey = 'remoteFallback' | 'remoteTlsSkipVerify' | 'prometheusTlsSkipVerify';
 
 /**
