@@ -16,7 +16,8 @@ const GO_DURATION = /^([-+]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+
 const GO_PART = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g;
 const PLAIN_DECIMAL = /^(\d+\.?\d*|\.\d+)$/;
 
-export type ParsedDuration = { ms: number; error?: undefined } | { ms?: undefined; error: string };
+/** tooLong: the error is the 366d maximum (durationError words that one apart). */
+export type ParsedDuration = { ms: number; error?: undefined } | { ms?: undefined; error: string; tooLong?: true };
 
 /** Milliseconds of a duration, or the backend's error for it. */
 export function parseDuration(input: string): ParsedDuration {
@@ -25,7 +26,7 @@ export function parseDuration(input: string): ParsedDuration {
     return { error: 'empty duration: want e.g. 90s, 15m, 6h, 3d or 1w' };
   }
   const invalid = { error: `invalid duration "${s}": want e.g. 90s, 15m, 6h, 3d or 1w` };
-  const tooLong = { error: `duration "${s}" is over the maximum of ${MAX_TEXT}` };
+  const tooLong = { error: `duration "${s}" is over the maximum of ${MAX_TEXT}`, tooLong: true as const };
   const unit = s[s.length - 1];
   if (unit === 'd' || unit === 'w') {
     const num = s.slice(0, -1);

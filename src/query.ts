@@ -274,7 +274,7 @@ export function durationError(value: string | undefined, opts: { allowZero?: boo
   }
   const d = parseDuration(v);
   if (d.error !== undefined) {
-    return d.error.includes('maximum')
+    return d.tooLong
       ? `"${v}" is longer than the maximum of 366d`
       : `"${v}" is not a duration: use e.g. 500ms, 90s, 15m, 6h, 3d or 1w`;
   }
