@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sheepdog-anomaly/sheepdog/internal/numfmt"
 	"github.com/sheepdog-anomaly/sheepdog/internal/workpool"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/duration"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
@@ -64,8 +65,17 @@ func (d *detectorFlags) options() (engine.Options, error) {
 	return opt, nil
 }
 
+// detectOutput says what detect writes, for its help and the command's usage.
+var detectOutput = `  detect writes timestamp,value,expected,lower,upper,score,is_anomaly, one row per input row:
+  expected, lower and upper to ` + strconv.Itoa(bandDigits) + ` significant digits, score to 4 decimals, and an
+  empty cell where there is no number.`
+
 func runDetect(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: sheepdog detect [flags] < in.csv > out.csv\n%s\n\nflags:\n", detectOutput)
+		fs.PrintDefaults()
+	}
 	var df detectorFlags
 	df.register(fs)
 	fs.BoolVar(&df.causal, "causal", false, "each output uses only the rows at or before it")
@@ -171,11 +181,17 @@ func writeResult(out io.Writer, tab *tscsv.Table, s engine.Series, r *engine.Res
 	return nil
 }
 
+// bandDigits is the significant digits written for expected, lower and
+// upper: far below the model's own uncertainty, enough to tell a band
+// apart from a value of the same magnitude (a counter near 10^12 moving by
+// units), and several times faster to write than the shortest exact form.
+const bandDigits = 12
+
 // formatRows appends output rows lo..hi-1; a missing number is an empty cell.
 func formatRows(buf []byte, tab *tscsv.Table, s engine.Series, r *engine.Result, lo, hi int) []byte {
 	num := func(v float64) {
 		if v == v {
-			buf = strconv.AppendFloat(buf, v, 'g', -1, 64)
+			buf = numfmt.AppendG(buf, v, bandDigits)
 		}
 		buf = append(buf, ',')
 	}
@@ -186,11 +202,14 @@ func formatRows(buf []byte, tab *tscsv.Table, s engine.Series, r *engine.Result,
 		}
 		buf = appendCSVField(buf, tab.RawTimes[i])
 		buf = append(buf, ',')
-		num(s.Values[i])
+		if v := s.Values[i]; v == v {
+			buf = strconv.AppendFloat(buf, v, 'g', -1, 64)
+		}
+		buf = append(buf, ',')
 		num(r.Expected[i])
 		num(r.Lower[i])
 		num(r.Upper[i])
-		buf = strconv.AppendFloat(buf, r.Score[i], 'f', 4, 64)
+		buf = numfmt.AppendF(buf, r.Score[i], 4)
 		if r.Anomaly[i] {
 			buf = append(buf, ",1\n"...)
 		} else {

@@ -25,6 +25,8 @@ var usage = `usage:
                 [--every K] [--max-points N] [--folder F] [--per-series]
 
   --period is an alias of --seasonality. Run 'sheepdog detect -h' or 'sheepdog eval -h' for each flag's meaning.
+
+` + detectOutput + `
 `
 
 func bar(choices []engine.Choice) string { return strings.Join(engine.Values(choices), "|") }

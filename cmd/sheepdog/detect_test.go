@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
+	"github.com/sheepdog-anomaly/sheepdog/pkg/tscsv"
+)
+
+// The band columns are the engine's numbers to bandDigits significant
+// digits, the score to 4 decimals, and a missing number is an empty cell.
+func TestDetectOutputPrecision(t *testing.T) {
+	in := "timestamp,value\n1699999880,\n1699999940,null\n" + string(sineCSV(5000)[len("timestamp,value\n"):])
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"detect", "--method", "robust"}, strings.NewReader(in), &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := tscsv.Read(strings.NewReader(in), tscsv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := engine.Detect(context.Background(), engine.Series{Times: tab.Times, Values: tab.Columns[0]},
+		engine.Options{Method: engine.MethodRobust}.WithSensitivity(engine.DefaultSensitivity))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")[1:]
+	if len(lines) != len(tab.Times) {
+		t.Fatalf("%d rows for %d points", len(lines), len(tab.Times))
+	}
+	tol := 0.5 * math.Pow(10, 1-bandDigits) * (1 + 1e-9)
+	for i, line := range lines {
+		cells := strings.Split(line, ",")
+		for c, v := range map[int]float64{2: want.Expected[i], 3: want.Lower[i], 4: want.Upper[i]} {
+			if math.IsNaN(v) {
+				if cells[c] != "" {
+					t.Fatalf("row %d column %d: %q for NaN, want an empty cell", i, c, cells[c])
+				}
+				continue
+			}
+			got, err := strconv.ParseFloat(cells[c], 64)
+			if err != nil || math.Abs(got-v) > tol*math.Abs(v) {
+				t.Fatalf("row %d column %d: %q for %v (%v)", i, c, cells[c], v, err)
+			}
+			mant, _, _ := strings.Cut(strings.TrimPrefix(cells[c], "-"), "e")
+			if digits := strings.TrimLeft(strings.ReplaceAll(mant, ".", ""), "0"); len(digits) > bandDigits {
+				t.Fatalf("row %d column %d: %q has more than %d significant digits", i, c, cells[c], bandDigits)
+			}
+		}
+		if got := cells[5]; got != strconv.FormatFloat(want.Score[i], 'f', 4, 64) {
+			t.Fatalf("row %d: score %q for %v", i, got, want.Score[i])
+		}
+	}
+	if !strings.HasPrefix(lines[0], "1699999880,,,,,") {
+		t.Errorf("a row without a value or a forecast: %q", lines[0])
+	}
+}
