@@ -84,6 +84,7 @@ type Stream struct {
 	inRun    bool
 	runDir   int8 // direction of the open run of flags
 	tail     tailCalibrator
+	firstT   int64 // time of the first point (young series: seenRangeDistance)
 	// auto also runs an agile model next to the robust one (see next)
 	alt     *model
 	altTail tailCalibrator
@@ -151,6 +152,9 @@ func (st *Stream) reject(t int64, v float64) PointResult {
 // It returns scalars, not a struct: a struct result is spilled and copied
 // through the stack on every point.
 func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float64, outAnom bool, outDir int8) {
+	if st.count == 0 {
+		st.firstT = t
+	}
 	st.count++
 	st.lastT = t
 	missing := false
@@ -197,6 +201,11 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 		// phase one calendar period ago is no surprise
 		if d := st.m.samePhaseDistance(t, v) / sc * gain; d < math.Abs(zn) {
 			zn = math.Copysign(d, zn)
+		}
+		if t-st.firstT < youngSpan.Milliseconds() {
+			if d := st.m.seenRangeDistance(t, v) / sc * gain; d < math.Abs(zn) {
+				zn = math.Copysign(d, zn)
+			}
 		}
 	}
 	if st.alt != nil {
