@@ -14,7 +14,9 @@
 package numfmt
 
 import (
+	"encoding/binary"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -142,56 +144,75 @@ func fastG(dst []byte, v float64, prec int) (out []byte, ok bool) {
 		}
 		break
 	}
-	all := digits16(n)
-	d := all[16-prec:]
+	// The digits left-aligned: n·10^(16-prec) has n's digits first.
+	var d [16]byte
+	digits16(&d, n*upow10[16-prec])
 	nd := prec
 	for d[nd-1] == '0' {
 		nd--
 	}
-	d = d[:nd]
+	// Written into dst's spare capacity: at most a sign, 15 digits, a
+	// point and "e-NN", or a sign, "0.000" and 15 digits.
+	n0 := len(dst)
+	dst = slices.Grow(dst, 24)
+	w := dst[n0 : n0+24]
+	k := 0
 	if v < 0 {
-		dst = append(dst, '-')
+		w[0] = '-'
+		k = 1
 	}
-	if e < -4 || e >= prec {
-		// d.ddde±xx
-		dst = append(dst, d[0])
+	switch {
+	case e < -4 || e >= prec: // d.ddde±xx
+		w[k] = d[0]
+		k++
 		if nd > 1 {
-			dst = append(dst, '.')
-			dst = append(dst, d[1:]...)
+			w[k] = '.'
+			k++
+			for j := 1; j < nd; j++ {
+				w[k] = d[j]
+				k++
+			}
 		}
-		dst = append(dst, 'e')
 		x := e
+		w[k], w[k+1] = 'e', '+'
 		if x < 0 {
-			dst = append(dst, '-')
+			w[k+1] = '-'
 			x = -x
-		} else {
-			dst = append(dst, '+')
 		}
+		k += 2
 		if x >= 100 {
-			dst = append(dst, byte(x/100)+'0')
+			w[k] = byte(x/100) + '0'
 			x %= 100
+			k++
 		}
-		return append(dst, byte(x/10)+'0', byte(x%10)+'0'), true
-	}
-	// Plain decimal: dp digits before the point.
-	dp := e + 1
-	if dp <= 0 {
-		dst = append(dst, '0', '.')
-		for ; dp < 0; dp++ {
-			dst = append(dst, '0')
+		w[k], w[k+1] = byte(x/10)+'0', byte(x%10)+'0'
+		k += 2
+	case e < 0: // 0.0ddd
+		w[k], w[k+1] = '0', '.'
+		k += 2
+		for j := e + 1; j < 0; j++ {
+			w[k] = '0'
+			k++
 		}
-		return append(dst, d...), true
-	}
-	if nd <= dp {
-		dst = append(dst, d...)
-		for ; nd < dp; nd++ {
-			dst = append(dst, '0')
+		for j := 0; j < nd; j++ {
+			w[k] = d[j]
+			k++
 		}
-		return dst, true
+	default: // ddd.ddd: e+1 digits before the point (d is '0' past the digits)
+		for j := 0; j <= e; j++ {
+			w[k] = d[j]
+			k++
+		}
+		if nd > e+1 {
+			w[k] = '.'
+			k++
+			for j := e + 1; j < nd; j++ {
+				w[k] = d[j]
+				k++
+			}
+		}
 	}
-	dst = append(dst, d[:dp]...)
-	dst = append(dst, '.')
-	return append(dst, d[dp:]...), true
+	return dst[:n0+k], true
 }
 
 // fastF is AppendF without strconv's float formatting; ok is false, and dst
@@ -205,38 +226,55 @@ func fastF(dst []byte, v float64, prec int) (out []byte, ok bool) {
 	if !ok {
 		return dst, false
 	}
+	// n's digits right-aligned; those before the last prec are the
+	// integer part, which has at least one digit.
+	var d [16]byte
+	digits16(&d, n)
+	first := 15 - prec
+	for first > 0 && n >= upow10[16-first] {
+		first--
+	}
+	n0 := len(dst)
+	dst = slices.Grow(dst, 18)
+	w := dst[n0 : n0+18]
+	k := 0
 	if math.Signbit(v) {
-		dst = append(dst, '-')
+		w[0] = '-'
+		k = 1
 	}
-	if prec == 0 {
-		return strconv.AppendUint(dst, n, 10), true
+	for j := first; j < 16-prec; j++ {
+		w[k] = d[j]
+		k++
 	}
-	dst = strconv.AppendUint(dst, n/upow10[prec], 10)
-	dst = append(dst, '.')
-	all := digits16(n % upow10[prec])
-	return append(dst, all[16-prec:]...), true
+	if prec > 0 {
+		w[k] = '.'
+		k++
+		for j := 16 - prec; j < 16; j++ {
+			w[k] = d[j]
+			k++
+		}
+	}
+	return dst[:n0+k], true
 }
 
-const pairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
-	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" +
-	"60616263646566676869" + "70717273747576777879" + "80818283848586878889" + "90919293949596979899"
-
-// digits16 returns n (below 10^16) as sixteen decimal digits, zero-padded,
-// in two 32-bit blocks of eight.
-func digits16(n uint64) (d [16]byte) {
-	hi := uint32(n / 1e8)
-	lo := uint32(n % 1e8)
-	put8((*[8]byte)(d[0:8]), hi)
-	put8((*[8]byte)(d[8:16]), lo)
-	return d
+// digits16 writes n (below 10^16) as sixteen decimal digits, zero-padded.
+func digits16(d *[16]byte, n uint64) {
+	hi := n / 1e8
+	binary.LittleEndian.PutUint64(d[0:8], digits8(hi))
+	binary.LittleEndian.PutUint64(d[8:16], digits8(n-hi*1e8))
 }
 
-// put8 writes x (below 10^8) as eight digits.
-func put8(d *[8]byte, x uint32) {
-	hi, lo := x/1e4, x%1e4
-	a, b, c, e := hi/100, hi%100, lo/100, lo%100
-	d[0], d[1] = pairs[2*a], pairs[2*a+1]
-	d[2], d[3] = pairs[2*b], pairs[2*b+1]
-	d[4], d[5] = pairs[2*c], pairs[2*c+1]
-	d[6], d[7] = pairs[2*e], pairs[2*e+1]
+// digits8 returns x (below 10^8) as eight ASCII digits, the first in the
+// lowest byte, computed in lanes of one word: x splits into two 4-digit
+// halves in 32-bit lanes, each into two 2-digit quarters in 16-bit lanes,
+// each into two digits in bytes; a lane's division by 100 or 10 is a
+// multiplication and a shift (exact below 43,699 and 179).
+func digits8(x uint64) uint64 {
+	hi := x / 10000
+	v := hi | (x-hi*10000)<<32
+	q := (v * 10486 >> 20) & 0x0000007F0000007F
+	v = (v-q*100)<<16 | q
+	q = (v * 103 >> 10) & 0x000F000F000F000F
+	v = (v-q*10)<<8 | q
+	return v + 0x3030303030303030
 }
