@@ -67,8 +67,8 @@ func (d *detectorFlags) options() (engine.Options, error) {
 
 // detectOutput says what detect writes, for its help and the command's usage.
 var detectOutput = `  detect writes timestamp,value,expected,lower,upper,score,is_anomaly, one row per input row:
-  expected, lower and upper to ` + strconv.Itoa(bandDigits) + ` significant digits, score to 4 decimals, and an
-  empty cell where there is no number.`
+  timestamp and value as written in the input, expected, lower and upper to ` + strconv.Itoa(bandDigits) + `
+  significant digits, score to 4 decimals, and an empty cell where there is no number.`
 
 func runDetect(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
@@ -90,7 +90,7 @@ func runDetect(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	if err != nil {
 		return err
 	}
-	tab, err := tscsv.Read(in, tscsv.Options{})
+	tab, err := tscsv.Read(in, tscsv.Options{RawValues: true})
 	if err != nil {
 		return fmt.Errorf("read input: %w", err)
 	}
@@ -112,7 +112,7 @@ func runDetect(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	if tab.Duplicates > 0 {
 		fmt.Fprintf(errOut, "note: %d rows repeated the previous row's timestamp; the last value of each timestamp was analysed and every row gets that timestamp's result\n", tab.Duplicates)
 	}
-	return writeResult(out, tab, s, r)
+	return writeResult(out, tab, tab.RawValues[col], s, r)
 }
 
 func printInfo(w io.Writer, r *engine.Result) {
@@ -144,10 +144,11 @@ func printInfo(w io.Writer, r *engine.Result) {
 }
 
 // writeResult writes one row per input row: rows that repeated a timestamp
-// (tab.RowPoint) get the result of the point they were merged into. Blocks
-// of rows are formatted on every core and written in order: formatting
-// floats is most of the CLI's time on a long series.
-func writeResult(out io.Writer, tab *tscsv.Table, s engine.Series, r *engine.Result) error {
+// (tab.RowPoint) get the result of the point they were merged into. The
+// timestamp and value cells are echoed as written (rawValues are the value
+// column's cells). Blocks of rows are formatted on every core and written in
+// order: formatting floats is most of the CLI's time on a long series.
+func writeResult(out io.Writer, tab *tscsv.Table, rawValues []string, s engine.Series, r *engine.Result) error {
 	rows := len(s.Times)
 	if tab.RowPoint != nil {
 		rows = len(tab.RowPoint)
@@ -164,7 +165,7 @@ func writeResult(out io.Writer, tab *tscsv.Table, s engine.Series, r *engine.Res
 			hi := min(lo+blockRows, rows)
 			bufs[w] = bufs[w][:0]
 			if lo < hi {
-				bufs[w] = formatRows(bufs[w], tab, s, r, lo, hi)
+				bufs[w] = formatRows(bufs[w], tab, rawValues, s, r, lo, hi)
 			}
 			return nil
 		}) {
@@ -188,7 +189,7 @@ func writeResult(out io.Writer, tab *tscsv.Table, s engine.Series, r *engine.Res
 const bandDigits = 12
 
 // formatRows appends output rows lo..hi-1; a missing number is an empty cell.
-func formatRows(buf []byte, tab *tscsv.Table, s engine.Series, r *engine.Result, lo, hi int) []byte {
+func formatRows(buf []byte, tab *tscsv.Table, rawValues []string, s engine.Series, r *engine.Result, lo, hi int) []byte {
 	num := func(v float64) {
 		if v == v {
 			buf = numfmt.AppendG(buf, v, bandDigits)
@@ -203,7 +204,9 @@ func formatRows(buf []byte, tab *tscsv.Table, s engine.Series, r *engine.Result,
 		buf = appendCSVField(buf, tab.RawTimes[i])
 		buf = append(buf, ',')
 		if v := s.Values[i]; v == v {
-			buf = strconv.AppendFloat(buf, v, 'g', -1, 64)
+			// The user's own number (a number has nothing CSV quotes),
+			// where "null" or "NaN" leave the cell empty.
+			buf = append(buf, rawValues[i]...)
 		}
 		buf = append(buf, ',')
 		num(r.Expected[i])
@@ -221,7 +224,14 @@ func formatRows(buf []byte, tab *tscsv.Table, s engine.Series, r *engine.Result,
 
 // appendCSVField quotes a field only when CSV needs it (RFC3339 never does).
 func appendCSVField(buf []byte, f string) []byte {
-	if !strings.ContainsAny(f, ",\"\n\r") {
+	plain := true
+	for i := 0; i < len(f); i++ {
+		if c := f[i]; c == ',' || c == '"' || c == '\n' || c == '\r' {
+			plain = false
+			break
+		}
+	}
+	if plain {
 		return append(buf, f...)
 	}
 	buf = append(buf, '"')

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -58,5 +59,59 @@ func TestDetectOutputPrecision(t *testing.T) {
 	}
 	if !strings.HasPrefix(lines[0], "1699999880,,,,,") {
 		t.Errorf("a row without a value or a forecast: %q", lines[0])
+	}
+}
+
+// The value cell is the input's own text (spaces trimmed), an empty cell for
+// "null" or "NaN", and a repeated timestamp's rows all show the cell of its
+// last row, the value analysed; the first value column is used when none is
+// named value.
+func TestDetectEchoesValueCells(t *testing.T) {
+	for _, quoted := range []bool{false, true} { // quotes take encoding/csv's path
+		var b strings.Builder
+		b.WriteString("timestamp,other,Value\n")
+		cells := []string{"1.50", "1e3", " 2.0 ", "null", "NaN", "", "-0", "0.30000000000000004", "7", "8.000"}
+		for i := 0; i < 300; i++ {
+			c := cells[i%len(cells)]
+			if quoted && i == 5 {
+				c = `"` + c + `"`
+			}
+			fmt.Fprintf(&b, "%d,%d,%s\n", 1_700_000_000+60*i, -i, c)
+			if i == 100 {
+				fmt.Fprintf(&b, "%d,0,%s\n", 1_700_000_000+60*i, "42.00") // re-sent sample
+			}
+		}
+		out, err := runCLI(t, b.String(), "detect")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")[1:]
+		if len(lines) != 301 {
+			t.Fatalf("%d rows, want 301", len(lines))
+		}
+		for row, line := range lines {
+			i := row
+			if row > 100 {
+				i--
+			}
+			want := strings.TrimSpace(cells[i%len(cells)])
+			if row == 100 || row == 101 {
+				want = "42.00"
+			}
+			if want == "null" || want == "NaN" {
+				want = ""
+			}
+			if got := strings.Split(line, ",")[1]; got != want {
+				t.Fatalf("quoted %v, row %d: value cell %q, want %q", quoted, row, got, want)
+			}
+		}
+	}
+	// With no column named value, the first value column is echoed.
+	out, err := runCLI(t, "t,a,b\n1700000000,1.0,5\n1700000060,2.0,6\n", "detect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(strings.Split(out, "\n")[2], "1700000060,2.0,") {
+		t.Errorf("first value column not echoed:\n%s", out)
 	}
 }

@@ -59,10 +59,11 @@ const fastBlockBytes = 1 << 20
 // fastBlock is the parsed rows of one stretch of lines, before duplicate
 // timestamps are merged.
 type fastBlock struct {
-	raw     []string
-	times   []int64
-	columns [][]float64
-	ok      bool
+	raw       []string
+	times     []int64
+	columns   [][]float64
+	rawValues [][]string // with Options.RawValues
+	ok        bool
 }
 
 // readFast parses plain CSV; ok is false whenever the input needs
@@ -121,7 +122,7 @@ func readFast(data []byte, opt Options) (*Table, bool) {
 		if b+1 < len(starts) {
 			end = starts[b+1]
 		}
-		blocks[b] = parseBlock(body[starts[b]:end], len(header), indexes)
+		blocks[b] = parseBlock(body[starts[b]:end], len(header), indexes, opt.RawValues)
 		return nil
 	}) {
 		if err != nil {
@@ -139,15 +140,21 @@ func readFast(data []byte, opt Options) (*Table, bool) {
 	if rows == 0 || (opt.MaxRows > 0 && rows > opt.MaxRows) {
 		return nil, false
 	}
-	return mergeBlocks(blocks, header[0], names, rows)
+	return mergeBlocks(blocks, header[0], names, rows, opt.RawValues)
 }
 
 // parseBlock parses whole lines of plain CSV with nCols fields each.
-func parseBlock(body string, nCols int, indexes []int) fastBlock {
+func parseBlock(body string, nCols int, indexes []int, keepRaw bool) fastBlock {
 	est := strings.Count(body, "\n") + 1
 	b := fastBlock{raw: make([]string, 0, est), times: make([]int64, 0, est), columns: make([][]float64, len(indexes))}
 	for i := range b.columns {
 		b.columns[i] = make([]float64, 0, est)
+	}
+	if keepRaw {
+		b.rawValues = make([][]string, len(indexes))
+		for i := range b.rawValues {
+			b.rawValues[i] = make([]string, 0, est)
+		}
 	}
 	fields := make([]string, nCols)
 	for len(body) > 0 {
@@ -187,6 +194,9 @@ func parseBlock(body string, nCols int, indexes []int) fastBlock {
 				return fastBlock{}
 			}
 			b.columns[k] = append(b.columns[k], v)
+			if keepRaw {
+				b.rawValues[k] = append(b.rawValues[k], strings.TrimSpace(fields[col]))
+			}
 		}
 		b.raw = append(b.raw, raw)
 		b.times = append(b.times, ts)
@@ -197,17 +207,23 @@ func parseBlock(body string, nCols int, indexes []int) fastBlock {
 
 // mergeBlocks joins blocks in order, merging rows that repeat the previous
 // row's timestamp exactly as readRecords does.
-func mergeBlocks(blocks []fastBlock, timeHeader string, names []string, rows int) (*Table, bool) {
+func mergeBlocks(blocks []fastBlock, timeHeader string, names []string, rows int, keepRaw bool) (*Table, bool) {
 	t := &Table{TimeHeader: timeHeader, Names: names, Columns: make([][]float64, len(names))}
 	if len(blocks) == 1 && strictlyIncreasing(blocks[0].times) {
 		b := blocks[0]
-		t.RawTimes, t.Times, t.Columns = b.raw, b.times, b.columns
+		t.RawTimes, t.Times, t.Columns, t.RawValues = b.raw, b.times, b.columns, b.rawValues
 		return t, true
 	}
 	t.RawTimes = make([]string, 0, rows)
 	t.Times = make([]int64, 0, rows)
 	for i := range t.Columns {
 		t.Columns[i] = make([]float64, 0, rows)
+	}
+	if keepRaw {
+		t.RawValues = make([][]string, len(names))
+		for i := range t.RawValues {
+			t.RawValues[i] = make([]string, 0, rows)
+		}
 	}
 	for _, b := range blocks {
 		for r, ts := range b.times {
@@ -221,10 +237,16 @@ func mergeBlocks(blocks []fastBlock, timeHeader string, names []string, rows int
 				for k := range t.Columns {
 					t.Columns[k][n-1] = b.columns[k][r]
 				}
+				for k := range t.RawValues {
+					t.RawValues[k][n-1] = b.rawValues[k][r]
+				}
 				continue
 			}
 			for k := range t.Columns {
 				t.Columns[k] = append(t.Columns[k], b.columns[k][r])
+			}
+			for k := range t.RawValues {
+				t.RawValues[k] = append(t.RawValues[k], b.rawValues[k][r])
 			}
 			t.RawTimes = append(t.RawTimes, b.raw[r])
 			t.Times = append(t.Times, ts)

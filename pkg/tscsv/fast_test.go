@@ -14,6 +14,7 @@ import (
 func sameTable(a, b *Table) bool {
 	if a.TimeHeader != b.TimeHeader || !reflect.DeepEqual(a.Names, b.Names) || !reflect.DeepEqual(a.RawTimes, b.RawTimes) ||
 		!reflect.DeepEqual(a.Times, b.Times) || a.Duplicates != b.Duplicates || !reflect.DeepEqual(a.RowPoint, b.RowPoint) ||
+		!reflect.DeepEqual(a.RawValues, b.RawValues) ||
 		len(a.Columns) != len(b.Columns) {
 		return false
 	}
@@ -74,8 +75,11 @@ func TestFastPathMatchesCSV(t *testing.T) {
 			t.Errorf("%q: fast path taken %v, want %v", c.in, got, c.wantFast)
 		}
 	}
-	// Column selection and the header check behave the same on both paths.
+	// Column selection, raw cells and the header check behave the same on both paths.
 	checkSamePaths(t, "t,a,b\n1,1,2\n", Options{Columns: []string{"B"}})
+	for _, c := range cases {
+		checkSamePaths(t, c.in, Options{RawValues: true, Columns: []string{"a"}})
+	}
 	refuse := func([]string) error { return fmt.Errorf("too wide") }
 	if _, ok := readFast([]byte("t,a\n1,1\n"), Options{CheckHeader: refuse}); ok {
 		t.Error("the fast path ignored CheckHeader")
@@ -115,8 +119,10 @@ func TestFastPathBlocks(t *testing.T) {
 	for _, procs := range []int{1, 2, 4} {
 		t.Run(fmt.Sprint(procs), func(t *testing.T) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-			if !checkSamePaths(t, in, Options{}) {
-				t.Fatal("fast path not taken")
+			for _, raw := range []bool{false, true} {
+				if !checkSamePaths(t, in, Options{RawValues: raw}) {
+					t.Fatal("fast path not taken")
+				}
 			}
 		})
 	}
@@ -128,6 +134,7 @@ func FuzzFastMatchesCSV(f *testing.F) {
 	f.Add("time,a\n2023-11-14T22:13:20Z,1\n\n2023-11-14 22:14:20,2\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		checkSamePaths(t, in, Options{})
+		checkSamePaths(t, in, Options{RawValues: true})
 	})
 }
 

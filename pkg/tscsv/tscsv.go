@@ -22,6 +22,10 @@ type Table struct {
 	RawTimes   []string // timestamps exactly as written, for echoing back
 	Times      []int64  // unix milliseconds, strictly increasing
 	Columns    [][]float64
+	// RawValues, only with Options.RawValues, holds the cells of Columns as
+	// written (without surrounding spaces), for echoing back: the cell of
+	// the row that gave each value, so the last row of a repeated timestamp.
+	RawValues [][]string
 	// Duplicates counts data rows whose timestamp repeated the previous row's.
 	// Real data repeats samples (an agent re-sends, a clock repeats an hour at
 	// a daylight-saving change); the last row of a run of equal timestamps
@@ -42,6 +46,8 @@ type Options struct {
 	// row is read, so a caller can refuse an input by its width (the cost
 	// of a column is paid per row) without parsing it.
 	CheckHeader func(names []string) error
+	// RawValues keeps each value cell's text in Table.RawValues.
+	RawValues bool
 }
 
 // LineError is a parse error tied to a 1-based line of the input.
@@ -91,6 +97,9 @@ func readRecords(r io.Reader, opt Options) (*Table, error) {
 	}
 
 	t := &Table{TimeHeader: header[0], Names: names, Columns: make([][]float64, len(names))}
+	if opt.RawValues {
+		t.RawValues = make([][]string, len(names))
+	}
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -128,6 +137,14 @@ func readRecords(r io.Reader, opt Options) (*Table, error) {
 				t.Columns[i][n-1] = v
 			} else {
 				t.Columns[i] = append(t.Columns[i], v)
+			}
+			if t.RawValues != nil {
+				cell := strings.TrimSpace(rec[col])
+				if repeat {
+					t.RawValues[i][n-1] = cell
+				} else {
+					t.RawValues[i] = append(t.RawValues[i], cell)
+				}
 			}
 		}
 		t.notePoint(repeat, n+1)

@@ -2,6 +2,7 @@ package tscsv
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -202,6 +203,21 @@ func TestReadDuplicateTimestamps(t *testing.T) {
 	}
 	if len(tab.RawTimes) != len(tab.Times) {
 		t.Errorf("%d raw times for %d points", len(tab.RawTimes), len(tab.Times))
+	}
+	if tab.RawValues != nil {
+		t.Errorf("raw values %v kept without Options.RawValues", tab.RawValues)
+	}
+	// The raw cells are those of the row each value came from, on both
+	// paths (quotes take encoding/csv's); an empty cell stays empty.
+	for _, text := range []string{"timestamp,a,b\n100,1.0,10\n200,2,20\n200, 3e0 ,\n300,null,5E1\n",
+		"timestamp,a,b\n100,\"1.0\",10\n200,2,20\n200, 3e0 ,\n300,null,5E1\n"} {
+		raw, err := Read(strings.NewReader(text), Options{RawValues: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := fmt.Sprint(raw.RawValues), "[[1.0 3e0 null] [10  5E1]]"; got != want {
+			t.Errorf("%q: raw values %s, want %s", text, got, want)
+		}
 	}
 
 	clean, err := Read(strings.NewReader("timestamp,v\n1,1\n2,2\n"), Options{})
