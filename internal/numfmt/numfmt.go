@@ -16,6 +16,7 @@ package numfmt
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 )
@@ -144,18 +145,23 @@ func fastG(dst []byte, v float64, prec int) (out []byte, ok bool) {
 		}
 		break
 	}
-	// The digits left-aligned: n·10^(16-prec) has n's digits first.
-	var d [16]byte
-	digits16(&d, n*upow10[16-prec])
-	nd := prec
-	for d[nd-1] == '0' {
-		nd--
+	// The digits left-aligned: n·10^(16-prec) has n's digits first, then
+	// zeros (at least one: prec < 16); trailing zero digits are the zero
+	// bytes at the top of the lanes (the last digit is in the highest byte).
+	w0, w1 := lanes16(n * upow10[16-prec])
+	var nd int
+	if w1 != 0 {
+		nd = 16 - bits.LeadingZeros64(w1)/8
+	} else {
+		nd = 8 - bits.LeadingZeros64(w0)/8
 	}
-	// Written into dst's spare capacity: at most a sign, 15 digits, a
-	// point and "e-NN", or a sign, "0.000" and 15 digits.
+	w0 += zeros
+	w1 += zeros
+	// Written into dst's spare capacity a word at a time; the words may
+	// run past the text (they end within 32 bytes).
 	n0 := len(dst)
-	dst = slices.Grow(dst, 24)
-	w := dst[n0 : n0+24]
+	dst = slices.Grow(dst, 32)
+	w := dst[n0 : n0+32]
 	k := 0
 	if v < 0 {
 		w[0] = '-'
@@ -163,16 +169,13 @@ func fastG(dst []byte, v float64, prec int) (out []byte, ok bool) {
 	}
 	switch {
 	case e < -4 || e >= prec: // d.ddde±xx
-		w[k] = d[0]
-		k++
 		if nd > 1 {
-			w[k] = '.'
-			k++
-			for j := 1; j < nd; j++ {
-				w[k] = d[j]
-				k++
-			}
+			w0, w1 = insertPoint(w0, w1, 1)
+			nd++
 		}
+		binary.LittleEndian.PutUint64(w[k:], w0)
+		binary.LittleEndian.PutUint64(w[k+8:], w1)
+		k += nd
 		x := e
 		w[k], w[k+1] = 'e', '+'
 		if x < 0 {
@@ -187,32 +190,41 @@ func fastG(dst []byte, v float64, prec int) (out []byte, ok bool) {
 		}
 		w[k], w[k+1] = byte(x/10)+'0', byte(x%10)+'0'
 		k += 2
-	case e < 0: // 0.0ddd
-		w[k], w[k+1] = '0', '.'
-		k += 2
-		for j := e + 1; j < 0; j++ {
-			w[k] = '0'
-			k++
+	case e < 0: // 0.0ddd: "0." and -e-1 zeros, 2 to 5 bytes, before the digits
+		sh := uint(8 * (1 - e))
+		prefix := uint64(zeros&^0xff00|'.'<<8) & (1<<sh - 1)
+		binary.LittleEndian.PutUint64(w[k:], prefix|w0<<sh)
+		binary.LittleEndian.PutUint64(w[k+8:], w0>>(64-sh)|w1<<sh)
+		binary.LittleEndian.PutUint64(w[k+16:], w1>>(64-sh))
+		k += 1 - e + nd
+	default: // ddd.ddd: e+1 digits before the point (the lanes are '0' past the digits)
+		dp := e + 1
+		if nd > dp {
+			w0, w1 = insertPoint(w0, w1, dp)
+			nd++
+		} else {
+			nd = dp
 		}
-		for j := 0; j < nd; j++ {
-			w[k] = d[j]
-			k++
-		}
-	default: // ddd.ddd: e+1 digits before the point (d is '0' past the digits)
-		for j := 0; j <= e; j++ {
-			w[k] = d[j]
-			k++
-		}
-		if nd > e+1 {
-			w[k] = '.'
-			k++
-			for j := e + 1; j < nd; j++ {
-				w[k] = d[j]
-				k++
-			}
-		}
+		binary.LittleEndian.PutUint64(w[k:], w0)
+		binary.LittleEndian.PutUint64(w[k+8:], w1)
+		k += nd
 	}
 	return dst[:n0+k], true
+}
+
+const zeros uint64 = 0x3030303030303030 // '0' in every byte
+
+// insertPoint puts a '.' after the first at (1..15) of the sixteen bytes
+// w0 and w1 hold, first byte lowest, and drops the last byte.
+func insertPoint(w0, w1 uint64, at int) (uint64, uint64) {
+	if at < 8 {
+		sh := uint(8 * at)
+		m := uint64(1)<<sh - 1
+		return w0&m | '.'<<sh | (w0&^m)<<8, w1<<8 | w0>>56
+	}
+	sh := uint(8 * (at - 8))
+	m := uint64(1)<<sh - 1
+	return w0, w1&m | '.'<<sh | (w1&^m)<<8
 }
 
 // fastF is AppendF without strconv's float formatting; ok is false, and dst
@@ -226,46 +238,53 @@ func fastF(dst []byte, v float64, prec int) (out []byte, ok bool) {
 	if !ok {
 		return dst, false
 	}
-	// n's digits right-aligned; those before the last prec are the
-	// integer part, which has at least one digit.
-	var d [16]byte
-	digits16(&d, n)
-	first := 15 - prec
-	for first > 0 && n >= upow10[16-first] {
-		first--
+	// n's digits right-aligned: the last prec are the decimals, the ni
+	// before them the integer part (at least one digit).
+	ni := 1
+	for ni < 16-prec && n >= upow10[prec+ni] {
+		ni++
+	}
+	if ni+prec > 15 {
+		return dst, false // no room for the point in sixteen bytes
+	}
+	w0, w1 := lanes16(n)
+	w0 += zeros
+	w1 += zeros
+	// Drop the leading zero digits: shift right by 16-prec-ni bytes.
+	if skip := uint(8 * (16 - prec - ni)); skip >= 64 {
+		w0, w1 = w1>>(skip-64), 0
+	} else if skip > 0 {
+		w0, w1 = w0>>skip|w1<<(64-skip), w1>>skip
+	}
+	if prec > 0 {
+		w0, w1 = insertPoint(w0, w1, ni)
+		ni++
 	}
 	n0 := len(dst)
-	dst = slices.Grow(dst, 18)
-	w := dst[n0 : n0+18]
+	dst = slices.Grow(dst, 17)
+	w := dst[n0 : n0+17]
 	k := 0
 	if math.Signbit(v) {
 		w[0] = '-'
 		k = 1
 	}
-	for j := first; j < 16-prec; j++ {
-		w[k] = d[j]
-		k++
-	}
-	if prec > 0 {
-		w[k] = '.'
-		k++
-		for j := 16 - prec; j < 16; j++ {
-			w[k] = d[j]
-			k++
-		}
-	}
-	return dst[:n0+k], true
+	binary.LittleEndian.PutUint64(w[k:], w0)
+	binary.LittleEndian.PutUint64(w[k+8:], w1)
+	return dst[:n0+k+ni+prec], true
 }
 
-// digits16 writes n (below 10^16) as sixteen decimal digits, zero-padded.
-func digits16(d *[16]byte, n uint64) {
-	hi := n / 1e8
-	binary.LittleEndian.PutUint64(d[0:8], digits8(hi))
-	binary.LittleEndian.PutUint64(d[8:16], digits8(n-hi*1e8))
+// lanes16 returns the sixteen decimal digits of n (below 10^16), zero-padded,
+// one per byte, the first eight in hi, the first of each in the lowest byte.
+func lanes16(n uint64) (hi, lo uint64) {
+	if n < 1e8 {
+		return 0, digits8(n) // a small value's digits cost one chain, not two
+	}
+	h := n / 1e8
+	return digits8(h), digits8(n - h*1e8)
 }
 
-// digits8 returns x (below 10^8) as eight ASCII digits, the first in the
-// lowest byte, computed in lanes of one word: x splits into two 4-digit
+// digits8 returns the eight decimal digits of x (below 10^8), one per
+// byte, the first in the lowest byte, computed in lanes of one word: x splits into two 4-digit
 // halves in 32-bit lanes, each into two 2-digit quarters in 16-bit lanes,
 // each into two digits in bytes; a lane's division by 100 or 10 is a
 // multiplication and a shift (exact below 43,699 and 179).
@@ -275,6 +294,5 @@ func digits8(x uint64) uint64 {
 	q := (v * 10486 >> 20) & 0x0000007F0000007F
 	v = (v-q*100)<<16 | q
 	q = (v * 103 >> 10) & 0x000F000F000F000F
-	v = (v-q*10)<<8 | q
-	return v + 0x3030303030303030
+	return (v-q*10)<<8 | q
 }
