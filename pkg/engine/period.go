@@ -615,16 +615,17 @@ func (m *model) samePhaseDistance(t int64, v float64) float64 {
 const samePhaseMinBins = 8
 
 // seenRangeDistance is how far v lies outside the range of the values the
-// history holds up to recentGap before t: 0 when the series has already
-// been there. Before the series has shown one whole day nothing says what
-// its routine is (no daily phase can be compared yet), so a value it has
-// already taken is no surprise; one beyond anything seen still is.
+// history holds up to incidentSpan before t: 0 when the series has already
+// been there. While a series is young (youngSpan) nothing says what its
+// routine is, so a value it has already taken is no surprise; one beyond
+// anything seen still is. The latest incidentSpan does not count as seen, so
+// an ongoing incident does not excuse itself.
 func (m *model) seenRangeDistance(t int64, v float64) float64 {
 	h := m.hist
 	if h == nil || h.width == 0 {
 		return math.Inf(1)
 	}
-	last := min(int64(h.used), (t-youngRecentGap.Milliseconds()-h.start)/h.width) // bins wholly before the gap
+	last := min(int64(h.used), (t-incidentSpan.Milliseconds()-h.start)/h.width) // bins wholly before the gap
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for i := range last {
 		if h.cnt[i] > 0 {
@@ -642,12 +643,3 @@ func (m *model) seenRangeDistance(t int64, v float64) float64 {
 	}
 	return 0
 }
-
-const (
-	// youngSpan: before this much of the series' time has passed, a value
-	// inside the range already seen is not flagged (seenRangeDistance).
-	youngSpan = 24 * time.Hour
-	// youngRecentGap: the latest values do not count as seen, so an ongoing
-	// incident does not make itself look routine.
-	youngRecentGap = time.Hour
-)

@@ -65,6 +65,19 @@ const holdSteps = 60
 // judged by the consensus of both models.
 const sustainRun = 20
 
+// youngSpan: until a series has shown two days, a daily cycle cannot be
+// recognised (the period scan needs two cycles) and nothing says what its
+// routine is, so a value it has already taken is not flagged
+// (seenRangeDistance), whatever period is modelled so far.
+const youngSpan = 48 * time.Hour
+
+// incidentSpan is the time scale of one incident. A deviation no larger than
+// one seen in the last incidentSpan belongs to the same incident and starts
+// no new run of flags (recentPeaks); the latest incidentSpan of a young
+// series does not count as seen (seenRangeDistance). It is time, not steps:
+// on hourly data one step apart is already another incident.
+const incidentSpan = time.Hour
+
 // maxValue bounds input magnitudes (larger finite values are clamped) so the
 // model's sums and the band never overflow.
 const maxValue = 1e300
@@ -85,6 +98,7 @@ type Stream struct {
 	runDir   int8 // direction of the open run of flags
 	tail     tailCalibrator
 	firstT   int64 // time of the first point (young series: seenRangeDistance)
+	recent   recentPeaks
 	// auto also runs an agile model next to the robust one (see next)
 	alt     *model
 	altTail tailCalibrator
@@ -172,6 +186,7 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 		st.m.frozen = st.hold > 0
 	}
 	exp, sc, z := st.m.step(t, v)
+	rawZ := math.Abs(z) // the deviation in robust SDs, whatever the sensitivity
 	// the tail calibration learns from the points the started model scored,
 	// not from its first initPoints, whose z (against a model still
 	// buffering) can be 30 or more on a clean series: counted as spikes they
@@ -196,14 +211,19 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 	}
 	lower, upper := exp-thr*sc, exp+thr*sc
 	zn := z * gain // z in units where k is the threshold
-	if (zn >= st.k || zn <= -st.k) && st.m.season == nil && st.m.hist != nil && !missing {
-		// no period modelled yet: a value the series took at the same
-		// phase one calendar period ago is no surprise
-		if d := st.m.samePhaseDistance(t, v) / sc * gain; d < math.Abs(zn) {
-			zn = math.Copysign(d, zn)
+	if (zn >= st.k || zn <= -st.k) && st.m.hist != nil && !missing {
+		if st.m.season == nil {
+			// no period modelled yet: a value the series took at the same
+			// phase one calendar period ago is no surprise
+			if d := st.m.samePhaseDistance(t, v) / sc * gain; d < math.Abs(zn) {
+				zn = math.Copysign(d, zn)
+			}
 		}
 		if t-st.firstT < youngSpan.Milliseconds() {
-			if d := st.m.seenRangeDistance(t, v) / sc * gain; d < math.Abs(zn) {
+			// young series: only the distance beyond everything seen counts,
+			// in robust SDs (not widened by the tail calibration, so a
+			// 15-sigma spike above routine 7-sigma blips still pages)
+			if d := st.m.seenRangeDistance(t, v) / sc; d < math.Abs(zn) {
 				zn = math.Copysign(d, zn)
 			}
 		}
@@ -260,6 +280,9 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 			// of for the fast model's few points before it adapted.
 			st.hold, st.holdDir = holdSteps, st.alt.lastShiftDir
 		}
+		if st.hold == 0 {
+			rawZ = min(rawZ, math.Abs(z2)) // the consensus: the less surprised model
+		}
 		if st.hold > 0 {
 			// long-term model's band and forecast: the points judged are
 			// outside the drawn band, and the residuals keep one sign
@@ -288,9 +311,18 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 		return // missing: forecast only; a run of flags bridges it
 	}
 	st.seen++
+	flat := false
 	if zf := st.flat.observe(v, st.seen); zf > math.Abs(zn) {
 		// a value stuck for longer than this series ever sticks
 		zn = math.Copysign(zf, v-exp)
+		flat = true
+	}
+	// Measured in robust SDs before any threshold, so which points repeat
+	// an incident does not depend on the sensitivity and more sensitivity
+	// still flags a superset (TestSensitivityMonotone).
+	repeat := false
+	if rawZ >= eventZ && st.m.n > initPoints { // the first points' z is against a model still buffering
+		repeat = st.recent.repeats(t, rawZ, incidentSpan.Milliseconds()) && !flat
 	}
 	switch st.dir { // an int, not the option's string: this runs per point
 	case 1:
@@ -308,6 +340,10 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 	// the threshold as the model adapts is one event, not a flicker of many.
 	if st.inRun && zn*float64(st.runDir) >= st.k*exitFrac {
 		outDir = st.runDir
+	} else if repeat && !st.inRun && (zn >= st.k || zn <= -st.k) {
+		// no larger than a deviation of the last incidentSpan: the same
+		// incident, already reported (or judged routine) then
+		return
 	} else if zn >= st.k {
 		outDir = 1
 	} else if zn <= -st.k {
@@ -562,4 +598,37 @@ func (st *Stream) evidence() float64 {
 	g2 := ((5*z2+16)*z2 + 3) * z / 96
 	g3 := (((3*z2+19)*z2+17)*z2 - 15) * z / 384
 	return (z + g1/nu + g2/(nu*nu) + g3/(nu*nu*nu)) / z
+}
+
+// recentPeaks holds the deviations (robust SDs of at least eventZ) of the
+// last incidentSpan that no later one exceeded: a decreasing queue whose
+// front is the largest. Its capacity bounds the work per point; when full
+// the smallest is dropped, which can only make a repeat look new.
+type recentPeaks struct {
+	t     [recentCap]int64
+	z     [recentCap]float64
+	first int // index of the front in the ring
+	n     int
+}
+
+const recentCap = 32
+
+// repeats says whether a deviation of z (at least eventZ) at t is no larger
+// than one within spanMs before it, then records z. Smaller deviations are
+// neither recorded nor checked, so the common point costs one comparison.
+func (r *recentPeaks) repeats(t int64, z float64, spanMs int64) bool {
+	for r.n > 0 && r.t[r.first] < t-spanMs {
+		r.first, r.n = (r.first+1)%recentCap, r.n-1
+	}
+	rep := r.n > 0 && z <= r.z[r.first]
+	for r.n > 0 && r.z[(r.first+r.n-1)%recentCap] <= z {
+		r.n--
+	}
+	if r.n == recentCap {
+		r.n-- // drop the smallest
+	}
+	i := (r.first + r.n) % recentCap
+	r.t[i], r.z[i] = t, z
+	r.n++
+	return rep
 }

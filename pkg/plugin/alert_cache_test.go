@@ -111,7 +111,7 @@ func TestAlertCacheRevisitsProvisionalPoints(t *testing.T) {
 		wantFrom    int             // index the second evaluation fetches from
 	}{
 		{"newest sample replaced (rate over an incomplete window)", withValue(final, 0, first, final[0].Values[first]/2), first + 1, first - 2},
-		{"newest sample a spike, settled to normal", withValue(final, 1, first, final[1].Values[first]+40), first + 1, first - 2},
+		{"newest sample a spike, settled to normal", withValue(final, 1, first, final[1].Values[first]+80), first + 1, first - 2},
 		{"sample before the newest replaced", withValue(final, 2, first-1, final[2].Values[first-1]+40), first + 1, first - 2},
 		{"newest sample replaced, rule re-evaluated at the same time", withValue(final, 0, first, final[0].Values[first]+40), first, first - 2},
 		{"late point just before the newest", withoutPoint(final, 1, first-1), first + 1, first - 2},
