@@ -3,8 +3,10 @@ package tscsv
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"runtime"
 	"strconv"
 	"strings"
@@ -34,23 +36,61 @@ func Read(r io.Reader, opt Options) (*Table, error) {
 }
 
 // readLimited reads all of r, refusing more than limit bytes (0 = no limit)
-// without holding more than limit+1 of them.
+// without holding more than limit+1 of them. A reader that knows its size
+// (a file, a bytes or strings reader) is read into one buffer of that size
+// instead of one grown by doubling, which copies the input about twice.
 func readLimited(r io.Reader, limit int64) ([]byte, error) {
-	if limit <= 0 {
-		b, err := io.ReadAll(r)
+	if limit > 0 {
+		r = io.LimitReader(r, limit+1)
+	}
+	size := sizeHint(r)
+	if limit > 0 {
+		size = min(size, limit+1)
+	}
+	b := make([]byte, 0, max(512, size+1)) // +1: the read that sees EOF needs room
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read csv: %w", err)
 		}
-		return b, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read csv: %w", err)
-	}
-	if int64(len(b)) > limit {
+	if limit > 0 && int64(len(b)) > limit {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
 	}
 	return b, nil
+}
+
+// sizeHint is what is left to read of r when r can say, else 0.
+func sizeHint(r io.Reader) int64 {
+	if l, ok := r.(*io.LimitedReader); ok {
+		return min(sizeHint(l.R), l.N)
+	}
+	if l, ok := r.(interface{ Len() int }); ok {
+		return int64(l.Len())
+	}
+	f, ok := r.(interface {
+		Stat() (fs.FileInfo, error)
+		Seek(offset int64, whence int) (int64, error)
+	})
+	if !ok {
+		return 0
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0
+	}
+	at, err := f.Seek(0, io.SeekCurrent)
+	if err != nil || at > fi.Size() {
+		return 0
+	}
+	return fi.Size() - at
 }
 
 // fastBlockBytes is the smallest block of input worth a goroutine.

@@ -2,12 +2,17 @@ package tscsv
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // sameTable compares two tables, NaN equal to NaN.
@@ -153,4 +158,45 @@ func BenchmarkRead1M(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)*1e6/b.Elapsed().Seconds(), "rows/s")
+}
+
+// A reader that knows its size is read into one buffer of that size (the
+// point of sizeHint); one that does not is read all the same.
+func TestReadLimitedSizes(t *testing.T) {
+	text := manyRows(1000)
+	path := filepath.Join(t.TempDir(), "in.csv")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(10, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		r     io.Reader
+		limit int64
+		want  string
+		exact bool // read into a buffer of exactly its size (+1 for EOF)
+	}{
+		{"strings", strings.NewReader(text), 0, text, true},
+		{"file at an offset", f, 0, text[10:], true},
+		{"limited", strings.NewReader(text), int64(len(text)), text, true},
+		{"unsized", iotest.HalfReader(struct{ io.Reader }{strings.NewReader(text)}), 0, text, false},
+	} {
+		b, err := readLimited(c.r, c.limit)
+		if err != nil || string(b) != c.want {
+			t.Fatalf("%s: %d bytes, %v", c.name, len(b), err)
+		}
+		if c.exact && cap(b) != len(c.want)+1 {
+			t.Errorf("%s: buffer of %d bytes for %d", c.name, cap(b), len(c.want))
+		}
+	}
+	if _, err := readLimited(strings.NewReader(text), int64(len(text)-1)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("over the limit: %v", err)
+	}
 }
