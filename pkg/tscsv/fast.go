@@ -29,7 +29,7 @@ func Read(r io.Reader, opt Options) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t, ok := readFast(data, opt); ok {
+	if t, ok := readFast(data, opt, fastBlockBytes); ok {
 		return t, nil
 	}
 	return readRecords(bytes.NewReader(data), opt)
@@ -96,28 +96,33 @@ func sizeHint(r io.Reader) int64 {
 // fastBlockBytes is the smallest block of input worth a goroutine.
 const fastBlockBytes = 1 << 20
 
-// fastBlock is the parsed rows of one stretch of lines, before duplicate
-// timestamps are merged.
-type fastBlock struct {
+// blockRows is where one stretch of lines is parsed to: its part of the
+// table's slices, one element per line (blank lines leave theirs unused).
+type blockRows struct {
 	raw       []string
 	times     []int64
 	columns   [][]float64
 	rawValues [][]string // with Options.RawValues
-	ok        bool
 }
 
 // readFast parses plain CSV; ok is false whenever the input needs
 // encoding/csv's rules or is invalid, and the caller then reads it that way.
-func readFast(data []byte, opt Options) (*Table, bool) {
-	if len(data) == 0 || bytes.IndexByte(data, '"') >= 0 || bytes.IndexByte(data, '\r') >= 0 ||
-		data[0] == '#' || bytes.Contains(data, []byte("\n#")) {
+//
+// The body is cut at line ends into blocks that run on every core twice:
+// first to check that a block is plain and count its lines, then, once the
+// table's slices are made for that many rows, to parse each block straight
+// into its part of them. A last pass in order closes the gaps blank lines
+// left and merges repeated timestamps.
+// Blocks are at least minBlock bytes (fastBlockBytes; tests make them tiny).
+func readFast(data []byte, opt Options, minBlock int) (*Table, bool) {
+	if len(data) == 0 || data[0] == '#' {
 		return nil, false
 	}
-	// The table's strings (raw timestamps) are views into data, which is ours
-	// and never written again, instead of one allocation per row.
+	// The table's strings (raw timestamps and cells) are views into data,
+	// which is ours and never written again, instead of one allocation per row.
 	text := unsafe.String(unsafe.SliceData(data), len(data))
 	nl := strings.IndexByte(text, '\n')
-	if nl < 0 {
+	if nl < 0 || strings.ContainsAny(text[:nl], "\"\r") {
 		return nil, false
 	}
 	header := trimAll(strings.Split(text[:nl], ","))
@@ -136,163 +141,368 @@ func readFast(data []byte, opt Options) (*Table, bool) {
 	}
 	body := text[nl+1:]
 
-	// Split the body into blocks at line ends, one per core when it is large.
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(body)/fastBlockBytes))
+	// A few blocks per core, so that a core slowed by other work takes
+	// fewer of them.
+	n := min(4*runtime.GOMAXPROCS(0), max(1, len(body)/minBlock))
 	var starts []int
-	for w := 0; w < workers; w++ {
-		at := len(body) * w / workers
+	for w := 0; w < n; w++ {
+		at := len(body) * w / n
 		if w > 0 {
 			i := strings.IndexByte(body[at:], '\n')
 			if i < 0 {
 				break
 			}
 			at += i + 1
-			if at <= starts[len(starts)-1] {
+			if at <= starts[len(starts)-1] || at == len(body) {
 				continue
 			}
 		}
 		starts = append(starts, at)
 	}
-	blocks := make([]fastBlock, len(starts))
-	// Blocks run on the process's bounded executor, which a query parsing
-	// inline CSV is already running on; a panic there leaves the text to the
-	// careful path.
-	for _, err := range workpool.Default().Run(context.Background(), len(starts), func(_ context.Context, b int) error {
+	block := func(b int) string {
 		end := len(body)
 		if b+1 < len(starts) {
 			end = starts[b+1]
 		}
-		blocks[b] = parseBlock(body[starts[b]:end], len(header), indexes, opt.RawValues)
-		return nil
-	}) {
-		if err != nil {
-			return nil, false
+		return body[starts[b]:end]
+	}
+	// Blocks run on the process's bounded executor, which a query parsing
+	// inline CSV is already running on; a panic there leaves the text to the
+	// careful path.
+	run := func(fn func(b int) bool) bool {
+		for _, err := range workpool.Default().Run(context.Background(), len(starts), func(_ context.Context, b int) error {
+			if !fn(b) {
+				return errNotPlain
+			}
+			return nil
+		}) {
+			if err != nil {
+				return false
+			}
 		}
+		return true
 	}
 
-	rows := 0
-	for _, b := range blocks {
-		if !b.ok {
-			return nil, false
+	lines := make([]int, len(starts)+1) // lines[b+1]: lines up to block b's end
+	if !run(func(b int) bool {
+		text := block(b)
+		if text == "" || text[0] == '#' || strings.Contains(text, "\n#") ||
+			strings.IndexByte(text, '"') >= 0 || strings.IndexByte(text, '\r') >= 0 {
+			return false
 		}
-		rows += len(b.times)
-	}
-	if rows == 0 || (opt.MaxRows > 0 && rows > opt.MaxRows) {
+		lines[b+1] = strings.Count(text, "\n")
+		if text[len(text)-1] != '\n' {
+			lines[b+1]++
+		}
+		return true
+	}) {
 		return nil, false
 	}
-	return mergeBlocks(blocks, header[0], names, rows, opt.RawValues)
-}
-
-// parseBlock parses whole lines of plain CSV with nCols fields each.
-func parseBlock(body string, nCols int, indexes []int, keepRaw bool) fastBlock {
-	est := strings.Count(body, "\n") + 1
-	b := fastBlock{raw: make([]string, 0, est), times: make([]int64, 0, est), columns: make([][]float64, len(indexes))}
-	for i := range b.columns {
-		b.columns[i] = make([]float64, 0, est)
+	for b := range starts {
+		lines[b+1] += lines[b]
 	}
-	if keepRaw {
-		b.rawValues = make([][]string, len(indexes))
-		for i := range b.rawValues {
-			b.rawValues[i] = make([]string, 0, est)
+	total := lines[len(starts)]
+	all := blockRows{raw: make([]string, total), times: make([]int64, total), columns: make([][]float64, len(indexes))}
+	for k := range all.columns {
+		all.columns[k] = make([]float64, total)
+	}
+	if opt.RawValues {
+		all.rawValues = make([][]string, len(indexes))
+		for k := range all.rawValues {
+			all.rawValues[k] = make([]string, total)
 		}
 	}
-	fields := make([]string, nCols)
-	for len(body) > 0 {
-		line := body
-		if i := strings.IndexByte(body, '\n'); i >= 0 {
-			line, body = body[:i], body[i+1:]
-		} else {
-			body = ""
-		}
-		if line == "" {
-			continue // encoding/csv skips empty lines too
-		}
-		n := 0
-		for {
-			i := strings.IndexByte(line, ',')
-			if n == nCols || (i < 0 && n != nCols-1) {
-				return fastBlock{} // a ragged row: let encoding/csv word the error
-			}
-			if i < 0 {
-				fields[n] = line
-				break
-			}
-			fields[n], line = line[:i], line[i+1:]
-			n++
-		}
-		raw := strings.TrimSpace(fields[0])
-		ts, ok := unixSeconds(raw)
-		if !ok {
-			var err error
-			if ts, err = ParseTime(raw); err != nil {
-				return fastBlock{}
-			}
-		}
-		for k, col := range indexes {
-			v, err := fastValue(fields[col])
-			if err != nil {
-				return fastBlock{}
-			}
-			b.columns[k] = append(b.columns[k], v)
-			if keepRaw {
-				b.rawValues[k] = append(b.rawValues[k], strings.TrimSpace(fields[col]))
-			}
-		}
-		b.raw = append(b.raw, raw)
-		b.times = append(b.times, ts)
+	rows := make([]int, len(starts))
+	p := newLineParser(len(header), indexes)
+	if !run(func(b int) bool {
+		var ok bool
+		rows[b], ok = p.parseBlock(block(b), all.slice(lines[b], lines[b+1]))
+		return ok
+	}) {
+		return nil, false
 	}
-	b.ok = true
-	return b
-}
-
-// mergeBlocks joins blocks in order, merging rows that repeat the previous
-// row's timestamp exactly as readRecords does.
-func mergeBlocks(blocks []fastBlock, timeHeader string, names []string, rows int, keepRaw bool) (*Table, bool) {
-	t := &Table{TimeHeader: timeHeader, Names: names, Columns: make([][]float64, len(names))}
-	if len(blocks) == 1 && strictlyIncreasing(blocks[0].times) {
-		b := blocks[0]
-		t.RawTimes, t.Times, t.Columns, t.RawValues = b.raw, b.times, b.columns, b.rawValues
-		return t, true
-	}
-	t.RawTimes = make([]string, 0, rows)
-	t.Times = make([]int64, 0, rows)
-	for i := range t.Columns {
-		t.Columns[i] = make([]float64, 0, rows)
-	}
-	if keepRaw {
-		t.RawValues = make([][]string, len(names))
-		for i := range t.RawValues {
-			t.RawValues[i] = make([]string, 0, rows)
-		}
-	}
-	for _, b := range blocks {
-		for r, ts := range b.times {
-			n := len(t.Times)
-			if n > 0 && ts < t.Times[n-1] {
-				return nil, false // the slow path words it with its line
-			}
-			repeat := n > 0 && ts == t.Times[n-1]
-			t.notePoint(repeat, rows)
-			if repeat {
-				for k := range t.Columns {
-					t.Columns[k][n-1] = b.columns[k][r]
-				}
-				for k := range t.RawValues {
-					t.RawValues[k][n-1] = b.rawValues[k][r]
-				}
-				continue
-			}
-			for k := range t.Columns {
-				t.Columns[k] = append(t.Columns[k], b.columns[k][r])
-			}
-			for k := range t.RawValues {
-				t.RawValues[k] = append(t.RawValues[k], b.rawValues[k][r])
-			}
-			t.RawTimes = append(t.RawTimes, b.raw[r])
-			t.Times = append(t.Times, ts)
-		}
+	t := &Table{TimeHeader: header[0], Names: names}
+	if !t.gather(all, lines, rows) || len(t.Times) == 0 || (opt.MaxRows > 0 && len(t.Times)+t.Duplicates > opt.MaxRows) {
+		return nil, false
 	}
 	return t, true
+}
+
+var errNotPlain = errors.New("not plain CSV")
+
+func (r blockRows) slice(lo, hi int) blockRows {
+	s := blockRows{raw: r.raw[lo:hi], times: r.times[lo:hi], columns: make([][]float64, len(r.columns))}
+	for k := range r.columns {
+		s.columns[k] = r.columns[k][lo:hi]
+	}
+	if r.rawValues != nil {
+		s.rawValues = make([][]string, len(r.rawValues))
+		for k := range r.rawValues {
+			s.rawValues[k] = r.rawValues[k][lo:hi]
+		}
+	}
+	return s
+}
+
+// gather makes the table from the rows parsed into all, block b's rows[b]
+// rows starting at lines[b]: in place, moving rows down over the gaps and
+// merging a row that repeats the previous row's timestamp into it (its
+// values replace the point's) as readRecords does. ok is false when a
+// timestamp goes backwards: the slow path words that with its line.
+func (t *Table) gather(all blockRows, lines, rows []int) bool {
+	dataRows := 0
+	contiguous := true // no blank line left a gap before a later block
+	for b, r := range rows {
+		contiguous = contiguous && (r == lines[b+1]-lines[b] || b == len(rows)-1)
+		dataRows += r
+	}
+	if contiguous && strictlyIncreasing(all.times[:dataRows]) {
+		t.setRows(all, dataRows)
+		return true
+	}
+	n := 0 // points so far: all[:n] is the table
+	for b, r := range rows {
+		for i := lines[b]; i < lines[b]+r; i++ {
+			ts := all.times[i]
+			if n > 0 && ts < all.times[n-1] {
+				return false
+			}
+			t.Times = all.times[:n] // for notePoint
+			repeat := n > 0 && ts == all.times[n-1]
+			t.notePoint(repeat, dataRows)
+			to := n
+			if repeat {
+				to = n - 1 // the point keeps its first row's raw timestamp
+			} else {
+				n++
+			}
+			if to == i {
+				continue
+			}
+			if !repeat {
+				all.raw[to] = all.raw[i]
+				all.times[to] = ts
+			}
+			for k := range all.columns {
+				all.columns[k][to] = all.columns[k][i]
+			}
+			for k := range all.rawValues {
+				all.rawValues[k][to] = all.rawValues[k][i]
+			}
+		}
+	}
+	t.setRows(all, n)
+	return true
+}
+
+// setRows makes the table's slices all's first n rows.
+func (t *Table) setRows(all blockRows, n int) {
+	t.RawTimes, t.Times = all.raw[:n], all.times[:n]
+	t.Columns = make([][]float64, len(all.columns))
+	for k := range all.columns {
+		t.Columns[k] = all.columns[k][:n]
+	}
+	if all.rawValues != nil {
+		t.RawValues = make([][]string, len(all.rawValues))
+		for k := range all.rawValues {
+			t.RawValues[k] = all.rawValues[k][:n]
+		}
+	}
+}
+
+// lineParser parses lines of plain CSV with nCols fields each, the columns
+// indexes are selected.
+type lineParser struct {
+	nCols   int
+	indexes []int
+	// colOf[f] is the selected column field f fills, or -1; nil when a
+	// column is selected twice (every line then takes parseLine).
+	colOf []int
+}
+
+func newLineParser(nCols int, indexes []int) *lineParser {
+	p := &lineParser{nCols: nCols, indexes: indexes, colOf: make([]int, nCols)}
+	for f := range p.colOf {
+		p.colOf[f] = -1
+	}
+	for k, f := range indexes {
+		if p.colOf[f] >= 0 {
+			p.colOf = nil
+			break
+		}
+		p.colOf[f] = k
+	}
+	return p
+}
+
+// parseBlock parses whole lines into out, one element per line, and
+// returns the number of rows, which blank lines leave below len(out.times).
+// ok is false for a line the slow path must word (a ragged row, a value
+// that is not a number, a timestamp in no accepted form).
+func (p *lineParser) parseBlock(body string, out blockRows) (rows int, ok bool) {
+	fields := make([]string, p.nCols)
+	for i := 0; i < len(body); {
+		next, ok := p.plainLine(body, i, out, rows)
+		if !ok {
+			end := strings.IndexByte(body[i:], '\n')
+			if end < 0 {
+				end = len(body)
+			} else {
+				end += i
+			}
+			next = end + 1
+			line := body[i:end]
+			if line == "" {
+				i = next
+				continue // encoding/csv skips empty lines too
+			}
+			if !p.parseLine(line, fields, out, rows) {
+				return 0, false
+			}
+		}
+		rows++
+		i = next
+	}
+	return rows, true
+}
+
+// plainLine parses the line at body[i:] when it is the common case: whole
+// unix seconds and plain decimal numbers, no spaces. It returns where the
+// next line starts; ok is false, and nothing written, for any other line.
+func (p *lineParser) plainLine(body string, i int, out blockRows, row int) (next int, ok bool) {
+	if p.colOf == nil {
+		return 0, false
+	}
+	start := i
+	var sec int64
+	for ; i < len(body) && i-start < 12; i++ {
+		c := body[i] - '0'
+		if c > 9 {
+			break
+		}
+		sec = sec*10 + int64(c)
+	}
+	if d := i - start; d == 0 || d > 11 || i == len(body) || body[i] != ',' {
+		return 0, false
+	}
+	raw := body[start:i]
+	// Values are written as they come: a later field's failure leaves them
+	// for parseLine to overwrite.
+	for f := 1; f < p.nCols; f++ {
+		i++ // past the comma
+		cell := i
+		k := p.colOf[f]
+		if k >= 0 {
+			v, end, ok := plainNumber(body, i)
+			if !ok {
+				return 0, false
+			}
+			out.columns[k][row] = v
+			i = end
+		} else {
+			for i < len(body) && body[i] != ',' && body[i] != '\n' {
+				i++
+			}
+		}
+		last := f == p.nCols-1
+		if last && i < len(body) && body[i] != '\n' || !last && (i == len(body) || body[i] != ',') {
+			return 0, false
+		}
+		if k >= 0 && out.rawValues != nil {
+			out.rawValues[k][row] = body[cell:i]
+		}
+	}
+	out.raw[row] = raw
+	out.times[row] = sec * 1000
+	return i + 1, true
+}
+
+// plainNumber reads -?digits[.digits] at s[i:] of at most 2^53 as digits
+// and a fractional part of at most 22 digits: float64 holds the digits and
+// the power of ten exactly, so the one division rounds correctly, as
+// strconv.ParseFloat does (Clinger's fast path). ok is false for any
+// other form, left to strconv.
+func plainNumber(s string, i int) (v float64, end int, ok bool) {
+	neg := i < len(s) && s[i] == '-'
+	if neg {
+		i++
+	}
+	var m uint64
+	digits, frac := 0, -1
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '.' && frac < 0 {
+			frac = 0
+			continue
+		}
+		if c -= '0'; c > 9 {
+			break
+		}
+		m = m*10 + uint64(c)
+		if m > 1<<53 {
+			return 0, 0, false
+		}
+		digits++
+		if frac >= 0 {
+			frac++
+		}
+	}
+	if digits == 0 || frac > 22 {
+		return 0, 0, false
+	}
+	v = float64(m)
+	if frac > 0 {
+		v /= float64pow10[frac]
+	}
+	if neg {
+		v = -v
+	}
+	return v, i, true
+}
+
+var float64pow10 = [...]float64{
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+}
+
+// parseLine parses a non-empty line with encoding/csv's rules for plain
+// text (spaces kept in cells, trimmed from timestamps and numbers), into
+// row; false for a line the slow path must word.
+func (p *lineParser) parseLine(line string, fields []string, out blockRows, row int) bool {
+	n := 0
+	for {
+		i := strings.IndexByte(line, ',')
+		if n == p.nCols || (i < 0 && n != p.nCols-1) {
+			return false // a ragged row: let encoding/csv word the error
+		}
+		if i < 0 {
+			fields[n] = line
+			break
+		}
+		fields[n], line = line[:i], line[i+1:]
+		n++
+	}
+	raw := strings.TrimSpace(fields[0])
+	ts, ok := unixSeconds(raw)
+	if !ok {
+		var err error
+		if ts, err = ParseTime(raw); err != nil {
+			return false
+		}
+	}
+	for k, col := range p.indexes {
+		v, err := fastValue(fields[col])
+		if err != nil {
+			return false
+		}
+		out.columns[k][row] = v
+		if out.rawValues != nil {
+			out.rawValues[k][row] = strings.TrimSpace(fields[col])
+		}
+	}
+	out.raw[row] = raw
+	out.times[row] = ts
+	return true
 }
 
 func strictlyIncreasing(ts []int64) bool {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -41,7 +42,13 @@ func sameTable(a, b *Table) bool {
 // encoding/csv's reading of it.
 func checkSamePaths(t *testing.T, in string, opt Options) (fastTook bool) {
 	t.Helper()
-	fast, ok := readFast([]byte(in), opt)
+	return checkSamePathsIn(t, in, opt, fastBlockBytes)
+}
+
+// checkSamePathsIn is checkSamePaths with blocks of at least minBlock bytes.
+func checkSamePathsIn(t *testing.T, in string, opt Options, minBlock int) (fastTook bool) {
+	t.Helper()
+	fast, ok := readFast([]byte(in), opt, minBlock)
 	slow, err := readRecords(strings.NewReader(in), opt)
 	if !ok {
 		return false
@@ -86,7 +93,7 @@ func TestFastPathMatchesCSV(t *testing.T) {
 		checkSamePaths(t, c.in, Options{RawValues: true, Columns: []string{"a"}})
 	}
 	refuse := func([]string) error { return fmt.Errorf("too wide") }
-	if _, ok := readFast([]byte("t,a\n1,1\n"), Options{CheckHeader: refuse}); ok {
+	if _, ok := readFast([]byte("t,a\n1,1\n"), Options{CheckHeader: refuse}, fastBlockBytes); ok {
 		t.Error("the fast path ignored CheckHeader")
 	}
 	if _, err := Read(strings.NewReader("t,a\n1,1\n"), Options{CheckHeader: refuse}); err == nil || !strings.Contains(err.Error(), "too wide") {
@@ -115,7 +122,18 @@ func TestFastPathBlocks(t *testing.T) {
 		if mid := rows / 2; i > mid-50 && i < mid+50 {
 			ts = 1_700_000_000 + 60*(mid-50) // a run of repeats across the middle block boundary
 		}
-		fmt.Fprintf(&b, "%d,%d.25,%d\n", ts, i, -i)
+		switch {
+		case i%997 == 3:
+			b.WriteString("\n") // a blank line: a gap in its block's rows
+		case i%1009 == 5:
+			fmt.Fprintf(&b, " %d , 1e%d ,null\n", ts, i%7) // a line off the plain path
+			continue
+		}
+		zero := ""
+		if i%2 == 0 {
+			zero = "0" // the same time written otherwise: a repeat keeps its first row's text
+		}
+		fmt.Fprintf(&b, "%s%d,%d.25,%d\n", zero, ts, i, -i)
 	}
 	in := b.String()
 	if len(in) < 2*fastBlockBytes {
@@ -124,8 +142,8 @@ func TestFastPathBlocks(t *testing.T) {
 	for _, procs := range []int{1, 2, 4} {
 		t.Run(fmt.Sprint(procs), func(t *testing.T) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-			for _, raw := range []bool{false, true} {
-				if !checkSamePaths(t, in, Options{RawValues: raw}) {
+			for _, opt := range []Options{{}, {RawValues: true}, {RawValues: true, Columns: []string{"other", "value", "other"}}} {
+				if !checkSamePaths(t, in, opt) {
 					t.Fatal("fast path not taken")
 				}
 			}
@@ -133,13 +151,38 @@ func TestFastPathBlocks(t *testing.T) {
 	}
 }
 
+// plainNumber reads only what strconv.ParseFloat reads, to the same float64.
+func FuzzPlainNumber(f *testing.F) {
+	for _, s := range []string{"0", "-0", "1.5", ".5", "1.", "-.25", "9007199254740992", "9007199254740993",
+		"0.1234567890123456789012", "0.12345678901234567890123", "1.2.3", "-", ".", "1e5", "+1", "00012.5000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, end, ok := plainNumber(s, 0)
+		if !ok {
+			return
+		}
+		want, err := strconv.ParseFloat(s[:end], 64)
+		if err != nil || math.Float64bits(v) != math.Float64bits(want) {
+			t.Fatalf("plainNumber(%q) = %v (to %d), strconv %v %v", s, v, end, want, err)
+		}
+		if end < len(s) && s[end] >= '0' && s[end] <= '9' {
+			t.Fatalf("plainNumber(%q) stopped at a digit (%d)", s, end)
+		}
+	})
+}
+
 func FuzzFastMatchesCSV(f *testing.F) {
 	f.Add("timestamp,value\n1700000000,1\n")
 	f.Add("t,a,b\n1,1,\n1,2,3\n 2 , null ,4\n")
 	f.Add("time,a\n2023-11-14T22:13:20Z,1\n\n2023-11-14 22:14:20,2\n")
+	f.Add("0,A,\n00,,\n0,,") // a repeat keeps the first row's raw timestamp
 	f.Fuzz(func(t *testing.T, in string) {
 		checkSamePaths(t, in, Options{})
 		checkSamePaths(t, in, Options{RawValues: true})
+		// Blocks of a few bytes: several per input, with repeats, blank
+		// lines and backward steps across their boundaries.
+		checkSamePathsIn(t, in, Options{RawValues: true}, 4)
 	})
 }
 
