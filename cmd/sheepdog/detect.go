@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +91,13 @@ func runDetect(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	opt, err := df.options()
 	if err != nil {
 		return err
+	}
+	// Nearly everything detect allocates (the input, the table, the result,
+	// the output blocks) stays live until it returns: a collection frees
+	// little and cost a third of the CPU time on 1 M rows, for 20% less
+	// memory. So none runs unless GOGC asks; GOMEMLIMIT still bounds memory.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	}
 	tab, err := tscsv.Read(in, tscsv.Options{RawValues: true})
 	if err != nil {
