@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sheepdog-anomaly/sheepdog/internal/numfmt"
@@ -155,8 +155,12 @@ func printInfo(w io.Writer, r *engine.Result) {
 // writeResult writes one row per input row: rows that repeated a timestamp
 // (tab.RowPoint) get the result of the point they were merged into. The
 // timestamp and value cells are echoed as written (rawValues are the value
-// column's cells). Blocks of rows are formatted on every core and written in
-// order: formatting floats is most of the CLI's time on a long series.
+// column's cells).
+//
+// Blocks of rows are formatted on every core while this goroutine writes
+// the finished ones in order, so writing overlaps formatting and a core
+// slowed by other work takes fewer blocks; block b waits until block
+// b-outputWindow is written, which bounds the memory held.
 func writeResult(out io.Writer, tab *tscsv.Table, rawValues []string, s engine.Series, r *engine.Result) error {
 	rows := len(s.Times)
 	if tab.RowPoint != nil {
@@ -165,31 +169,78 @@ func writeResult(out io.Writer, tab *tscsv.Table, rawValues []string, s engine.S
 	if _, err := io.WriteString(out, "timestamp,value,expected,lower,upper,score,is_anomaly\n"); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
-	const blockRows = 1 << 15
-	workers := max(1, runtime.GOMAXPROCS(0))
-	bufs := make([][]byte, workers)
-	for first := 0; first < rows; first += workers * blockRows {
-		for _, err := range workpool.Default().Run(context.Background(), workers, func(_ context.Context, w int) error {
-			lo := first + w*blockRows
-			hi := min(lo+blockRows, rows)
-			bufs[w] = bufs[w][:0]
-			if lo < hi {
-				bufs[w] = formatRows(bufs[w], tab, rawValues, s, r, lo, hi)
+	blocks := (rows + outputBlockRows - 1) / outputBlockRows
+	ready := make([]chan []byte, blocks)
+	written := make([]chan struct{}, blocks)
+	for b := range blocks {
+		ready[b] = make(chan []byte, 1)
+		written[b] = make(chan struct{})
+	}
+	free := make(chan []byte, outputWindow) // written buffers, for reuse
+	stop := make(chan struct{})             // closed when the writer gives up, or a block crashed
+	var stopOnce sync.Once
+	halt := func() { stopOnce.Do(func() { close(stop) }) }
+	defer halt()
+	formatted := make(chan error, 1)
+	go func() {
+		var first error
+		for _, err := range workpool.Default().Run(context.Background(), blocks, func(_ context.Context, b int) error {
+			defer func() {
+				if p := recover(); p != nil {
+					halt() // the blocks waiting on this one give up
+					panic(p)
+				}
+			}()
+			if b >= outputWindow {
+				select {
+				case <-written[b-outputWindow]:
+				case <-stop:
+					return nil
+				}
 			}
+			var buf []byte
+			select {
+			case buf = <-free:
+			default:
+			}
+			lo := b * outputBlockRows
+			ready[b] <- formatRows(buf[:0], tab, rawValues, s, r, lo, min(lo+outputBlockRows, rows))
 			return nil
 		}) {
+			if err != nil && first == nil {
+				first = err
+			}
+		}
+		formatted <- first
+	}()
+	for b := range blocks {
+		var buf []byte
+		select {
+		case buf = <-ready[b]:
+		case err := <-formatted:
 			if err != nil {
 				return fmt.Errorf("format output: %w", err)
 			}
+			buf = <-ready[b] // every block is done
 		}
-		for _, b := range bufs {
-			if _, err := out.Write(b); err != nil {
-				return fmt.Errorf("write output: %w", err)
-			}
+		if _, err := out.Write(buf); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+		close(written[b])
+		select {
+		case free <- buf:
+		default:
 		}
 	}
 	return nil
 }
+
+// Output is formatted in blocks of outputBlockRows rows (about 600 kB), at
+// most outputWindow of them ahead of the writer.
+const (
+	outputBlockRows = 1 << 13
+	outputWindow    = 8
+)
 
 // bandDigits is the significant digits written for expected, lower and
 // upper: far below the model's own uncertainty, enough to tell a band

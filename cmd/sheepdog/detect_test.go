@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sheepdog-anomaly/sheepdog/pkg/engine"
 	"github.com/sheepdog-anomaly/sheepdog/pkg/tscsv"
@@ -113,5 +117,59 @@ func TestDetectEchoesValueCells(t *testing.T) {
 	}
 	if !strings.HasPrefix(strings.Split(out, "\n")[2], "1700000060,2.0,") {
 		t.Errorf("first value column not echoed:\n%s", out)
+	}
+}
+
+// failAfter fails every write once n bytes have been written.
+type failAfter struct{ n int }
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if f.n -= len(p); f.n < 0 {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+// writeResult stops at a failed write or a crashed block with an error,
+// and leaves no goroutine behind, however far ahead formatting ran.
+func TestWriteResultStops(t *testing.T) {
+	in := sineCSV(200_000) // many more blocks than outputWindow
+	tab, err := tscsv.Read(bytes.NewReader(in), tscsv.Options{RawValues: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := engine.Series{Times: tab.Times, Values: tab.Columns[0]}
+	r, err := engine.Detect(context.Background(), s, engine.Options{Method: engine.MethodBasic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := *r
+	short.Upper = short.Upper[:len(short.Upper)/2] // block formatting crashes halfway
+	before := runtime.NumGoroutine()
+	for _, c := range []struct {
+		name string
+		out  io.Writer
+		r    *engine.Result
+		want string
+	}{
+		{"write fails", &failAfter{n: 3 << 20}, r, "write output: disk full"},
+		{"block crashes", io.Discard, &short, "format output: crashed unexpectedly"},
+	} {
+		done := make(chan error, 1)
+		go func() { done <- writeResult(c.out, tab, tab.RawValues[0], s, c.r) }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: %v, want %q", c.name, err, c.want)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("%s: writeResult hangs", c.name)
+		}
+	}
+	for i := 0; runtime.NumGoroutine() > before; i++ {
+		if i == 500 {
+			t.Fatalf("%d goroutines left behind", runtime.NumGoroutine()-before)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
