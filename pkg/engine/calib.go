@@ -62,7 +62,7 @@ const (
 	heavyFadeMs = 7 * 86400e3      // ms: the prior fades over a week of the series' time (e-folding)
 	heavyDoF    = 4.0              // its tail index: a Student-t with 4 degrees of freedom
 	heavyZ      = 4.0              // spikes of at least this |z| (the default band, fixed so no state depends on k) engage it
-	routineRate = 0.25             // spikes a day: rarer than one in four days is never routine (fit)
+	routineRate = 0.5              // spikes a day: rarer than one in two days is never routine (fit)
 	eventZ      = 3.0              // |z| that starts a spike
 	maxSpikeLen = 10               // longest run (points) that counts as a routine spike
 	refitEvery  = 1                // refit at the next point after a spike ends
