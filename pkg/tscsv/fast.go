@@ -109,9 +109,9 @@ type blockRows struct {
 // encoding/csv's rules or is invalid, and the caller then reads it that way.
 //
 // The body is cut at line ends into blocks that run on every core twice:
-// first to check that a block is plain and count its lines, then, once the
-// table's slices are made for that many rows, to parse each block straight
-// into its part of them. A last pass in order closes the gaps blank lines
+// first to count a block's lines, then, once the table's slices are made
+// for that many rows, to parse each block straight into its part of them
+// (refusing, line by line, what needs encoding/csv). A last pass in order closes the gaps blank lines
 // left and merges repeated timestamps.
 // Blocks are at least minBlock bytes (fastBlockBytes; tests make them tiny).
 func readFast(data []byte, opt Options, minBlock int) (*Table, bool) {
@@ -185,9 +185,10 @@ func readFast(data []byte, opt Options, minBlock int) (*Table, bool) {
 
 	lines := make([]int, len(starts)+1) // lines[b+1]: lines up to block b's end
 	if !run(func(b int) bool {
+		// Quotes, carriage returns and comment lines, which need
+		// encoding/csv, are refused line by line as the block is parsed.
 		text := block(b)
-		if text == "" || text[0] == '#' || strings.Contains(text, "\n#") ||
-			strings.IndexByte(text, '"') >= 0 || strings.IndexByte(text, '\r') >= 0 {
+		if text == "" {
 			return false
 		}
 		lines[b+1] = strings.Count(text, "\n")
@@ -367,8 +368,9 @@ func (p *lineParser) parseBlock(body string, out blockRows) (rows int, ok bool) 
 }
 
 // plainLine parses the line at body[i:] when it is the common case: whole
-// unix seconds and plain decimal numbers, no spaces. It returns where the
-// next line starts; ok is false, and nothing written, for any other line.
+// unix seconds and plain decimal numbers, no spaces, quotes or carriage
+// returns. It returns where the next line starts; ok is false for any other
+// line, which parseLine then reads (over any cells written here).
 func (p *lineParser) plainLine(body string, i int, out blockRows, row int) (next int, ok bool) {
 	if p.colOf == nil {
 		return 0, false
@@ -401,6 +403,9 @@ func (p *lineParser) plainLine(body string, i int, out blockRows, row int) (next
 			i = end
 		} else {
 			for i < len(body) && body[i] != ',' && body[i] != '\n' {
+				if body[i] == '"' || body[i] == '\r' {
+					return 0, false
+				}
 				i++
 			}
 		}
@@ -469,6 +474,9 @@ var float64pow10 = [...]float64{
 // text (spaces kept in cells, trimmed from timestamps and numbers), into
 // row; false for a line the slow path must word.
 func (p *lineParser) parseLine(line string, fields []string, out blockRows, row int) bool {
+	if line[0] == '#' || strings.ContainsAny(line, "\"\r") {
+		return false // a comment, quotes or a carriage return: encoding/csv's rules
+	}
 	n := 0
 	for {
 		i := strings.IndexByte(line, ',')

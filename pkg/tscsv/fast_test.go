@@ -87,6 +87,15 @@ func TestFastPathMatchesCSV(t *testing.T) {
 			t.Errorf("%q: fast path taken %v, want %v", c.in, got, c.wantFast)
 		}
 	}
+	// Quotes, carriage returns and comments are refused wherever they are,
+	// in an unselected column too, and in any block.
+	for _, in := range []string{"t,a,b\n1,1,\"x,y\"\n", "t,a,b\n1,1,\"x\n2,2,y\"\n", "t,a,b\n1,1,x\r\n2,2,y\r\n", "t,a,b\n1,1,x\n#c\n2,2,y\n", "t,a,b\n1,1,x\n2,2,y\r"} {
+		for _, minBlock := range []int{fastBlockBytes, 1} {
+			if checkSamePathsIn(t, in, Options{Columns: []string{"a"}}, minBlock) {
+				t.Errorf("%q (blocks of %d): fast path taken", in, minBlock)
+			}
+		}
+	}
 	// Column selection, raw cells and the header check behave the same on both paths.
 	checkSamePaths(t, "t,a,b\n1,1,2\n", Options{Columns: []string{"B"}})
 	for _, c := range cases {
