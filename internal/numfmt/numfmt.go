@@ -39,7 +39,7 @@ var decades = func() (d [maxExp - minExp + 2]float64) {
 	return d
 }()
 
-const minExp, maxExp = -21, 40 // floor(log10) of minG's and maxG's binary decades
+const minExp, maxExp = -21, 40 // the decimal exponents guessed for minG .. maxG
 
 var upow10 = [...]uint64{
 	1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -53,8 +53,8 @@ const (
 	maxG = 1e40
 )
 
-// roundScaled returns |v|·10^k rounded to the nearest integer, halves to
-// even, computed exactly; ok is false when 10^k is not an exact float64 or
+// roundScaled returns a·10^k (a ≥ 0) rounded to the nearest integer,
+// halves to even, computed exactly; ok is false when 10^k is not an exact float64 or
 // the result could reach 2^52 (then the fraction is no longer exact).
 func roundScaled(a float64, k int) (n uint64, ok bool) {
 	var p, rest float64 // rest has the sign of (a·10^k − p)
@@ -284,10 +284,11 @@ func lanes16(n uint64) (hi, lo uint64) {
 }
 
 // digits8 returns the eight decimal digits of x (below 10^8), one per
-// byte, the first in the lowest byte, computed in lanes of one word: x splits into two 4-digit
-// halves in 32-bit lanes, each into two 2-digit quarters in 16-bit lanes,
-// each into two digits in bytes; a lane's division by 100 or 10 is a
-// multiplication and a shift (exact below 43,699 and 179).
+// byte, the first in the lowest byte, computed in lanes of one word: x
+// splits into two 4-digit halves in 32-bit lanes, each into two 2-digit
+// quarters in 16-bit lanes, each into two digits in bytes; a lane's
+// division by 100 or 10 is a multiplication and a shift (exact below
+// 43,699 and 179).
 func digits8(x uint64) uint64 {
 	hi := x / 10000
 	v := hi | (x-hi*10000)<<32
