@@ -57,15 +57,12 @@ const (
 // halves to even, computed exactly; ok is false when 10^k is not an exact float64 or
 // the result could reach 2^52 (then the fraction is no longer exact).
 func roundScaled(a float64, k int) (n uint64, ok bool) {
-	var p, rest float64 // rest has the sign of (a·10^k − p)
+	var p float64
 	switch {
 	case k >= 0 && k < len(pow10):
 		p = a * pow10[k]
-		rest = math.FMA(a, pow10[k], -p) // exact: a product's error is a float64
 	case k < 0 && -k < len(pow10):
-		d := pow10[-k]
-		p = a / d
-		rest = math.FMA(-p, d, a) // exact: so is a quotient's remainder
+		p = a / pow10[-k]
 	default:
 		return 0, false
 	}
@@ -78,11 +75,22 @@ func roundScaled(a float64, k int) (n uint64, ok bool) {
 	// least that unit: larger than the rounding error, whose sign then
 	// cannot change the decision.
 	frac := p - r - 0.5
-	n = uint64(r)
+	n = uint64(int64(r))
+	if frac != 0 {
+		// Up when frac is positive: its sign bit, not a branch, which
+		// would go either way at random.
+		return n + (1 ^ math.Float64bits(frac)>>63), true
+	}
+	// p is a half: the exact a·10^k is above it, below it or on it. The
+	// rounding error of the product or quotient is itself a float64
+	// (the remainder, for a quotient), so math.FMA gives it exactly.
+	var rest float64
+	if k >= 0 {
+		rest = math.FMA(a, pow10[k], -p)
+	} else {
+		rest = math.FMA(-p, pow10[-k], a)
+	}
 	switch {
-	case frac > 0:
-		n++
-	case frac < 0:
 	case rest > 0:
 		n++
 	case rest < 0:
@@ -125,8 +133,12 @@ func fastG(dst []byte, v float64, prec int) (out []byte, ok bool) {
 	// binary exponent (floor(e2·log10 2), never above the true one) raised
 	// until the scaled value has exactly prec digits.
 	e := ((int(math.Float64bits(a)>>52) - 1023) * 78913) >> 18
-	if next := e + 1 - minExp; next < len(decades) && a >= decades[next] {
-		e++ // usually right now; the loop below corrects a near miss
+	if next := e + 1 - minExp; next < len(decades) {
+		// One more when a reaches the next power of ten (then a-10^(e+1)
+		// has no sign bit): usually right now, and no branch that values
+		// around a power of ten would make go either way; the loop below
+		// corrects a near miss.
+		e += int(1 ^ math.Float64bits(a-decades[next])>>63)
 	}
 	var n uint64
 	for tries := 0; ; tries++ {
@@ -162,11 +174,8 @@ func fastG(dst []byte, v float64, prec int) (out []byte, ok bool) {
 	n0 := len(dst)
 	dst = slices.Grow(dst, 32)
 	w := dst[n0 : n0+32]
-	k := 0
-	if v < 0 {
-		w[0] = '-'
-		k = 1
-	}
+	w[0] = '-' // kept for a negative v, else overwritten: no branch on the sign
+	k := int(math.Float64bits(v) >> 63)
 	switch {
 	case e < -4 || e >= prec: // d.ddde±xx
 		if nd > 1 {
@@ -263,11 +272,8 @@ func fastF(dst []byte, v float64, prec int) (out []byte, ok bool) {
 	n0 := len(dst)
 	dst = slices.Grow(dst, 17)
 	w := dst[n0 : n0+17]
-	k := 0
-	if math.Signbit(v) {
-		w[0] = '-'
-		k = 1
-	}
+	w[0] = '-' // kept for a negative v, else overwritten: no branch on the sign
+	k := int(math.Float64bits(v) >> 63)
 	binary.LittleEndian.PutUint64(w[k:], w0)
 	binary.LittleEndian.PutUint64(w[k+8:], w1)
 	return dst[:n0+k+ni+prec], true
