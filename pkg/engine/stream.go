@@ -320,8 +320,10 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 	// Measured in robust SDs before any threshold, so which points repeat
 	// an incident does not depend on the sensitivity and more sensitivity
 	// still flags a superset (TestSensitivityMonotone).
+	// Only deviations in the chosen direction count: with direction up, a
+	// dip is no incident and must not hide the spike after it.
 	repeat := false
-	if rawZ >= eventZ && st.m.n > initPoints { // the first points' z is against a model still buffering
+	if rawZ >= eventZ && st.m.n > initPoints && (st.dir == 0 || (v-exp)*float64(st.dir) > 0) { // the first points' z is against a model still buffering
 		repeat = st.recent.repeats(t, rawZ, incidentSpan.Milliseconds()) && !flat
 	}
 	switch st.dir { // an int, not the option's string: this runs per point

@@ -84,4 +84,14 @@ func TestRepeatWithinAnHourIsOneIncident(t *testing.T) {
 			}
 		}
 	}
+	// With direction up a dip is no incident: it does not hide the spike
+	// that follows it within the hour.
+	s.Values[start+300] -= 60
+	s.Values[start+320] += 35
+	for _, m := range []Method{MethodAuto, MethodRobust, MethodBasic} {
+		r := mustDetect(t, s, Options{Method: m, Causal: true, Direction: DirectionUp})
+		if !r.Anomaly[start+320] {
+			t.Errorf("%s, direction up: the +35-sigma spike 20 minutes after a -60-sigma dip is not flagged", m)
+		}
+	}
 }
