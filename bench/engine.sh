@@ -112,6 +112,11 @@ cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || t
     echo "part of CI; it keeps its last run in \`bench/peers/results.md\`, copied here):"
     echo
     cat bench/peers/results.md
+    for extra in bench/peers/results-*.md; do
+      [[ -f $extra ]] || continue
+      echo
+      cat "$extra"
+    done
   fi
 } >"$out"
 echo "wrote $out" >&2

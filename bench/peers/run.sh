@@ -11,11 +11,16 @@
 #   PEERS_KEEP=DIR bench/peers/run.sh ...     keep the peers' flags (and their log) in DIR
 #   PEERS_FROM=DIR bench/peers/run.sh ...     re-score flags kept in DIR beside the current `auto`
 #                                             without running the peers again (they take hours)
+#   PEERS_RESULTS=FILE bench/peers/run.sh ... write the tables to FILE (default bench/peers/results.md;
+#                                             bench/engine.sh copies results.md and every results-*.md), e.g.
+#   PEERS=rrcf PEERS_RESULTS=bench/peers/results-rrcf.md bench/peers/run.sh ../shared/datasets/manifest.json 9
+#   PEERS_NOTE="..." bench/peers/run.sh ...   a sentence under the tables' heading
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 manifest=${1:-../shared/datasets/manifest.json}
 every=${2:-1}
 peers=${PEERS:-hst,luminol,adtk,rrcf,robustz-3.5,robustz-5,robustz-7,merlion}
+results=${PEERS_RESULTS:-bench/peers/results.md}
 if [ -n "${PEERS_FROM:-}" ]; then
   out=$PEERS_FROM
 elif [ -n "${PEERS_KEEP:-}" ]; then
@@ -49,6 +54,9 @@ for d in "$out"/*/; do
 done
 {
   echo "Peers on every ${every}. series of $manifest (bench/peers/run.sh; versions in bench/peers/requirements*.txt), causal \`auto\` at the default sensitivity beside them."
+  if [ -n "${PEERS_NOTE:-}" ]; then
+    echo "$PEERS_NOTE"
+  fi
   if [ -n "${PEERS_FROM:-}" ]; then
     echo "The peers' flags were kept from an earlier run (PEERS_KEEP) and re-scored beside the current \`auto\` (PEERS_FROM)."
   fi
@@ -60,5 +68,5 @@ done
   grep 'points/s CPU' "$out/peers.log" | sed 's/^/    /'
   echo
   go run ./cmd/sheepdog eval --manifest "$manifest" --every "$every" --method auto "${args[@]}"
-} >bench/peers/results.md
-cat bench/peers/results.md
+} >"$results"
+cat "$results"
