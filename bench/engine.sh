@@ -133,8 +133,17 @@ if [[ -f $readme ]] && grep -qx '## Engine results' "$readme"; then
     echo "[docs/engine-results.md](https://github.com/sheepdog-anomaly/sheepdog/blob/main/docs/engine-results.md). Causal scoring of every labelled series of \`$manifest\`, default"
     echo "sensitivity, \`auto\` next to the rolling z-score baseline:"
     echo
-    head -n 2 "$tmp/eval.md"
-    awk -F'|' '$3 ~ /^ (auto|zscore-1d-3sigma) $/' "$tmp/eval.md"
+    # eval.md holds two tables (F1, then the event score), each a block of
+    # "|" lines; each keeps its header and the rows of auto and the baseline
+    awk -F'|' '/^\|/ { if (!intable) { table++; intable = 1; header = 0 } }
+      !/^\|/ { intable = 0 }
+      intable && table == 1 && (header++ < 2 || $3 ~ /^ (auto|zscore-1d-3sigma) $/)' "$tmp/eval.md"
+    echo
+    echo "Early-detection event score (NAB scheme: 0 = never fires, 100 = every anomaly at its first point):"
+    echo
+    awk -F'|' '/^\|/ { if (!intable) { table++; intable = 1; header = 0 } }
+      !/^\|/ { intable = 0 }
+      intable && table == 2 && (header++ < 2 || $3 ~ /^ (auto|zscore-1d-3sigma) $/)' "$tmp/eval.md"
     echo
     echo "Throughput, causal, one core (targets: basic ≥ 20 M points/s, auto ≥ 5 M points/s):"
     echo
