@@ -126,6 +126,13 @@ echo "wrote $out" >&2
 # the README is touched.
 # (ENGINE_SH_README=none leaves the README alone, e.g. when its owner edits it.)
 readme=${ENGINE_SH_README:-README.md}
+# eval_table N prints table N of eval.md (1: F1, 2: event score; each a block
+# of "|" lines) with its header and the rows of auto and the baseline only.
+eval_table() {
+  awk -F'|' -v want="$1" '/^\|/ { if (!intable) { table++; intable = 1; header = 0 } }
+    !/^\|/ { intable = 0 }
+    intable && table == want && (header++ < 2 || $3 ~ /^ (auto|zscore-1d-3sigma) $/)' "$tmp/eval.md"
+}
 if [[ -f $readme ]] && grep -qx '## Engine results' "$readme"; then
   {
     echo
@@ -133,17 +140,11 @@ if [[ -f $readme ]] && grep -qx '## Engine results' "$readme"; then
     echo "[docs/engine-results.md](https://github.com/sheepdog-anomaly/sheepdog/blob/main/docs/engine-results.md). Causal scoring of every labelled series of \`$manifest\`, default"
     echo "sensitivity, \`auto\` next to the rolling z-score baseline:"
     echo
-    # eval.md holds two tables (F1, then the event score), each a block of
-    # "|" lines; each keeps its header and the rows of auto and the baseline
-    awk -F'|' '/^\|/ { if (!intable) { table++; intable = 1; header = 0 } }
-      !/^\|/ { intable = 0 }
-      intable && table == 1 && (header++ < 2 || $3 ~ /^ (auto|zscore-1d-3sigma) $/)' "$tmp/eval.md"
+    eval_table 1
     echo
     echo "Early-detection event score (NAB scheme: 0 = never fires, 100 = every anomaly at its first point):"
     echo
-    awk -F'|' '/^\|/ { if (!intable) { table++; intable = 1; header = 0 } }
-      !/^\|/ { intable = 0 }
-      intable && table == 2 && (header++ < 2 || $3 ~ /^ (auto|zscore-1d-3sigma) $/)' "$tmp/eval.md"
+    eval_table 2
     echo
     echo "Throughput, causal, one core (targets: basic ≥ 20 M points/s, auto ≥ 5 M points/s):"
     echo
