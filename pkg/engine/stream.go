@@ -97,7 +97,6 @@ type Stream struct {
 	inRun    bool
 	runDir   int8 // direction of the open run of flags
 	tail     tailCalibrator
-	firstT   int64 // time of the first point (young series: seenRangeDistance)
 	recent   recentPeaks
 	// auto also runs an agile model next to the robust one (see next)
 	alt     *model
@@ -166,9 +165,6 @@ func (st *Stream) reject(t int64, v float64) PointResult {
 // It returns scalars, not a struct: a struct result is spilled and copied
 // through the stack on every point.
 func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float64, outAnom bool, outDir int8) {
-	if st.count == 0 {
-		st.firstT = t
-	}
 	st.count++
 	st.lastT = t
 	missing := false
@@ -219,7 +215,7 @@ func (st *Stream) next(t int64, v float64) (outExp, outLo, outHi, outScore float
 				zn = math.Copysign(d, zn)
 			}
 		}
-		if t-st.firstT < youngSpan.Milliseconds() {
+		if t-st.m.hist.start < youngSpan.Milliseconds() { // the history starts at the first value
 			// young series: only the distance beyond everything seen counts,
 			// in robust SDs (not widened by the tail calibration, so a
 			// 15-sigma spike above routine 7-sigma blips still pages)
